@@ -1,0 +1,33 @@
+@allure.label.epic:Core_journeys @journey.connect
+Feature: Connect
+  Connecting goes through its stages in a fixed order, each once, and ends with a live session on
+  which the server's messages arrive.
+
+  Background:
+    Given the realtime services are running
+    And a client with a valid API key
+
+  @critical @smoke
+  Scenario: Connecting goes through each stage once, in order
+    When the client connects
+    Then the client becomes ready
+    And the client went through these stages in order, once each:
+      | stage          |
+      | connecting     |
+      | authenticating |
+      | connected      |
+      | ready          |
+    And the client has a session
+    And the gateway knows the client's session
+
+  @critical
+  Scenario: Messages the server pushes arrive, each once and in order
+    Given the client is ready and subscribed to "prices"
+    When the server pushes 50 messages on "prices"
+    Then the client receives messages 1 to 50 on "prices", each once and in order
+
+  @normal
+  Scenario: A live stream is delivered while the client is connected
+    Given the client is ready and subscribed to "prices"
+    When the server streams messages on "prices" for a while
+    Then the client receives every streamed message on "prices", each once and in order

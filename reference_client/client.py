@@ -1,0 +1,409 @@
+"""The reference realtime client: connect, stay connected, resume, shut down cleanly.
+
+One supervisor task owns the connection. Each pass of it makes one attempt (token → handshake →
+session), keeps the session live until the link ends, classifies why it ended, and either retries
+after a backoff delay or stops. Everything it does is announced as an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+import uuid
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from realtime_protocol import (
+    CloseCode,
+    MessageType,
+    ProtocolError,
+    UnknownMessageTypeError,
+    decode,
+    encode,
+)
+from reference_client.auth import TokenManager
+from reference_client.backoff import Backoff
+from reference_client.config import ClientConfig
+from reference_client.errors import (
+    Classification,
+    ClientClosedError,
+    HeartbeatTimeoutError,
+    ProtocolViolationError,
+    classify,
+)
+from reference_client.events import EventEmitter, Listener
+from reference_client.session import Arrival, PendingPublish, SessionState
+from reference_client.states import ConnectionState
+
+log = logging.getLogger("reference_client")
+
+_SHUTDOWN_CODE = int(CloseCode.NORMAL)
+
+
+class RealtimeClient:
+    def __init__(self, config: ClientConfig) -> None:
+        self.config = config
+        self._events = EventEmitter()
+        self._rng = random.Random(config.random_seed)
+        self._backoff = Backoff(config.backoff, self._rng)
+        self._http = httpx.AsyncClient(timeout=config.auth_timeout_ms / 1000)
+        self._auth = TokenManager(
+            config.auth_url, config.api_key, self._http, self._events, config.token_refresh_fraction
+        )
+        self._session = SessionState()
+        self._state = ConnectionState.INITIALIZED
+        self._supervisor: asyncio.Task[None] | None = None
+        self._connection: ClientConnection | None = None
+        self._skip_wait = asyncio.Event()
+        self._drained = asyncio.Event()
+        self._drained.set()
+        self._closing = False
+        self.last_error: Classification | None = None
+
+    # -- what the application sees ----------------------------------------------------------------
+
+    def add_listener(self, listener: Listener) -> None:
+        self._events.add_listener(listener)
+
+    @property
+    def state(self) -> ConnectionState:
+        return self._state
+
+    @property
+    def session_id(self) -> str | None:
+        return self._session.session_id
+
+    @property
+    def subscriptions(self) -> list[str]:
+        return list(self._session.subscriptions)
+
+    @property
+    def pending(self) -> int:
+        """Messages published but not yet acknowledged by the gateway."""
+        return len(self._session.unacked)
+
+    async def connect(self) -> None:
+        """Start connecting; while waiting to retry, retry now. Returns without waiting for ready."""
+        if self._closing:
+            raise ClientClosedError("the client has been shut down")
+        if self._supervisor is not None and not self._supervisor.done():
+            self._skip_wait.set()
+            return
+        self._backoff.reset()
+        self._supervisor = asyncio.get_running_loop().create_task(self._supervise(), name="client-supervisor")
+
+    async def subscribe(self, channel: str) -> None:
+        if self._closing:
+            raise ClientClosedError("the client is shutting down; no new subscriptions")
+        if self._session.want(channel) and self._state is ConnectionState.READY:
+            await self._send({"type": MessageType.SUBSCRIBE, "channel": channel})
+
+    async def publish(self, channel: str, data: Any) -> str:
+        """Queue a message for the gateway and return its id. It is sent now if the session is live,
+        otherwise as soon as it is, and resent after a reconnect until the gateway acknowledges it."""
+        if self._closing:
+            raise ClientClosedError("the client is shutting down; the message was not accepted")
+        message_id = uuid.UUID(int=self._rng.getrandbits(128), version=4).hex
+        pending = PendingPublish(id=message_id, channel=channel, data=data)
+        self._session.unacked[message_id] = pending
+        self._drained.clear()
+        if self._state is ConnectionState.READY:
+            await self._send_publish(pending)
+        return message_id
+
+    async def close(self, reason: str = "the application asked to shut down") -> None:
+        """Graceful shutdown: flush or report pending messages, close with 1000, clean up in order."""
+        if self._closing:
+            return
+        was_ready = self._state is ConnectionState.READY
+        self._set_state(ConnectionState.CLOSING, reason)
+        self._closing = True
+        self._events.emit("disconnecting", reason=reason, pending=self.pending)
+        if was_ready and self.pending:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._drained.wait(), self.config.shutdown_flush_ms / 1000)
+        unsent = list(self._session.unacked)
+        if unsent:
+            self._events.emit("publish:unsent", ids=unsent, count=len(unsent))
+        close_code: int | None = None
+        connection = self._connection
+        if connection is not None:
+            await connection.close(_SHUTDOWN_CODE, "client shutdown")
+            close_code = _SHUTDOWN_CODE
+        await self._stop_supervisor()
+        self._events.emit("auth:cleanup", tokens_cleared=self._auth.clear())
+        self._events.emit(
+            "session:cleanup",
+            session_id=self._session.session_id,
+            subscriptions=list(self._session.subscriptions),
+            unsent=len(unsent),
+        )
+        await self._http.aclose()
+        self._set_state(ConnectionState.CLOSED, "shutdown complete")
+        self._events.emit("disconnected", code=close_code, reason=reason)
+
+    async def _stop_supervisor(self) -> None:
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None and not supervisor.done():
+            supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor
+
+    # -- the supervisor ---------------------------------------------------------------------------
+
+    async def _supervise(self) -> None:
+        reason = "the application asked to connect"
+        while not self._closing:
+            ended, ready_for_s = await self._run_connection(reason)
+            if self._closing:
+                return
+            self.last_error = ended
+            self._events.emit(
+                "error:classified",
+                classification=ended.kind,
+                error=ended.description,
+                retryable=ended.retryable,
+                recommended_delay_ms=round(ended.recommended_delay_ms),
+                close_code=ended.close_code,
+            )
+            if ready_for_s * 1000 >= self.config.stable_connection_ms:
+                self._backoff.reset()
+            if not ended.retryable:
+                self._set_state(ConnectionState.FAILED, f"gave up: {ended.description}")
+                return
+            limit = self.config.retry_limit
+            if limit is not None and self._backoff.attempt >= limit:
+                self._events.emit(
+                    "reconnect:exhausted",
+                    total_attempts=self._backoff.attempt + 1,
+                    limit=limit,
+                    last_error=ended.description,
+                )
+                self._set_state(
+                    ConnectionState.FAILED, f"gave up after {limit} retries; last error: {ended.description}"
+                )
+                return
+            if ended.renew_token:
+                self._auth.invalidate()
+            attempt, jittered_ms = self._backoff.next_delay_ms()
+            delay_ms = max(jittered_ms, ended.recommended_delay_ms)
+            self._set_state(ConnectionState.RECONNECTING, f"retry {attempt} after: {ended.description}")
+            self._events.emit(
+                "reconnect:scheduled",
+                attempt=attempt,
+                delay_ms=round(delay_ms, 1),
+                base_delay_ms=round(self.config.backoff.base_delay_ms(attempt), 1),
+                reason=ended.description,
+            )
+            await self._wait_before_retry(delay_ms / 1000)
+            reason = f"retry {attempt}"
+
+    async def _wait_before_retry(self, delay_s: float) -> None:
+        self._skip_wait.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._skip_wait.wait(), delay_s)
+
+    async def _run_connection(self, reason: str) -> tuple[Classification, float]:
+        """One attempt and, if it succeeds, the live session.
+
+        Returns why it ended and how long the session was ready."""
+        ready_at: float | None = None
+        connection: ClientConnection | None = None
+        try:
+            self._set_state(ConnectionState.CONNECTING, reason)
+            self._set_state(ConnectionState.AUTHENTICATING, "presenting credentials")
+            token = await self._auth.ensure_token()
+            connection = await connect(
+                self.config.gateway_url,
+                additional_headers={"Authorization": f"Bearer {token}"},
+                open_timeout=self.config.connect_timeout_ms / 1000,
+                ping_interval=None,  # heartbeats are ours, so their timing is configurable and visible
+                close_timeout=self.config.heartbeat_timeout_ms / 1000,
+                max_size=self.config.max_message_bytes,
+            )
+            self._connection = connection
+            self._set_state(ConnectionState.CONNECTED, "the gateway accepted the handshake")
+            how = await self._open_session(connection)
+            ready_at = time.monotonic()
+            self._set_state(ConnectionState.READY, how)
+            ended = await self._stay_live(connection)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            ended = classify(error)
+        finally:
+            self._connection = None
+            if connection is not None and not self._closing:
+                # Don't wait for a closing handshake on a link that may be dead.
+                connection.transport.abort()
+        if ready_at is not None or self._state is ConnectionState.CONNECTED:
+            self._set_state(ConnectionState.DISCONNECTED, ended.description)
+            self._events.emit("connection:lost", reason=ended.description, code=ended.close_code)
+        return ended, (time.monotonic() - ready_at) if ready_at is not None else 0.0
+
+    async def _open_session(self, connection: ClientConnection) -> str:
+        hello: dict[str, Any] = {"type": MessageType.HELLO}
+        previous = self._session.session_id
+        if previous:
+            hello["resume"] = {"session_id": previous, "last_seq": self._session.last_seq}
+        await connection.send(encode(hello))
+        try:
+            welcome = decode(await asyncio.wait_for(connection.recv(), self.config.connect_timeout_ms / 1000))
+        except ProtocolError as error:
+            raise ProtocolViolationError(f"the first frame was unusable: {error}") from None
+        if welcome["type"] != MessageType.WELCOME:
+            raise ProtocolViolationError(f"expected a welcome, got a {welcome['type']!r} message")
+        if welcome["resumed"]:
+            how = "the session resumed"
+            self._events.emit("session:resumed", session_id=previous, replay=welcome.get("replay", 0))
+        else:
+            self._session.start_fresh(welcome["session_id"])
+            if previous:
+                how = "a new session started; continuity was lost"
+                self._events.emit(
+                    "session:continuity_lost",
+                    previous_session_id=previous,
+                    session_id=welcome["session_id"],
+                    reason=welcome.get("reason") or "the server did not resume the session",
+                )
+            else:
+                how = "a new session started"
+                self._events.emit("session:started", session_id=welcome["session_id"])
+        for channel in self._session.unconfirmed():
+            await connection.send(encode({"type": MessageType.SUBSCRIBE, "channel": channel}))
+        for pending in list(self._session.unacked.values()):
+            await self._send_publish(pending, connection)
+        return how
+
+    async def _stay_live(self, connection: ClientConnection) -> Classification:
+        tasks = [
+            asyncio.create_task(self._read(connection), name="client-reader"),
+            asyncio.create_task(self._heartbeat(connection), name="client-heartbeat"),
+            asyncio.create_task(self._refresh_tokens(connection), name="client-token-refresh"),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            return next(iter(done)).result()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _read(self, connection: ClientConnection) -> Classification:
+        while True:
+            try:
+                frame = await connection.recv()
+            except ConnectionClosed as closed:
+                return classify(closed)
+            await self._receive(connection, frame)
+
+    async def _receive(self, connection: ClientConnection, frame: str | bytes) -> None:
+        try:
+            message = decode(frame)
+        except UnknownMessageTypeError as error:
+            self._events.emit("protocol:ignored", reason=str(error))
+            return
+        except ProtocolError as error:
+            # One bad frame is reported, not fatal: the session carries on with the next one.
+            self._events.emit("protocol:error", reason=str(error))
+            return
+        kind = message["type"]
+        if kind == MessageType.MESSAGE:
+            await self._deliver(connection, message)
+        elif kind == MessageType.ACK and "id" in message:
+            if self._session.acknowledge(message["id"]) is not None:
+                self._events.emit("publish:acked", id=message["id"])
+            if not self._session.unacked:
+                self._drained.set()
+        elif kind == MessageType.SUBSCRIBED:
+            self._session.confirmed.add(message["channel"])
+            self._events.emit("subscribed", channel=message["channel"])
+        elif kind == MessageType.ERROR:
+            self._events.emit("server:error", code=message["code"], message=message["message"])
+        else:
+            self._events.emit("protocol:ignored", reason=f"a {kind!r} message was not expected now")
+
+    async def _deliver(self, connection: ClientConnection, message: dict[str, Any]) -> None:
+        seq = message["seq"]
+        arrival = self._session.arrival(seq)
+        if arrival is Arrival.DUPLICATE:
+            self._events.emit("message:duplicate", seq=seq, channel=message["channel"])
+            return
+        if arrival is Arrival.GAP:
+            self._events.emit("message:gap", expected=self._session.last_seq + 1, received=seq)
+        self._session.delivered(seq)
+        self._events.emit("message", channel=message["channel"], seq=seq, data=message.get("data"))
+        await connection.send(encode({"type": MessageType.ACK, "seq": seq}))
+
+    async def _heartbeat(self, connection: ClientConnection) -> Classification:
+        interval = self.config.heartbeat_interval_ms / 1000
+        timeout = self.config.heartbeat_timeout_ms / 1000
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                pong = await connection.ping()
+                await asyncio.wait_for(pong, timeout)
+            except ConnectionClosed as closed:
+                return classify(closed)
+            except TimeoutError:
+                self._events.emit("heartbeat:timeout", waited_ms=self.config.heartbeat_timeout_ms)
+                return classify(
+                    HeartbeatTimeoutError(
+                        f"no reply to a heartbeat within {self.config.heartbeat_timeout_ms} ms "
+                        "(the link is half-open or too slow)"
+                    )
+                )
+
+    async def _refresh_tokens(self, connection: ClientConnection) -> Classification:
+        """Refresh the token when due and hand it to the live connection; never ends the session itself."""
+        while True:
+            await asyncio.sleep(max(0.0, self._auth.refresh_due_in()))
+            try:
+                token = await self._auth.refresh_now()
+            except Exception as error:
+                # Already reported as auth:error. If the token lapses the gateway closes with
+                # TOKEN_EXPIRED and the next attempt signs in again; until then, try again shortly.
+                log.debug("token refresh failed: %s", classify(error).description)
+                await asyncio.sleep(self.config.backoff.initial_ms / 1000)
+                continue
+            await connection.send(encode({"type": MessageType.AUTH, "token": token}))
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        connection = self._connection
+        if connection is not None:
+            # A message that can't go now goes after the reconnect (publishes stay pending until acked).
+            with contextlib.suppress(ConnectionClosed):
+                await connection.send(encode(message))
+
+    async def _send_publish(
+        self, pending: PendingPublish, connection: ClientConnection | None = None
+    ) -> None:
+        if pending.sends:
+            self._events.emit("publish:resent", id=pending.id, channel=pending.channel)
+        pending.sends += 1
+        message = {
+            "type": MessageType.PUBLISH,
+            "id": pending.id,
+            "channel": pending.channel,
+            "data": pending.data,
+        }
+        if connection is not None:
+            await connection.send(encode(message))
+        else:
+            await self._send(message)
+
+    # -- state ------------------------------------------------------------------------------------
+
+    def _set_state(self, state: ConnectionState, reason: str) -> None:
+        if state is self._state:
+            return
+        if self._closing and state not in (ConnectionState.CLOSING, ConnectionState.CLOSED):
+            return  # nothing but the shutdown's own states once shutdown has begun
+        previous, self._state = self._state, state
+        self._events.emit("state:changed", state=state.value, previous=previous.value, reason=reason)

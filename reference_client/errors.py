@@ -1,0 +1,126 @@
+"""What went wrong, in one vocabulary: every failure is classified retryable or fatal, with plain words.
+
+The classification drives what the client does next and is emitted as ``error:classified`` so people
+can see why it retried or gave up.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from dataclasses import dataclass
+
+import httpx
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+
+from realtime_protocol import CloseCode, describe_close_code
+
+# Close codes after which retrying cannot help: the server rejected who we are or what we sent.
+FATAL_CLOSE_CODES = {
+    CloseCode.PROTOCOL_ERROR,
+    CloseCode.POLICY_VIOLATION,
+    CloseCode.BAD_MESSAGE,
+    CloseCode.FORBIDDEN,
+    CloseCode.SESSION_REPLACED,
+}
+
+
+@dataclass(frozen=True)
+class Classification:
+    kind: str  # a short stable name, e.g. "connection_refused"
+    retryable: bool
+    description: str  # plain words for people
+    recommended_delay_ms: float = 0.0  # wait at least this long before retrying (e.g. Retry-After)
+    renew_token: bool = False  # get a new access token before retrying
+    close_code: int | None = None
+
+
+class ClientClosedError(RuntimeError):
+    """The client is shutting down or shut down and accepts no more work."""
+
+
+class AuthError(Exception):
+    """The auth service refused or failed. Never carries the API key or a token."""
+
+    def __init__(
+        self,
+        status: int | None,
+        error: str,
+        description: str,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(f"{error}: {description}" + (f" (HTTP {status})" if status else ""))
+        self.status = status
+        self.error = error
+        self.description = description
+        self.retry_after_s = retry_after_s
+
+    @property
+    def retryable(self) -> bool:
+        # Bad credentials or a bad request will not get better by asking again.
+        return self.status is None or self.status == 429 or self.status >= 500
+
+
+class ProtocolViolationError(Exception):
+    """The gateway broke the protocol in a way the session cannot continue from."""
+
+
+class HeartbeatTimeoutError(Exception):
+    """No reply to a heartbeat in time: the link is half-open or too slow to use."""
+
+
+def classify(error: BaseException) -> Classification:
+    if isinstance(error, AuthError):
+        return Classification(
+            kind=f"auth_{error.status or 'unreachable'}",
+            retryable=error.retryable,
+            description=f"the auth service said {error}",
+            recommended_delay_ms=(error.retry_after_s or 0) * 1000,
+        )
+    if isinstance(error, ConnectionClosed):
+        code = error.rcvd.code if error.rcvd is not None else None
+        return classify_close(code, error.rcvd.reason if error.rcvd is not None else "")
+    if isinstance(error, HeartbeatTimeoutError):
+        return Classification("heartbeat_timeout", True, str(error))
+    if isinstance(error, InvalidStatus):
+        status = error.response.status_code
+        if status in (401, 403):
+            return Classification(
+                f"handshake_{status}", False, f"the gateway refused the credentials (HTTP {status})"
+            )
+        return Classification(
+            f"handshake_{status}", True, f"the gateway answered HTTP {status} to the upgrade"
+        )
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return Classification(
+            "certificate_untrusted", False, f"the server's certificate is not trusted ({error})"
+        )
+    if isinstance(error, socket.gaierror):
+        return Classification("name_not_resolved", True, "the server's name could not be resolved")
+    if isinstance(error, ConnectionRefusedError):
+        return Classification("connection_refused", True, "the server refused the connection")
+    if isinstance(error, TimeoutError | httpx.TimeoutException):
+        return Classification("timeout", True, "the server did not answer in time")
+    if isinstance(error, httpx.TransportError | ConnectionError):
+        return Classification("network_error", True, f"the network failed ({type(error).__name__})")
+    if isinstance(error, ProtocolViolationError):
+        return Classification("protocol_violation", False, f"the gateway broke the protocol: {error}")
+    if isinstance(error, InvalidURI):
+        return Classification("bad_address", False, f"the gateway address is not valid: {error}")
+    if isinstance(error, InvalidHandshake):
+        return Classification("handshake_failed", True, f"the WebSocket handshake failed: {error}")
+    if isinstance(error, OSError):
+        return Classification("network_error", True, f"the network failed ({error.strerror or error})")
+    return Classification("unexpected", False, f"an unexpected error: {type(error).__name__}: {error}")
+
+
+def classify_close(code: int | None, reason: str = "") -> Classification:
+    described = describe_close_code(code if code is not None else CloseCode.ABNORMAL)
+    detail = f"the connection closed: {described}" + (f", {reason!r}" if reason else "")
+    if code is None or code == CloseCode.ABNORMAL:
+        return Classification("connection_dropped", True, detail, close_code=int(CloseCode.ABNORMAL))
+    if code == CloseCode.TOKEN_EXPIRED:
+        return Classification("token_expired", True, detail, renew_token=True, close_code=code)
+    if code in FATAL_CLOSE_CODES:
+        return Classification(f"closed_{code}", False, detail, close_code=code)
+    return Classification(f"closed_{code}", True, detail, close_code=code)

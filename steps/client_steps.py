@@ -1,0 +1,210 @@
+"""Steps about the client's own life: keys, connecting, its states and session, and shutting down."""
+
+from behave import given, then, when
+from behave.runner import Context
+from hamcrest import (
+    all_of,
+    contains_string,
+    empty,
+    equal_to,
+    greater_than_or_equal_to,
+    has_item,
+    has_length,
+    is_not,
+    not_none,
+)
+
+from support import observations
+from support.matchers import in_order_once_each
+from support.waiting import check, holds_throughout, wait_for
+
+
+@given("a client with a valid API key")
+def client_with_valid_key(context: Context) -> None:
+    context.world.create_client(context.world.new_api_key())
+
+
+@given("a client with an API key the auth service does not recognise")
+def client_with_unknown_key(context: Context) -> None:
+    context.world.create_client(context.world.new_api_key(registered=False))
+
+
+@when("the client connects")
+def client_connects(context: Context) -> None:
+    context.world.client.connect()
+
+
+@then("the client becomes ready")
+def client_becomes_ready(context: Context) -> None:
+    client = context.world.client
+    wait_for(
+        lambda: client.state,
+        equal_to("ready"),
+        within_s=context.settings.wait_timeout_s,
+        what="the client to be ready",
+    )
+
+
+@then("the client becomes ready again")
+def client_ready_again(context: Context) -> None:
+    client, since = context.world.client, context.world.since("disruption")
+    wait_for(
+        lambda: (observations.states_since(client.events(), since), client.state),
+        all_of(has_item(has_item("ready")), has_item("ready")),
+        within_s=context.settings.wait_timeout_s,
+        what="the client to be ready again after the disruption",
+    )
+
+
+@then("the client has a session")
+def client_has_session(context: Context) -> None:
+    check(context.world.client.session_id, not_none(), what="the client's session id")
+
+
+@then("the client went through these stages in order, once each:")
+def client_went_through_stages(context: Context) -> None:
+    expected = [row["stage"] for row in context.table]
+    check(
+        observations.states(context.world.client.events()),
+        in_order_once_each(expected),
+        what="the client's stages",
+    )
+
+
+@then('the client gives up, saying "{reason}"')
+def client_gives_up(context: Context, reason: str) -> None:
+    client = context.world.client
+    wait_for(
+        lambda: client.state,
+        equal_to("failed"),
+        within_s=context.settings.wait_timeout_s,
+        what="the client to give up",
+    )
+    check(
+        observations.final_reason(client.events()), contains_string(reason), what="the reason the client gave"
+    )
+
+
+@then("the client was given an access token")
+def client_got_token(context: Context) -> None:
+    acquired = observations.named(context.world.client.events(), "token:acquired")
+    check(acquired, has_length(1), what="the number of access tokens the client reported getting")
+    check(acquired[0].data.get("token_type"), equal_to("Bearer"), what="the kind of token")
+
+
+@then("the client asked the auth service for access only once")
+@then("the client asked the auth service for access {count:d} times")
+def client_asked_auth(context: Context, count: int = 1) -> None:
+    requests = context.services.auth_journal.entries("token requested", grant_type="api_key")
+    check(len(requests), equal_to(count), what="the number of times the client asked for access")
+
+
+@then("the client reported {count:d} auth errors, each marked as worth retrying")
+def client_reported_auth_errors(context: Context, count: int) -> None:
+    errors = observations.named(context.world.client.events(), "auth:error")
+    check(len(errors), equal_to(count), what="the number of auth errors the client reported")
+    check(
+        [e.data.get("retryable") for e in errors],
+        is_not(has_item(False)),
+        what="which auth errors were retryable",
+    )
+
+
+@then("the client waited at least the requested pause before asking again")
+def client_respected_retry_after(context: Context) -> None:
+    requests = context.services.auth_journal.entries("token requested")
+    check(requests, has_length(greater_than_or_equal_to(2)), what="the sign-in requests the auth service saw")
+    waited_ms = (requests[1].at - requests[0].at) * 1000
+    asked_ms = context.world.auth_pause_ms
+    check(
+        waited_ms,
+        greater_than_or_equal_to(asked_ms),
+        what=f"the pause in ms before asking again (asked for {asked_ms:.0f} ms)",
+    )
+
+
+@then("the client resumed the same session")
+def client_resumed(context: Context) -> None:
+    world = context.world
+    resumed = observations.named(world.client.events(), "session:resumed")
+    check(
+        len(resumed), greater_than_or_equal_to(1), what="the number of times the client resumed its session"
+    )
+    check(
+        world.client.session_id,
+        equal_to(world.session_before_disruption),
+        what="the client's session after reconnecting",
+    )
+
+
+@then("the client has a new session")
+def client_has_new_session(context: Context) -> None:
+    world = context.world
+    check(
+        world.client.session_id,
+        all_of(not_none(), is_not(equal_to(world.session_before_disruption))),
+        what="the client's session",
+    )
+
+
+@then("the client was told that continuity was lost, because the resume window had passed")
+def client_told_continuity_lost(context: Context) -> None:
+    lost = observations.named(context.world.client.events(), "session:continuity_lost")
+    check(lost, has_length(1), what="the number of continuity-lost notices")
+    check(
+        str(lost[0].data.get("reason")),
+        contains_string("resume window"),
+        what="the reason continuity was lost",
+    )
+
+
+@when("the application shuts the client down")
+def application_shuts_down(context: Context) -> None:
+    context.world.mark("shutdown")
+    context.world.client.shutdown()
+
+
+@then("the client reported, in this order:")
+def client_reported_in_order(context: Context) -> None:
+    expected = [row["step"] for row in context.table]
+    seen = [e.name for e in context.world.client.events() if e.name in expected]
+    check(seen, in_order_once_each(expected), what="the client's shutdown events")
+
+
+@then("the client makes no attempt to reconnect afterwards")
+def client_makes_no_reconnect(context: Context) -> None:
+    world, gateway_journal = context.world, context.services.gateway_journal
+    shutdown = world.since("shutdown")
+    holds_throughout(
+        lambda: (
+            observations.states_since(world.client.events(), shutdown),
+            [entry.kind for entry in gateway_journal.entries("connection opened") if entry.at > shutdown],
+        ),
+        equal_to((["closing", "closed"], [])),
+        during_s=2 * context.settings.backoff_max_ms / 1000,
+        what="the client to stay closed, with no new connection at the gateway",
+    )
+
+
+@then("nothing of the client is left running")
+def nothing_left_running(context: Context) -> None:
+    check(context.world.client.leftovers(), empty(), what="what the client left running")
+
+
+@then("the client reported no undelivered messages")
+def no_undelivered(context: Context) -> None:
+    check(
+        observations.named(context.world.client.events(), "publish:unsent"),
+        empty(),
+        what="undelivered messages reported",
+    )
+
+
+@then("the client reported {count:d} undelivered messages")
+def reported_undelivered(context: Context, count: int) -> None:
+    unsent = observations.named(context.world.client.events(), "publish:unsent")
+    check(
+        [e.data.get("count") for e in unsent],
+        equal_to([count]),
+        what="the undelivered messages the client reported",
+    )

@@ -1,0 +1,79 @@
+"""Steps about the network between the client and the gateway, and how fast the client notices."""
+
+from behave import then, when
+from behave.runner import Context
+from hamcrest import greater_than_or_equal_to, has_item, has_length, less_than_or_equal_to, not_none
+
+from support import observations
+from support.matchers import keeps_growing
+from support.waiting import check, wait_for
+
+
+@when("the network to the gateway goes down")
+def network_goes_down(context: Context) -> None:
+    context.world.disrupt()
+    context.services.network_down()
+
+
+@when("the network silently stops delivering anything from the gateway")
+def network_goes_silent(context: Context) -> None:
+    context.world.disrupt()
+    context.services.add_fault("timeout", stream="downstream", timeout=0)
+
+
+@when("the network comes back")
+def network_comes_back(context: Context) -> None:
+    context.services.heal_network()
+    context.world.mark("network restored")
+
+
+@when("the client notices the connection is lost")
+@then("the client notices the connection is lost within the bound for a cut connection")
+def client_notices_loss(context: Context) -> None:
+    _noticed(context, "connection:lost", context.settings.drop_detection_bound_s, "a cut connection")
+
+
+@when("the client's heartbeat notices the silent link")
+@then("the client's heartbeat notices within the bound for a silent link")
+def heartbeat_notices(context: Context) -> None:
+    _noticed(context, "heartbeat:timeout", context.settings.heartbeat_detection_bound_s, "a silent link")
+
+
+def _noticed(context: Context, event: str, bound_s: float, what: str) -> None:
+    client, since = context.world.client, context.world.since("disruption")
+    noticed = wait_for(
+        lambda: observations.first(client.events(), event, since),
+        not_none(),
+        within_s=context.settings.wait_timeout_s,
+        what=f"the client to notice {what}",
+    )
+    took_s = noticed.at - since
+    check(
+        took_s,
+        less_than_or_equal_to(bound_s),
+        what=f"the seconds the client took to notice {what} (allowed {bound_s:g} s)",
+    )
+
+
+@then("the client says it is reconnecting")
+def client_says_reconnecting(context: Context) -> None:
+    client, since = context.world.client, context.world.since("disruption")
+    wait_for(
+        lambda: observations.states_since(client.events(), since),
+        has_item("reconnecting"),
+        within_s=context.settings.wait_timeout_s,
+        what="the client to say it is reconnecting",
+    )
+
+
+@then("the client retries at least {count:d} times, with pauses that grow")
+def client_retries_with_growing_pauses(context: Context, count: int) -> None:
+    client, since = context.world.client, context.world.since("disruption")
+    scheduled = wait_for(
+        lambda: observations.named_since(client.events(), "reconnect:scheduled", since),
+        has_length(greater_than_or_equal_to(count)),
+        within_s=context.settings.wait_timeout_s,
+        what=f"the client to retry {count} times",
+    )
+    pauses = [event.data["base_delay_ms"] for event in scheduled]
+    check(pauses, keeps_growing(), what="the client's pauses between retries, in ms")

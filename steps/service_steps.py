@@ -1,0 +1,90 @@
+"""Steps about the mock services: that they run, and how the auth service should misbehave."""
+
+from behave import given, then, when
+from behave.runner import Context
+from hamcrest import equal_to, has_item, is_not
+
+from realtime_protocol import CloseCode
+from support import observations
+from support.waiting import check, wait_for
+
+
+@given("the realtime services are running")
+def services_are_running(context: Context) -> None:
+    check(context.services.loop.running, equal_to(True), what="whether the mock services are running")
+
+
+@given("the auth service will answer the next {count:d} sign-in requests with {trouble}")
+@given("the auth service will answer the next sign-in request with {trouble}")
+def auth_will_misbehave(context: Context, trouble: str, count: int = 1) -> None:
+    context.world.program_auth_trouble(trouble, count)
+
+
+@then("the client never reached the gateway")
+def client_never_reached_gateway(context: Context) -> None:
+    kinds = [entry.kind for entry in context.services.gateway_journal]
+    check(kinds, is_not(has_item("connection opened")), what="what the gateway saw")
+    check(kinds, is_not(has_item("handshake refused")), what="what the gateway saw")
+
+
+@then("the gateway knows the client's session")
+def gateway_knows_session(context: Context) -> None:
+    wait_for(
+        context.services.gateway_sessions,
+        has_item(context.world.client.session_id),
+        within_s=context.settings.wait_timeout_s,
+        what="the gateway to know the client's session",
+    )
+
+
+@when("the gateway gives up waiting for the client to resume")
+def gateway_gives_up_on_session(context: Context) -> None:
+    session, settings = context.world.session_before_disruption, context.settings
+    wait_for(
+        lambda: [
+            entry.detail.get("session")
+            for entry in context.services.gateway_journal.entries("session expired")
+        ],
+        has_item(session),
+        within_s=(settings.resume_window_ms + settings.wait_timeout_ms) / 1000,
+        what="the gateway to let the client's session expire",
+    )
+
+
+@then("the gateway saw the client close normally")
+def gateway_saw_normal_close(context: Context) -> None:
+    wait_for(
+        lambda: [
+            entry.detail.get("code")
+            for entry in context.services.gateway_journal.entries("connection closed")
+        ],
+        has_item(int(CloseCode.NORMAL)),
+        within_s=context.settings.wait_timeout_s,
+        what="the gateway to record a normal closure (code 1000)",
+    )
+
+
+@when("the gateway shuts down for a restart, keeping its sessions")
+def gateway_shuts_down_for_restart(context: Context) -> None:
+    context.world.disrupt()
+    context.services.stop_gateway("graceful", int(CloseCode.GOING_AWAY), keep_sessions=True)
+
+
+@when("the gateway comes back")
+def gateway_comes_back(context: Context) -> None:
+    context.services.start_gateway()
+    context.world.mark("network restored")
+
+
+@then("the client is told the server is going away")
+def client_told_going_away(context: Context) -> None:
+    client, since = context.world.client, context.world.since("disruption")
+    wait_for(
+        lambda: [
+            event.data.get("code")
+            for event in observations.named_since(client.events(), "connection:lost", since)
+        ],
+        has_item(int(CloseCode.GOING_AWAY)),
+        within_s=context.settings.wait_timeout_s,
+        what="the client to hear that the server is going away (code 1001)",
+    )

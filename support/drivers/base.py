@@ -1,0 +1,81 @@
+"""The seam between the steps and the client under test.
+
+Steps never touch a client directly: they drive a ``ClientDriver`` and read the events it observed.
+The reference client has a driver here; to run the same features against another client, write a
+driver that maps its API and events onto this interface (see docs/drivers.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from support.services.stack import Endpoints
+
+
+@dataclass(frozen=True)
+class ObservedEvent:
+    """One event the client emitted, in the suite's vocabulary (see docs/protocol.md, "Client events")."""
+
+    name: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    at: float = 0.0  # time.monotonic() when it was seen
+
+
+@dataclass(frozen=True)
+class ClientTimings:
+    """The time scale and limits the suite runs the client at, in milliseconds."""
+
+    heartbeat_interval_ms: int
+    heartbeat_timeout_ms: int
+    connect_timeout_ms: int
+    auth_timeout_ms: int
+    backoff_initial_ms: int
+    backoff_max_ms: int
+    backoff_multiplier: float
+    backoff_jitter: float
+    retry_limit: int
+    stable_connection_ms: int
+    token_refresh_fraction: float
+    shutdown_flush_ms: int
+
+
+@dataclass(frozen=True)
+class ClientSetup:
+    endpoints: Endpoints
+    api_key: str
+    timings: ClientTimings
+    seed: int
+
+
+class ClientDriver(Protocol):
+    def connect(self) -> None:
+        """Start connecting (or, while waiting to retry, retry now); does not wait for ready."""
+
+    def subscribe(self, channel: str) -> None: ...
+
+    def publish(self, channel: str, data: Any) -> str:
+        """Send (or queue) an application message; returns its id."""
+
+    def shutdown(self) -> None:
+        """Graceful shutdown; returns when the client says it is closed."""
+
+    def events(self) -> list[ObservedEvent]:
+        """Every event observed so far, oldest first."""
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def session_id(self) -> str | None: ...
+
+    @property
+    def pending(self) -> int:
+        """Messages published but not yet acknowledged."""
+
+    def leftovers(self) -> list[str]:
+        """Anything of the client still running (tasks, sockets); empty after a clean shutdown."""
+
+    def dispose(self) -> list[str]:
+        """Stop everything the driver started; return what had to be forced to stop."""

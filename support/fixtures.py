@@ -1,0 +1,47 @@
+"""behave fixtures, and the one place that maps tags to them.
+
+Tag a feature or scenario ``@fixture.<name>`` to use the fixture of that name (see ``TAG_FIXTURES``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from behave import fixture
+from behave.runner import Context
+
+from support.services.stack import ServiceStack
+
+
+@fixture
+def service_stack(context: Context) -> Iterator[ServiceStack]:
+    """The mock services and the fault proxy, started once and stopped when the run ends."""
+    stack = ServiceStack(context.settings)
+    try:
+        stack.start()
+        context.services = stack
+        yield stack
+    finally:
+        leftovers = stack.stop()
+        if leftovers:
+            print(f"The services left tasks running and they were cancelled: {', '.join(leftovers)}")
+
+
+@fixture
+def fresh_services(context: Context) -> Iterator[ServiceStack]:
+    """A service stack of the scenario's own, for scenarios that stop or break the shared one."""
+    shared = context.services
+    stack = ServiceStack(context.settings)
+    stack.start()
+    context.services = stack
+    try:
+        yield stack
+    finally:
+        stack.stop()
+        context.services = shared
+
+
+TAG_FIXTURES: dict[str, Callable[..., Any]] = {
+    "fixture.services.fresh": fresh_services,
+}

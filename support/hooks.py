@@ -1,0 +1,76 @@
+"""behave's hooks, called from environment.py: the run's set-up and tear-down, and each scenario's."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import allure
+from behave.fixture import use_fixture
+from behave.model import Scenario
+from behave.runner import Context
+
+from support.fixtures import TAG_FIXTURES, service_stack
+from support.reporting import (
+    allure_results_dir,
+    clean_results,
+    redact,
+    run_facts,
+    story,
+    write_environment,
+)
+from support.settings import Settings, read_ini_defaults
+from support.world import ScenarioWorld, scenario_seed
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def before_all(context: Context) -> None:
+    context.settings = settings = load_settings(context)
+    print(f"Seed {settings.seed} — replay this run with: behave -D seed={settings.seed}", flush=True)
+    results = allure_results_dir(context.config.format or [], context.config.outfiles or [])
+    if results is not None:
+        clean_results(results)
+        write_environment(results, run_facts(settings.as_report()))
+    use_fixture(service_stack, context)
+
+
+def load_settings(context: Context) -> Settings:
+    defines = dict(context.config.userdata_defines or [])
+    return Settings.load(read_ini_defaults(ROOT / "behave.ini"), os.environ, defines)
+
+
+def before_tag(context: Context, tag: str) -> None:
+    if tag.startswith("fixture."):
+        if tag not in TAG_FIXTURES:
+            raise LookupError(f"Unknown fixture tag @{tag}; known: {', '.join(sorted(TAG_FIXTURES))}")
+        use_fixture(TAG_FIXTURES[tag], context)
+
+
+def before_scenario(context: Context, scenario: Scenario) -> None:
+    seed = scenario_seed(context.settings.seed, scenario.feature.filename, scenario.name)
+    context.services.reset(seed)
+    context.world = ScenarioWorld(settings=context.settings, services=context.services, seed=seed)
+    context.world.mark("scenario start")
+
+
+def after_scenario(context: Context, scenario: Scenario) -> None:
+    world: ScenarioWorld = context.world
+    # Events are read before the clients are disposed, so the story ends where the scenario did.
+    events = {name: driver.events() for name, driver in world.clients.items()}
+    leaks = world.close()
+    text = story(events, context.services.journal_entries(), world.since("scenario start"))
+    allure.attach(
+        redact(f"Scenario seed {world.seed}\n\n{text}", world.secrets),
+        name="What happened",
+        attachment_type=allure.attachment_type.TEXT,
+    )
+    if leaks:
+        raise AssertionError(f"The client left work running after the scenario: {'; '.join(leaks)}")
+
+
+def after_all(context: Context) -> None:
+    settings = getattr(context, "settings", None)
+    if settings is not None:
+        print(f"Seed {settings.seed} — replay this run with: behave -D seed={settings.seed}", file=sys.stderr)

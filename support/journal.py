@@ -1,0 +1,60 @@
+"""What a mock service or the fault proxy saw and did, in order, for steps and reports to read.
+
+Entries carry monotonic timestamps (the same clock the client's events use), so one scenario's
+client events, service journals and faults line up on a single timeline.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    at: float
+    source: str
+    kind: str
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        facts = ", ".join(f"{key}={value}" for key, value in self.detail.items())
+        return f"{self.source}: {self.kind}" + (f" ({facts})" if facts else "")
+
+
+class Journal:
+    """A thread-safe, append-only record. Callers must never put secrets in ``detail``."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._entries: list[JournalEntry] = []
+        self._lock = threading.Lock()
+
+    def record(self, kind: str, **detail: Any) -> JournalEntry:
+        entry = JournalEntry(at=time.monotonic(), source=self.source, kind=kind, detail=detail)
+        with self._lock:
+            self._entries.append(entry)
+        return entry
+
+    def entries(self, kind: str | None = None, **matching: Any) -> list[JournalEntry]:
+        with self._lock:
+            snapshot = list(self._entries)
+        return [
+            entry
+            for entry in snapshot
+            if (kind is None or entry.kind == kind)
+            and all(entry.detail.get(key) == value for key, value in matching.items())
+        ]
+
+    def count(self, kind: str, **matching: Any) -> int:
+        return len(self.entries(kind, **matching))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __iter__(self) -> Iterator[JournalEntry]:
+        return iter(self.entries())

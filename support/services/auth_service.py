@@ -1,0 +1,446 @@
+"""A mock OAuth-style auth service that exchanges API keys for access and refresh tokens over real HTTP.
+
+It runs on the caller's asyncio loop (aiohttp.web on 127.0.0.1, ephemeral port) so clients under test go
+through a real socket, and it can be programmed to misbehave (errors, rate limiting, slowness) for the
+next N token requests.
+
+Endpoints (JSON in and out):
+
+* ``POST /oauth/token``  grant_type ``api_key`` or ``refresh_token``; refresh tokens rotate on every use and
+  presenting a rotated-away one again revokes its whole family (reuse detection).
+* ``POST /oauth/revoke`` revokes a refresh token (its family) or an access token (by ``jti``).
+* ``GET /health``
+
+Secrets (API keys, access tokens, refresh tokens) only ever appear in journal entries, error text and
+reprs as ``fingerprint()``s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+from aiohttp import web
+
+from realtime_protocol.secrets import fingerprint
+from support.journal import Journal
+from support.services.tokens import InvalidTokenError, TokenAuthority
+
+HOST = "127.0.0.1"
+TOKEN_PATH = "/oauth/token"
+REVOKE_PATH = "/oauth/revoke"
+HEALTH_PATH = "/health"
+
+API_KEY_GRANT = "api_key"
+REFRESH_GRANT = "refresh_token"
+
+# Long enough for an in-flight normal answer, short enough that a programmed multi-second delay still in
+# progress does not hold up the teardown between scenarios.
+_SHUTDOWN_GRACE_S = 0.5
+
+# Used when a programmed refusal names no error code, so the body is still a well-formed OAuth error.
+_DEFAULT_ERRORS = {
+    400: "invalid_request",
+    401: "invalid_client",
+    403: "access_denied",
+    429: "rate_limited",
+    503: "temporarily_unavailable",
+}
+
+
+@dataclass(frozen=True)
+class Account:
+    subject: str
+    channels: tuple[str, ...] = ("*",)
+
+
+@dataclass(frozen=True)
+class ProgrammedResponse:
+    """How to answer one future token request. ``status`` 200 means "answer normally, after ``delay_ms``"."""
+
+    status: int
+    error: str | None = None
+    description: str | None = None
+    retry_after_s: float | None = None
+    delay_ms: int = 0
+
+    def __post_init__(self) -> None:
+        if not 100 <= self.status <= 599:
+            raise ValueError(f"status must be an HTTP status code, not {self.status}")
+        if self.delay_ms < 0:
+            raise ValueError(f"delay_ms must not be negative, not {self.delay_ms}")
+        if self.retry_after_s is not None and self.retry_after_s < 0:
+            raise ValueError(f"retry_after_s must not be negative, not {self.retry_after_s}")
+
+    def error_code(self) -> str:
+        if self.error:
+            return self.error
+        return _DEFAULT_ERRORS.get(self.status, "server_error" if self.status >= 500 else "invalid_request")
+
+    def error_description(self) -> str:
+        if self.description:
+            return self.description
+        try:
+            return HTTPStatus(self.status).phrase
+        except ValueError:
+            return f"HTTP {self.status}"
+
+
+@dataclass
+class _RefreshToken:
+    """What the service remembers about one refresh token; the token itself is only the dictionary key."""
+
+    account: Account
+    family: str
+    key_fingerprint: str  # of the API key whose sign-in started the family, to correlate journal entries
+    expires_at: float  # time.monotonic() seconds
+    used: bool = False
+    revoked: bool = False
+
+
+@dataclass
+class _Family:
+    """All refresh tokens descending from one API key sign-in, as the tokens they are stored under."""
+
+    tokens: list[str] = field(default_factory=list)
+
+
+class _Refusal(Exception):
+    """An OAuth error answer, raised from deep inside request handling."""
+
+    def __init__(self, status: int, error: str, description: str) -> None:
+        super().__init__(f"{status} {error}: {description}")
+        self.status = status
+        self.error = error
+        self.description = description
+
+
+class AuthService:
+    """The mock auth service. Every method must be called on the loop the service runs on."""
+
+    def __init__(
+        self,
+        authority: TokenAuthority,
+        journal: Journal,
+        *,
+        access_lifetime_ms: int,
+        refresh_lifetime_ms: int,
+    ) -> None:
+        self.authority = authority
+        self.journal = journal
+        self.access_lifetime_ms = access_lifetime_ms
+        self.refresh_lifetime_ms = refresh_lifetime_ms
+        self._default_access_lifetime_ms = access_lifetime_ms
+        self._port = 0
+        self._runner: web.AppRunner | None = None
+        self._accounts: dict[str, Account] = {}
+        self._refresh_tokens: dict[str, _RefreshToken] = {}
+        self._families: dict[str, _Family] = {}
+        self._revoked_access: set[str] = set()
+        self._programmed: deque[ProgrammedResponse] = deque()
+        self._requests_seen = 0
+
+    def __repr__(self) -> str:
+        where = self.url if self._port else "not started"
+        return (
+            f"<AuthService {where} accounts={len(self._accounts)} "
+            f"refresh_tokens={len(self._refresh_tokens)} programmed={len(self._programmed)}>"
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if not self._port:
+            raise RuntimeError("the auth service has not been started, so it has no port yet")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._runner is not None
+
+    async def start(self) -> None:
+        """Bind and serve. The first start takes an ephemeral port; later starts re-bind that same port so
+        a client configured with ``url`` can reconnect after an outage."""
+        if self._runner is not None:
+            return
+        app = web.Application()
+        app.router.add_post(TOKEN_PATH, self._handle_token)
+        app.router.add_post(REVOKE_PATH, self._handle_revoke)
+        app.router.add_get(HEALTH_PATH, self._handle_health)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_GRACE_S)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, HOST, self._port).start()
+        except OSError as error:
+            await runner.cleanup()
+            raise OSError(
+                error.errno, f"the auth service could not bind {HOST}:{self._port}: {error}"
+            ) from error
+        if not self._port:
+            self._port = int(runner.addresses[0][1])
+        self._runner = runner
+
+    async def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    # -- programming between and during scenarios --------------------------------------------------------
+
+    def register(self, api_key: str, account: Account) -> None:
+        if not api_key:
+            raise ValueError("an API key must be a non-empty string")
+        self._accounts[api_key] = account
+
+    def program(self, *responses: ProgrammedResponse) -> None:
+        """Queue answers for the next ``len(responses)`` token requests, after any already queued."""
+        self._programmed.extend(responses)
+
+    def reset(self) -> None:
+        """Forget everything a scenario set up, so the next one starts from a clean service."""
+        self._accounts.clear()
+        self._refresh_tokens.clear()
+        self._families.clear()
+        self._revoked_access.clear()
+        self._programmed.clear()
+        self._requests_seen = 0
+        self.access_lifetime_ms = self._default_access_lifetime_ms
+        self.journal.clear()
+
+    @property
+    def requests_seen(self) -> int:
+        return self._requests_seen
+
+    @property
+    def programmed_pending(self) -> int:
+        return len(self._programmed)
+
+    def is_revoked(self, token_id: str) -> bool:
+        """Whether the access token with this ``jti`` was revoked (for the gateway to refuse it)."""
+        return token_id in self._revoked_access
+
+    # -- HTTP handlers -----------------------------------------------------------------------------------
+
+    async def _handle_health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "up"})
+
+    async def _handle_token(self, request: web.Request) -> web.Response:
+        self._requests_seen += 1
+        # Read the body before any programmed answer, so the connection stays reusable and the journal can
+        # still say what was asked for.
+        raw = await request.read()
+        body = _parse_object(raw)
+        grant_type = body.get("grant_type") if body is not None else None
+        grant_label = grant_type if grant_type in (API_KEY_GRANT, REFRESH_GRANT) else "invalid"
+        credential = _credential(body, grant_type)
+        # Journaled on arrival, so the time of a request is when the client asked, not when it was answered.
+        self.journal.record("token requested", grant_type=grant_label, key=fingerprint(credential))
+
+        if self._programmed:
+            programmed = self._programmed.popleft()
+            self.journal.record(
+                "programmed response",
+                status=programmed.status,
+                error=None if programmed.status == 200 else programmed.error_code(),
+                delay_ms=programmed.delay_ms,
+            )
+            if programmed.delay_ms:
+                await asyncio.sleep(programmed.delay_ms / 1000)
+            if programmed.status != 200:
+                headers = {"Cache-Control": "no-store"}
+                if programmed.retry_after_s is not None:
+                    headers["Retry-After"] = _format_seconds(programmed.retry_after_s)
+                self._record_requested(grant_label, programmed.status, credential)
+                return web.json_response(
+                    {"error": programmed.error_code(), "error_description": programmed.error_description()},
+                    status=programmed.status,
+                    headers=headers,
+                )
+
+        try:
+            if body is None:
+                raise _Refusal(400, "invalid_request", "The request body must be a JSON object")
+            if grant_type is None:
+                raise _Refusal(400, "invalid_request", "grant_type is missing")
+            if grant_type == API_KEY_GRANT:
+                answer = self._grant_api_key(body)
+            elif grant_type == REFRESH_GRANT:
+                answer = self._grant_refresh(body)
+            else:
+                raise _Refusal(400, "invalid_request", "grant_type must be 'api_key' or 'refresh_token'")
+        except _Refusal as refusal:
+            self._record_requested(grant_label, refusal.status, credential)
+            return self._refuse(refusal, TOKEN_PATH)
+        self._record_requested(grant_label, 200, credential)
+        return web.json_response(answer, headers={"Cache-Control": "no-store"})
+
+    async def _handle_revoke(self, request: web.Request) -> web.Response:
+        body = _parse_object(await request.read())
+        token = body.get("token") if body is not None else None
+        if not isinstance(token, str) or not token:
+            return self._refuse(_Refusal(400, "invalid_request", "token is missing"), REVOKE_PATH)
+        # RFC 7009 §2.2: an unknown or already invalid token is still answered with 200.
+        record = self._refresh_tokens.get(token)
+        if record is not None:
+            self._revoke_family(record.family)
+            self.journal.record(
+                "token revoked", token_type="refresh", token=fingerprint(token), family=record.family
+            )
+            return web.json_response({})
+        try:
+            claims = self.authority.verify(token)
+        except InvalidTokenError as error:
+            self.journal.record("revocation ignored", token=fingerprint(token), reason=error.reason)
+            return web.json_response({})
+        self._revoked_access.add(claims.token_id)
+        self.journal.record(
+            "token revoked", token_type="access", token=fingerprint(token), subject=claims.subject
+        )
+        return web.json_response({})
+
+    # -- grants ------------------------------------------------------------------------------------------
+
+    def _grant_api_key(self, body: dict[str, Any]) -> dict[str, Any]:
+        api_key = body.get("api_key")
+        if not isinstance(api_key, str) or not api_key:
+            raise _Refusal(400, "invalid_request", "api_key is missing")
+        account = self._accounts.get(api_key)
+        if account is None:
+            raise _Refusal(401, "invalid_client", "The API key is not recognised")
+        family = uuid.uuid4().hex[:12]
+        self._families[family] = _Family()
+        access, refresh = self._issue_pair(account, family, fingerprint(api_key))
+        self.journal.record(
+            "token issued",
+            grant_type=API_KEY_GRANT,
+            subject=account.subject,
+            access=fingerprint(access),
+            refresh=fingerprint(refresh),
+            lifetime_ms=self.access_lifetime_ms,
+            family=family,
+        )
+        return self._token_answer(access, refresh)
+
+    def _grant_refresh(self, body: dict[str, Any]) -> dict[str, Any]:
+        presented = body.get("refresh_token")
+        if not isinstance(presented, str) or not presented:
+            raise _Refusal(400, "invalid_request", "refresh_token is missing")
+        record = self._refresh_tokens.get(presented)
+        if record is None:
+            raise _Refusal(401, "invalid_grant", "The refresh token is not recognised")
+        if record.used:
+            # A rotated-away token coming back means two parties hold the family: end it for both.
+            self._revoke_family(record.family)
+            self.journal.record(
+                "refresh token reused",
+                refresh=fingerprint(presented),
+                family=record.family,
+                subject=record.account.subject,
+            )
+            raise _Refusal(401, "invalid_grant", "The refresh token has already been used")
+        if record.revoked:
+            raise _Refusal(401, "invalid_grant", "The refresh token has been revoked")
+        if record.expires_at <= time.monotonic():
+            raise _Refusal(401, "invalid_grant", "The refresh token has expired")
+        record.used = True
+        access, refresh = self._issue_pair(record.account, record.family, record.key_fingerprint)
+        self.journal.record(
+            "token issued",
+            grant_type=REFRESH_GRANT,
+            subject=record.account.subject,
+            access=fingerprint(access),
+            refresh=fingerprint(refresh),
+            lifetime_ms=self.access_lifetime_ms,
+            family=record.family,
+        )
+        self.journal.record(
+            "token refreshed",
+            subject=record.account.subject,
+            previous_refresh=fingerprint(presented),
+            access=fingerprint(access),
+            refresh=fingerprint(refresh),
+            family=record.family,
+        )
+        return self._token_answer(access, refresh)
+
+    def _issue_pair(self, account: Account, family: str, key_fingerprint: str) -> tuple[str, str]:
+        access = self.authority.issue(account.subject, account.channels, self.access_lifetime_ms)
+        refresh = secrets.token_urlsafe(32)
+        self._refresh_tokens[refresh] = _RefreshToken(
+            account=account,
+            family=family,
+            key_fingerprint=key_fingerprint,
+            expires_at=time.monotonic() + self.refresh_lifetime_ms / 1000,
+        )
+        self._families[family].tokens.append(refresh)
+        return access, refresh
+
+    def _token_answer(self, access: str, refresh: str) -> dict[str, Any]:
+        return {
+            "access_token": access,
+            "refresh_token": refresh,
+            "token_type": "Bearer",
+            "expires_in": self.access_lifetime_ms / 1000,
+        }
+
+    def _revoke_family(self, family: str) -> None:
+        # Access tokens already issued stay valid until they expire; only the refresh chain is cut.
+        entry = self._families.get(family)
+        for token in entry.tokens if entry is not None else ():
+            self._refresh_tokens[token].revoked = True
+
+    # -- journalling -------------------------------------------------------------------------------------
+
+    def _refuse(self, refusal: _Refusal, endpoint: str) -> web.Response:
+        self.journal.record(
+            "request refused",
+            status=refusal.status,
+            error=refusal.error,
+            description=refusal.description,
+            endpoint=endpoint,
+        )
+        return web.json_response(
+            {"error": refusal.error, "error_description": refusal.description},
+            status=refusal.status,
+            headers={"Cache-Control": "no-store"},
+        )
+
+    def _record_requested(self, grant_type: str, status: int, credential: str | None) -> None:
+        self.journal.record(
+            "token answered", grant_type=grant_type, status=status, key=fingerprint(credential)
+        )
+
+
+def _parse_object(raw: bytes) -> dict[str, Any] | None:
+    """The body as a JSON object, or None. Content-Type is not insisted on: the body decides."""
+    try:
+        parsed = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _credential(body: dict[str, Any] | None, grant_type: object) -> str | None:
+    """The secret a token request presents (API key or refresh token), to be journalled as a fingerprint."""
+    if body is None:
+        return None
+    value = body.get("refresh_token") if grant_type == REFRESH_GRANT else body.get("api_key")
+    return value if isinstance(value, str) else None
+
+
+def _format_seconds(seconds: float) -> str:
+    # Retry-After is whole seconds in RFC 9110, but the suite scales time down, so fractions are kept.
+    text = f"{seconds:.3f}".rstrip("0").rstrip(".")
+    return text or "0"

@@ -1,0 +1,524 @@
+"""The mock realtime gateway: a real WebSocket server on 127.0.0.1 speaking the suite's protocol.
+
+It checks the access token in the opening handshake, keeps sessions with numbered messages, replays
+what a client missed when it resumes within the resume window, de-duplicates client messages by id,
+pushes a stream at a chosen rate, and can be stopped gracefully, crashed and restarted on the same port
+keeping or losing its sessions. Everything it does is journaled for steps to assert on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any, Literal
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from realtime_protocol import CloseCode, MessageType, ProtocolError, decode, describe_close_code, encode
+from support.journal import Journal
+from support.services.tokens import AccessClaims, InvalidTokenError, TokenAuthority
+
+StopMode = Literal["graceful", "crash"]
+
+
+@dataclass
+class GatewaySession:
+    id: str
+    subject: str
+    subscriptions: set[str] = field(default_factory=set)
+    next_seq: int = 1
+    # Messages sent but not yet acknowledged by the client, oldest first: what a resume can replay.
+    outbox: deque[tuple[int, str]] = field(default_factory=deque)
+    connection: ServerConnection | None = None
+    detached_at: float | None = None
+    send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def acknowledge(self, seq: int) -> None:
+        while self.outbox and self.outbox[0][0] <= seq:
+            self.outbox.popleft()
+
+
+@dataclass
+class PushStream:
+    channel: str
+    rate_per_s: float
+    sent: int = 0
+    task: asyncio.Task[None] | None = None
+
+
+class Gateway:
+    def __init__(
+        self,
+        authority: TokenAuthority,
+        journal: Journal,
+        *,
+        resume_window_ms: int,
+        rng: random.Random,
+        is_revoked: Callable[[str], bool] = lambda token_id: False,
+        max_outbox: int = 10_000,
+        max_frame_bytes: int = 1 << 20,
+    ) -> None:
+        self.authority = authority
+        self.journal = journal
+        self.resume_window_ms = resume_window_ms
+        self.rng = rng
+        self.is_revoked = is_revoked
+        self.max_outbox = max_outbox
+        self.max_frame_bytes = max_frame_bytes
+        self._server: Server | None = None
+        self._port = 0
+        self._sessions: dict[str, GatewaySession] = {}
+        self._expired: set[str] = set()  # so a late resume is told why, not just "unknown"
+        self._claims: dict[int, AccessClaims] = {}
+        self._seen_publish_ids: dict[str, set[str]] = {}
+        self._streams: dict[str, PushStream] = {}
+        self._connection_numbers = itertools.count(1)
+        self._handlers: set[asyncio.Task[Any]] = set()
+        self._expiries: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if not self._port:
+            raise RuntimeError("the gateway has not been started")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/realtime"
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    async def start(self) -> None:
+        if self._server is not None:
+            return
+        self._server = await serve(
+            self._handle,
+            "127.0.0.1",
+            self._port,
+            process_request=self._check_handshake,
+            ping_interval=None,  # the client drives heartbeats; the gateway just answers pings
+            max_size=self.max_frame_bytes,
+            close_timeout=1,
+        )
+        self._port = self._server.sockets[0].getsockname()[1]
+        self.journal.record("gateway started", port=self._port)
+
+    async def stop(
+        self, mode: StopMode = "graceful", code: int = CloseCode.GOING_AWAY, keep_sessions: bool = True
+    ) -> None:
+        """Stop listening and end every connection: with a close frame (graceful) or without (crash)."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.close(close_connections=False)
+        connections = [session.connection for session in self._sessions.values() if session.connection]
+        connections += [c for c in server.connections if c not in connections]
+        for connection in connections:
+            if mode == "crash":
+                connection.transport.abort()
+            else:
+                await connection.close(code, "gateway shutting down")
+        await server.wait_closed()
+        await self._wait_for_handlers()
+        if not keep_sessions:
+            self._sessions.clear()
+        self.journal.record(
+            "gateway stopped",
+            mode=mode,
+            code=None if mode == "crash" else int(code),
+            kept_sessions=keep_sessions,
+        )
+
+    async def restart(self, mode: StopMode = "graceful", keep_sessions: bool = True) -> None:
+        await self.stop(mode=mode, keep_sessions=keep_sessions)
+        await self.start()
+
+    async def reset(self) -> None:
+        """Between scenarios: no streams, no sessions, an empty journal, the listener up."""
+        for stream in list(self._streams.values()):
+            await self._cancel_stream(stream)
+        self._streams.clear()
+        for session in self._sessions.values():
+            if session.connection is not None:
+                session.connection.transport.abort()
+        await self._wait_for_handlers()
+        await self._cancel_expiries()
+        self._sessions.clear()
+        self._expired.clear()
+        self._seen_publish_ids.clear()
+        self._claims.clear()
+        if self._server is None:
+            await self.start()
+        self.journal.clear()
+
+    async def close(self) -> None:
+        for stream in list(self._streams.values()):
+            await self._cancel_stream(stream)
+        await self.stop(mode="crash", keep_sessions=False)
+        await self._cancel_expiries()
+
+    async def _cancel_expiries(self) -> None:
+        for task in list(self._expiries):
+            task.cancel()
+        await asyncio.gather(*self._expiries, return_exceptions=True)
+
+    async def _wait_for_handlers(self) -> None:
+        if self._handlers:
+            await asyncio.wait(set(self._handlers), timeout=5)
+
+    # -- what steps observe -----------------------------------------------------------------------
+
+    def session_ids(self) -> list[str]:
+        return list(self._sessions)
+
+    def subscriptions_of(self, session_id: str) -> set[str]:
+        session = self._sessions.get(session_id)
+        return set(session.subscriptions) if session else set()
+
+    def stream_sent(self, channel: str) -> int:
+        stream = self._streams.get(channel)
+        return stream.sent if stream else 0
+
+    # -- server-originated messages ---------------------------------------------------------------
+
+    async def publish(self, channel: str, data: Any) -> int:
+        """Send a message to every session subscribed to the channel, connected or not."""
+        reached = 0
+        for session in list(self._sessions.values()):
+            if channel in session.subscriptions and not self._expire_if_stale(session):
+                await self._deliver(session, channel, data)
+                reached += 1
+        return reached
+
+    def start_stream(self, channel: str, rate_per_s: float) -> None:
+        """Push numbered messages (data ``{"n": 1}``, ``{"n": 2}``, …) to a channel at a steady rate."""
+        if channel in self._streams:
+            raise RuntimeError(f"a stream is already running on {channel!r}")
+        stream = PushStream(channel=channel, rate_per_s=rate_per_s)
+        stream.task = asyncio.get_running_loop().create_task(
+            self._run_stream(stream), name=f"stream:{channel}"
+        )
+        self._streams[channel] = stream
+        self.journal.record("stream started", channel=channel, rate_per_s=rate_per_s)
+
+    async def stop_stream(self, channel: str) -> int:
+        """Stop a stream and return how many messages it sent."""
+        stream = self._streams.pop(channel)
+        await self._cancel_stream(stream)
+        self.journal.record("stream stopped", channel=channel, sent=stream.sent)
+        return stream.sent
+
+    async def _run_stream(self, stream: PushStream) -> None:
+        interval = 1 / stream.rate_per_s
+        next_at = asyncio.get_running_loop().time()
+        while True:
+            stream.sent += 1
+            await self.publish(stream.channel, {"n": stream.sent})
+            # Pace against a schedule rather than sleeping a fixed interval, so a slow send doesn't
+            # lower the rate.
+            next_at += interval
+            await asyncio.sleep(max(0.0, next_at - asyncio.get_running_loop().time()))
+
+    @staticmethod
+    async def _cancel_stream(stream: PushStream) -> None:
+        if stream.task is not None:
+            stream.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stream.task
+
+    async def close_connections(self, code: int, reason: str) -> int:
+        """Close every live connection with the given code; returns how many were closed."""
+        connections = [session.connection for session in self._sessions.values() if session.connection]
+        for connection in connections:
+            await connection.close(code, reason)
+        return len(connections)
+
+    # -- the protocol -----------------------------------------------------------------------------
+
+    def _check_handshake(self, connection: ServerConnection, request: Request) -> Response | None:
+        token = _bearer_token(request.headers)
+        try:
+            claims = self.authority.verify(token)
+            if self.is_revoked(claims.token_id):
+                raise InvalidTokenError("the token has been revoked")
+        except InvalidTokenError as error:
+            self.journal.record("handshake refused", status=401, reason=error.reason)
+            return connection.respond(HTTPStatus.UNAUTHORIZED, f"{error.reason}\n")
+        self._claims[id(connection)] = claims
+        return None
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        number = next(self._connection_numbers)
+        claims = self._claims.pop(id(connection))
+        self.journal.record("connection opened", connection=number, subject=claims.subject)
+        session: GatewaySession | None = None
+        expiry = _ExpiryWatch(self, connection)
+        expiry.arm(claims)
+        try:
+            session = await self._open_session(connection, claims, number)
+            if session is not None:
+                await self._serve(connection, session, claims, expiry)
+        except ConnectionClosed:
+            pass
+        finally:
+            await expiry.disarm()
+            if session is not None and session.connection is connection:
+                self._detach(session)
+            self.journal.record(
+                "connection closed",
+                connection=number,
+                code=_close_code(connection),
+                reason=describe_close_code(_close_code(connection)),
+                session=session.id if session else None,
+            )
+            self._handlers.discard(task)
+
+    async def _open_session(
+        self, connection: ServerConnection, claims: AccessClaims, number: int
+    ) -> GatewaySession | None:
+        hello = await self._receive(connection)
+        if hello is None or hello["type"] != MessageType.HELLO:
+            await connection.close(CloseCode.BAD_MESSAGE, "expected a hello message first")
+            return None
+        resume = hello.get("resume") or {}
+        wanted = resume.get("session_id")
+        last_seq = int(resume.get("last_seq") or 0)
+        session, refusal = self._find_resumable(wanted, claims.subject)
+        if session is not None:
+            replaced = session.connection
+            if replaced is not None and replaced is not connection:
+                # The old link is probably half-open; the newer connection takes the session over.
+                replaced.transport.abort()
+            session.detached_at = None
+            async with session.send_lock:
+                session.acknowledge(last_seq)
+                await connection.send(
+                    encode(
+                        {
+                            "type": MessageType.WELCOME,
+                            "session_id": session.id,
+                            "resumed": True,
+                            "replay": len(session.outbox),
+                        }
+                    )
+                )
+                for _, frame in session.outbox:
+                    await connection.send(frame)
+                session.connection = connection
+            self.journal.record(
+                "session resumed",
+                session=session.id,
+                connection=number,
+                last_seq=last_seq,
+                replayed=len(session.outbox),
+            )
+            return session
+        session = GatewaySession(id=self._new_session_id(), subject=claims.subject, connection=connection)
+        self._sessions[session.id] = session
+        await connection.send(
+            encode(
+                {"type": MessageType.WELCOME, "session_id": session.id, "resumed": False, "reason": refusal}
+            )
+        )
+        self.journal.record("session started", session=session.id, connection=number, resume_refused=refusal)
+        return session
+
+    def _find_resumable(
+        self, session_id: str | None, subject: str
+    ) -> tuple[GatewaySession | None, str | None]:
+        if not session_id:
+            return None, None
+        session = self._sessions.get(session_id)
+        if session is None and session_id in self._expired:
+            return None, "the resume window has passed"
+        if session is None or session.subject != subject:
+            return None, "the session is unknown to the server"
+        if self._expire_if_stale(session):
+            return None, "the resume window has passed"
+        return session, None
+
+    def _detach(self, session: GatewaySession) -> None:
+        """The session lost its connection: keep it for the resume window, then let it go."""
+        session.connection = None
+        session.detached_at = detached_at = time.monotonic()
+        if not self.running:
+            return  # while stopped, sessions wait for the restart; expiry is checked on resume
+
+        async def expire_later() -> None:
+            await asyncio.sleep(self.resume_window_ms / 1000)
+            if session.detached_at == detached_at and self._sessions.get(session.id) is session:
+                self._expire_if_stale(session)
+
+        task = asyncio.get_running_loop().create_task(expire_later(), name=f"expire:{session.id}")
+        self._expiries.add(task)
+        task.add_done_callback(self._expiries.discard)
+
+    def _expire_if_stale(self, session: GatewaySession) -> bool:
+        stale = (
+            session.detached_at is not None
+            and (time.monotonic() - session.detached_at) * 1000 > self.resume_window_ms
+        ) or len(session.outbox) > self.max_outbox
+        if stale:
+            self._sessions.pop(session.id, None)
+            self._expired.add(session.id)
+            self.journal.record("session expired", session=session.id)
+        return stale
+
+    async def _serve(
+        self,
+        connection: ServerConnection,
+        session: GatewaySession,
+        claims: AccessClaims,
+        expiry: _ExpiryWatch,
+    ) -> None:
+        while True:
+            message = await self._receive(connection)
+            if message is None:
+                continue
+            kind = message["type"]
+            if kind == MessageType.SUBSCRIBE:
+                await self._subscribe(connection, session, claims, message["channel"])
+            elif kind == MessageType.UNSUBSCRIBE:
+                session.subscriptions.discard(message["channel"])
+                self.journal.record("unsubscribed", session=session.id, channel=message["channel"])
+            elif kind == MessageType.PUBLISH:
+                await self._accept_publish(connection, session, message)
+            elif kind == MessageType.ACK and "seq" in message:
+                session.acknowledge(int(message["seq"]))
+            elif kind == MessageType.AUTH:
+                claims = await self._renew(connection, session, claims, message)
+                expiry.arm(claims)
+            else:
+                await self._refuse_frame(connection, f"a {kind!r} message is not expected from a client")
+
+    async def _receive(self, connection: ServerConnection) -> dict[str, Any] | None:
+        frame = await connection.recv()
+        try:
+            return decode(frame)
+        except ProtocolError as error:
+            await self._refuse_frame(connection, str(error))
+            return None
+
+    async def _refuse_frame(self, connection: ServerConnection, reason: str) -> None:
+        self.journal.record("bad frame", reason=reason)
+        await connection.send(encode({"type": MessageType.ERROR, "code": "bad_message", "message": reason}))
+
+    async def _subscribe(
+        self, connection: ServerConnection, session: GatewaySession, claims: AccessClaims, channel: str
+    ) -> None:
+        if not claims.allows(channel):
+            self.journal.record("subscribe refused", session=session.id, channel=channel)
+            await connection.send(
+                encode(
+                    {"type": MessageType.ERROR, "code": "forbidden", "message": f"no access to {channel!r}"}
+                )
+            )
+            return
+        session.subscriptions.add(channel)
+        self.journal.record("subscribed", session=session.id, channel=channel)
+        async with session.send_lock:
+            await connection.send(encode({"type": MessageType.SUBSCRIBED, "channel": channel}))
+
+    async def _accept_publish(
+        self, connection: ServerConnection, session: GatewaySession, message: dict[str, Any]
+    ) -> None:
+        seen = self._seen_publish_ids.setdefault(session.subject, set())
+        message_id, channel = message["id"], message["channel"]
+        if message_id in seen:
+            self.journal.record("publish duplicate", session=session.id, id=message_id, channel=channel)
+        else:
+            seen.add(message_id)
+            self.journal.record("publish accepted", session=session.id, id=message_id, channel=channel)
+            for other in list(self._sessions.values()):
+                if other is not session and channel in other.subscriptions:
+                    await self._deliver(other, channel, message.get("data"))
+        async with session.send_lock:
+            await connection.send(encode({"type": MessageType.ACK, "id": message_id}))
+
+    async def _renew(
+        self,
+        connection: ServerConnection,
+        session: GatewaySession,
+        claims: AccessClaims,
+        message: dict[str, Any],
+    ) -> AccessClaims:
+        try:
+            renewed = self.authority.verify(message["token"])
+        except InvalidTokenError as error:
+            self.journal.record("token renewal refused", session=session.id, reason=error.reason)
+            await connection.send(
+                encode({"type": MessageType.ERROR, "code": "bad_token", "message": error.reason})
+            )
+            return claims
+        if renewed.subject != claims.subject:
+            await connection.close(CloseCode.FORBIDDEN, "the new token is for a different user")
+            return claims
+        self.journal.record("token renewed", session=session.id)
+        return renewed
+
+    async def _deliver(self, session: GatewaySession, channel: str, data: Any) -> None:
+        async with session.send_lock:
+            seq = session.next_seq
+            session.next_seq += 1
+            frame = encode({"type": MessageType.MESSAGE, "seq": seq, "channel": channel, "data": data})
+            session.outbox.append((seq, frame))
+            if session.connection is not None:
+                # A message that can't be sent now stays in the outbox for the resume to replay.
+                with contextlib.suppress(ConnectionClosed):
+                    await session.connection.send(frame)
+
+    def _new_session_id(self) -> str:
+        return "s-" + "".join(self.rng.choices("abcdefghijkmnpqrstuvwxyz23456789", k=10))
+
+
+class _ExpiryWatch:
+    """Closes a connection with TOKEN_EXPIRED when its current token runs out; renewals re-arm it."""
+
+    def __init__(self, gateway: Gateway, connection: ServerConnection) -> None:
+        self._gateway = gateway
+        self._connection = connection
+        self._task: asyncio.Task[None] | None = None
+
+    def arm(self, claims: AccessClaims) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        self._task = asyncio.get_running_loop().create_task(self._expire(claims), name="token-expiry")
+
+    async def disarm(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _expire(self, claims: AccessClaims) -> None:
+        await asyncio.sleep(max(0.0, claims.seconds_left()))
+        self._gateway.journal.record("token expired", subject=claims.subject)
+        await self._connection.close(CloseCode.TOKEN_EXPIRED, "the access token expired")
+
+
+def _bearer_token(headers: Headers) -> str | None:
+    value = headers.get("Authorization", "")
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _close_code(connection: ServerConnection) -> int:
+    code = connection.close_code
+    return int(code) if code is not None else int(CloseCode.ABNORMAL)

@@ -1,0 +1,189 @@
+"""The embedded service stack: auth service, realtime gateway, and a fault proxy on the client's path
+to the gateway, all on one background event loop.
+
+It starts once per run and is reset before each scenario. Its methods are synchronous so steps and
+hooks can call them directly; each hands the real work to the services' loop.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from support.journal import Journal, JournalEntry
+from support.runtime import BackgroundLoop
+from support.services.auth_service import Account, AuthService, ProgrammedResponse
+from support.services.fault_proxy import FaultProxy, FaultRecord
+from support.services.gateway import Gateway, StopMode
+from support.services.tokens import TokenAuthority
+from support.settings import Settings
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where a client under test should go."""
+
+    auth_url: str
+    gateway_url: str
+
+
+class ServiceStack:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.loop = BackgroundLoop("services")
+        self.auth_journal = Journal("auth service")
+        self.gateway_journal = Journal("gateway")
+        self.network_journal = Journal("network")
+        self._rng = random.Random(settings.seed)
+        self._auth: AuthService | None = None
+        self._gateway: Gateway | None = None
+        self._proxy: FaultProxy | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.loop.start()
+        self.loop.run(self._start())
+
+    async def _start(self) -> None:
+        authority = TokenAuthority()
+        self._auth = AuthService(
+            authority,
+            self.auth_journal,
+            access_lifetime_ms=self.settings.token_lifetime_ms,
+            refresh_lifetime_ms=self.settings.refresh_token_lifetime_ms,
+        )
+        await self._auth.start()
+        self._gateway = Gateway(
+            authority,
+            self.gateway_journal,
+            resume_window_ms=self.settings.resume_window_ms,
+            rng=self._rng,
+            is_revoked=self._auth.is_revoked,
+        )
+        await self._gateway.start()
+        self._proxy = FaultProxy(
+            "gateway link", "127.0.0.1", self._gateway.port, rng=self._rng, journal=self.network_journal
+        )
+        await self._proxy.start()
+
+    def reset(self, seed: int) -> None:
+        """Make the stack as good as new for the next scenario, with its randomness re-seeded."""
+        self._rng.seed(seed)
+        self.loop.run(self._reset())
+
+    async def _reset(self) -> None:
+        await self.proxy.reset()
+        await self.gateway.reset()
+        self.gateway.resume_window_ms = self.settings.resume_window_ms
+        self.auth.reset()
+        self.network_journal.clear()
+
+    def stop(self) -> list[str]:
+        """Stop everything; return descriptions of any tasks that had to be cancelled."""
+        if not self.loop.running:
+            return []
+        self.loop.run(self._stop())
+        return self.loop.stop()
+
+    async def _stop(self) -> None:
+        if self._proxy is not None:
+            await self._proxy.close()
+        if self._gateway is not None:
+            await self._gateway.close()
+        if self._auth is not None:
+            await self._auth.stop()
+
+    @property
+    def endpoints(self) -> Endpoints:
+        return Endpoints(auth_url=self.auth.url, gateway_url=f"ws://127.0.0.1:{self.proxy.port}/realtime")
+
+    @property
+    def auth(self) -> AuthService:
+        return _started(self._auth)
+
+    @property
+    def gateway(self) -> Gateway:
+        return _started(self._gateway)
+
+    @property
+    def proxy(self) -> FaultProxy:
+        return _started(self._proxy)
+
+    # -- auth service ------------------------------------------------------------------------------
+
+    def register_account(self, api_key: str, subject: str) -> None:
+        self.loop.call(lambda: self.auth.register(api_key, Account(subject=subject)))
+
+    def program_auth(self, *responses: ProgrammedResponse) -> None:
+        self.loop.call(lambda: self.auth.program(*responses))
+
+    # -- network -----------------------------------------------------------------------------------
+
+    def network_down(self) -> FaultRecord:
+        return self.loop.run(self.proxy.down())
+
+    def heal_network(self) -> None:
+        """Lift every fault: the link is up and bytes flow normally again."""
+
+        async def heal() -> None:
+            for record in self.proxy.faults:
+                if record.active and record.kind != "down":
+                    self.proxy.remove_toxic(record.name)
+            if self.proxy.is_down:
+                await self.proxy.up()
+
+        self.loop.run(heal())
+
+    def add_fault(self, kind: str, stream: str = "downstream", **attributes: Any) -> FaultRecord:
+        return self.loop.call(lambda: self.proxy.add_toxic(kind, stream=stream, **attributes))  # type: ignore[arg-type]
+
+    def lift_fault(self, name: str) -> None:
+        self.loop.call(lambda: self.proxy.remove_toxic(name))
+
+    def faults(self) -> list[FaultRecord]:
+        return self.loop.call(lambda: self.proxy.faults)
+
+    # -- gateway -----------------------------------------------------------------------------------
+
+    def start_stream(self, channel: str, rate_per_s: float | None = None) -> None:
+        rate = rate_per_s or self.settings.stream_rate_per_s
+        self.loop.call(lambda: self.gateway.start_stream(channel, rate))
+
+    def stop_stream(self, channel: str) -> int:
+        return self.loop.run(self.gateway.stop_stream(channel))
+
+    def push(self, channel: str, count: int) -> None:
+        async def push_all() -> None:
+            for number in range(1, count + 1):
+                await self.gateway.publish(channel, {"n": number})
+
+        self.loop.run(push_all())
+
+    def stop_gateway(self, mode: StopMode, code: int, keep_sessions: bool) -> None:
+        self.loop.run(self.gateway.stop(mode=mode, code=code, keep_sessions=keep_sessions))
+
+    def start_gateway(self) -> None:
+        self.loop.run(self.gateway.start())
+
+    def gateway_sessions(self) -> list[str]:
+        return self.loop.call(self.gateway.session_ids)
+
+    def gateway_subscriptions(self, session_id: str) -> set[str]:
+        return self.loop.call(lambda: self.gateway.subscriptions_of(session_id))
+
+    # -- what happened -----------------------------------------------------------------------------
+
+    def journal_entries(self) -> list[JournalEntry]:
+        """Everything the services and the network recorded, in time order."""
+        entries = [*self.auth_journal, *self.gateway_journal, *self.network_journal]
+        return sorted(entries, key=lambda entry: entry.at)
+
+
+def _started(service: T | None) -> T:
+    if service is None:
+        raise RuntimeError("the service stack has not been started")
+    return service

@@ -1,0 +1,106 @@
+"""Signed access tokens (JWT, ES256) shared by the mock auth service, which issues them, and the mock
+gateway, which checks them.
+
+Lifetimes are in milliseconds so the suite can run token expiry in fractions of a second; ``exp`` and
+``iat`` are therefore fractional NumericDates (RFC 7519 §2 allows non-integer values) and expiry is
+checked here to the millisecond rather than by PyJWT, which truncates to whole seconds.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
+
+ALGORITHM = "ES256"
+DEFAULT_ISSUER = "realtime-acceptance-auth"
+DEFAULT_AUDIENCE = "realtime-gateway"
+
+
+class InvalidTokenError(Exception):
+    """A token the gateway must refuse. ``reason`` is a short phrase for people to read."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    subject: str
+    channels: tuple[str, ...]
+    expires_at: float  # wall-clock seconds since the epoch, fractional
+    token_id: str
+
+    def allows(self, channel: str) -> bool:
+        return "*" in self.channels or channel in self.channels
+
+    def seconds_left(self, now: float | None = None) -> float:
+        return self.expires_at - (time.time() if now is None else now)
+
+
+class TokenAuthority:
+    """Holds a signing key made at start-up; nothing is read from or written to disk."""
+
+    def __init__(self, issuer: str = DEFAULT_ISSUER, audience: str = DEFAULT_AUDIENCE) -> None:
+        self.issuer = issuer
+        self.audience = audience
+        self._private_key = ec.generate_private_key(ec.SECP256R1())
+        self._public_key = self._private_key.public_key()
+
+    def issue(self, subject: str, channels: tuple[str, ...], lifetime_ms: int, **extra: Any) -> str:
+        now = time.time()
+        claims: dict[str, Any] = {
+            "sub": subject,
+            "iss": self.issuer,
+            "aud": self.audience,
+            "iat": now,
+            "exp": now + lifetime_ms / 1000,
+            "jti": uuid.uuid4().hex,
+            "channels": list(channels),
+            **extra,
+        }
+        return jwt.encode(claims, self._private_key, algorithm=ALGORITHM)
+
+    def verify(self, token: str | None) -> AccessClaims:
+        if not token:
+            raise InvalidTokenError("no token was presented")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.DecodeError:
+            raise InvalidTokenError("the token is malformed") from None
+        if header.get("alg") != ALGORITHM:
+            raise InvalidTokenError(
+                f"the token uses the algorithm {header.get('alg')!r}, which is not accepted"
+            )
+        try:
+            claims: Mapping[str, Any] = jwt.decode(
+                token,
+                self._public_key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"verify_exp": False, "require": ["exp", "sub", "iss", "aud"]},
+            )
+        except jwt.InvalidSignatureError:
+            raise InvalidTokenError("the token's signature does not match") from None
+        except jwt.InvalidAudienceError:
+            raise InvalidTokenError("the token is for a different audience") from None
+        except jwt.InvalidIssuerError:
+            raise InvalidTokenError("the token comes from an unknown issuer") from None
+        except jwt.PyJWTError as error:
+            raise InvalidTokenError(f"the token is not valid ({error})") from None
+        expires_at = float(claims["exp"])
+        if expires_at <= time.time():
+            raise InvalidTokenError("the token has expired")
+        return AccessClaims(
+            subject=str(claims["sub"]),
+            channels=tuple(claims.get("channels", ())),
+            expires_at=expires_at,
+            token_id=str(claims.get("jti", "")),
+        )

@@ -1,0 +1,157 @@
+"""The suite's one settings object.
+
+Values come from three places, later ones winning:
+
+1. ``behave.ini`` ``[behave.userdata]`` — the suite's defaults, with every setting listed;
+2. environment variables ``RTAS_<NAME>`` (e.g. ``RTAS_SEED=42``);
+3. the command line, ``behave -D name=value``.
+
+Everything is checked before any service starts: an unknown name or a bad value stops the run with one
+line that says which setting, where it came from, and what would be accepted.
+"""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "RTAS_"
+USERDATA_SECTION = "behave.userdata"
+
+
+class SettingsError(ValueError):
+    """A setting is unknown, missing or has a bad value. The message is one line."""
+
+
+def _spec(minimum: float | None = None, maximum: float | None = None, choices: tuple[str, ...] = ()) -> Any:
+    return field(metadata={"minimum": minimum, "maximum": maximum, "choices": choices})
+
+
+@dataclass(frozen=True)
+class Settings:
+    seed: int  # "random" in a source means: draw one now (it is printed, so the run can be replayed)
+    client: str = _spec(choices=("reference",))
+    heartbeat_interval_ms: int = _spec(minimum=1)
+    heartbeat_timeout_ms: int = _spec(minimum=1)
+    connect_timeout_ms: int = _spec(minimum=1)
+    auth_timeout_ms: int = _spec(minimum=1)
+    backoff_initial_ms: int = _spec(minimum=1)
+    backoff_max_ms: int = _spec(minimum=1)
+    backoff_multiplier: float = _spec(minimum=1)
+    backoff_jitter: float = _spec(minimum=0, maximum=1)
+    retry_limit: int = _spec(minimum=0)
+    stable_connection_ms: int = _spec(minimum=0)
+    token_lifetime_ms: int = _spec(minimum=1)
+    refresh_token_lifetime_ms: int = _spec(minimum=1)
+    token_refresh_fraction: float = _spec(minimum=0.01, maximum=0.99)
+    resume_window_ms: int = _spec(minimum=1)
+    shutdown_flush_ms: int = _spec(minimum=1)
+    stream_rate_per_s: float = _spec(minimum=0.1)
+    wait_timeout_ms: int = _spec(minimum=1)
+    detection_grace_ms: int = _spec(minimum=0)
+
+    def __post_init__(self) -> None:
+        if self.backoff_max_ms < self.backoff_initial_ms:
+            raise SettingsError(
+                f"backoff_max_ms ({self.backoff_max_ms}) must not be below backoff_initial_ms "
+                f"({self.backoff_initial_ms})"
+            )
+
+    @property
+    def wait_timeout_s(self) -> float:
+        return self.wait_timeout_ms / 1000
+
+    @property
+    def drop_detection_bound_s(self) -> float:
+        """How soon a client must notice a link that was reset or closed."""
+        return self.detection_grace_ms / 1000
+
+    @property
+    def heartbeat_detection_bound_s(self) -> float:
+        """How soon a client must notice a half-open link: one heartbeat interval plus its timeout."""
+        return (self.heartbeat_interval_ms + self.heartbeat_timeout_ms + self.detection_grace_ms) / 1000
+
+    def as_report(self) -> dict[str, str]:
+        return {name: str(value) for name, value in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [item.name for item in dataclasses.fields(cls)]
+
+    @classmethod
+    def load(
+        cls,
+        defaults: Mapping[str, str],
+        environ: Mapping[str, str],
+        command_line: Mapping[str, str],
+    ) -> Settings:
+        """Merge the three sources (see the module docstring) and check every value."""
+        known = set(cls.names())
+        layers = [
+            ("behave.ini", dict(defaults)),
+            (
+                "the environment",
+                {
+                    name[len(ENV_PREFIX) :].lower(): value
+                    for name, value in environ.items()
+                    if name.startswith(ENV_PREFIX)
+                },
+            ),
+            ("the command line", dict(command_line)),
+        ]
+        merged: dict[str, tuple[str, str]] = {}
+        for source, values in layers:
+            for name, raw in values.items():
+                if name not in known:
+                    spelled = f"{ENV_PREFIX}{name.upper()}" if source == "the environment" else name
+                    raise SettingsError(
+                        f"Unknown setting {spelled!r} in {source}. Known settings: {', '.join(sorted(known))}"
+                    )
+                merged[name] = (source, str(raw).strip())
+        missing = sorted(known - set(merged))
+        if missing:
+            raise SettingsError(f"No value for the setting(s) {', '.join(missing)}: add them to behave.ini")
+        values = {item.name: _convert(item, *merged[item.name]) for item in dataclasses.fields(cls)}
+        return cls(**values)
+
+
+def _convert(item: dataclasses.Field[Any], source: str, raw: str) -> Any:
+    where = f"Setting {item.name!r} from {source}"
+    if item.name == "seed":
+        if raw.lower() == "random":
+            return secrets.randbelow(2**31)
+        if not raw.isdigit():
+            raise SettingsError(f"{where} must be a whole number or 'random', got {raw!r}")
+        return int(raw)
+    kind = (
+        item.type if isinstance(item.type, type) else {"int": int, "float": float, "str": str}[str(item.type)]
+    )
+    choices = item.metadata.get("choices") or ()
+    if choices and raw not in choices:
+        raise SettingsError(f"{where} must be one of {', '.join(choices)}, got {raw!r}")
+    try:
+        value = kind(raw)
+    except ValueError:
+        noun = {int: "a whole number", float: "a number"}.get(kind, "a value")
+        raise SettingsError(f"{where} must be {noun}, got {raw!r}") from None
+    minimum, maximum = item.metadata.get("minimum"), item.metadata.get("maximum")
+    if minimum is not None and value < minimum:
+        raise SettingsError(f"{where} must be at least {minimum:g}, got {raw!r}")
+    if maximum is not None and value > maximum:
+        raise SettingsError(f"{where} must be at most {maximum:g}, got {raw!r}")
+    return value
+
+
+def read_ini_defaults(path: Path) -> dict[str, str]:
+    """The ``[behave.userdata]`` section of a behave.ini, as behave itself would read it."""
+    parser = configparser.ConfigParser()
+    if not parser.read(path):
+        raise SettingsError(f"Cannot read {path}")
+    if not parser.has_section(USERDATA_SECTION):
+        raise SettingsError(f"{path} has no [{USERDATA_SECTION}] section")
+    return dict(parser.items(USERDATA_SECTION))

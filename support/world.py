@@ -1,0 +1,142 @@
+"""Everything one scenario owns: its seed, its fake data, its clients and the moments it marked.
+
+Steps keep a ``ScenarioWorld`` on ``context.world``; it is plain Python so it can be tested on its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import random
+import time
+from dataclasses import dataclass, field
+
+from faker import Faker
+
+from support.drivers import ClientDriver, ClientSetup, ClientTimings, make_driver
+from support.services.auth_service import ProgrammedResponse
+from support.services.stack import ServiceStack
+from support.settings import Settings
+
+MAIN_CLIENT = "the client"
+
+
+def scenario_seed(run_seed: int, *identity: str) -> int:
+    """A seed for one scenario that depends only on the run's seed and the scenario's identity, so a
+    scenario replays identically whether it runs alone or among others."""
+    digest = hashlib.sha256(":".join((str(run_seed), *identity)).encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+@dataclass
+class ScenarioWorld:
+    settings: Settings
+    services: ServiceStack
+    seed: int
+    faker: Faker = field(init=False)
+    rng: random.Random = field(init=False)
+    clients: dict[str, ClientDriver] = field(default_factory=dict)
+    secrets: list[str] = field(default_factory=list)  # every secret handed out, to prove none leaks
+    moments: dict[str, float] = field(default_factory=dict)
+    published: dict[str, list[str]] = field(default_factory=dict)  # channel -> message ids sent
+    streamed: dict[str, int] = field(default_factory=dict)  # channel -> messages a finished stream sent
+    session_before_disruption: str | None = None
+    auth_pause_ms: float = 0.0  # the Retry-After the auth service was told to ask for
+
+    def __post_init__(self) -> None:
+        self.faker = Faker()
+        self.faker.seed_instance(self.seed)
+        self.rng = random.Random(self.seed)
+
+    # -- people and keys ---------------------------------------------------------------------------
+
+    def new_api_key(self, registered: bool = True) -> str:
+        key = "key_" + "".join(self.rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=32))
+        self.secrets.append(key)
+        if registered:
+            self.services.register_account(key, subject=self.faker.user_name())
+        return key
+
+    def program_auth_trouble(self, trouble: str, count: int) -> None:
+        """Make the auth service answer the next ``count`` sign-ins with a trouble named in plain words."""
+        response = auth_trouble(trouble, self.settings)
+        if response.retry_after_s:
+            self.auth_pause_ms = response.retry_after_s * 1000
+        self.services.program_auth(*[response] * count)
+
+    # -- clients -----------------------------------------------------------------------------------
+
+    def create_client(self, api_key: str, name: str = MAIN_CLIENT) -> ClientDriver:
+        setup = ClientSetup(
+            endpoints=self.services.endpoints,
+            api_key=api_key,
+            timings=_timings(self.settings),
+            seed=scenario_seed(self.seed, name),
+        )
+        driver = make_driver(self.settings.client, setup)
+        self.clients[name] = driver
+        return driver
+
+    @property
+    def client(self) -> ClientDriver:
+        try:
+            return self.clients[MAIN_CLIENT]
+        except KeyError:
+            raise AssertionError("The scenario has not set up a client yet.") from None
+
+    def publish(self, channel: str, count: int) -> list[str]:
+        ids = [self.client.publish(channel, {"text": self.faker.sentence()}) for _ in range(count)]
+        self.published.setdefault(channel, []).extend(ids)
+        return ids
+
+    # -- time --------------------------------------------------------------------------------------
+
+    def mark(self, moment: str) -> float:
+        self.moments[moment] = time.monotonic()
+        return self.moments[moment]
+
+    def disrupt(self) -> float:
+        """Mark the moment something went wrong, remembering the session the client had then."""
+        if MAIN_CLIENT in self.clients:
+            self.session_before_disruption = self.client.session_id
+        return self.mark("disruption")
+
+    def since(self, moment: str) -> float:
+        try:
+            return self.moments[moment]
+        except KeyError:
+            raise AssertionError(f"The scenario never reached the moment {moment!r}.") from None
+
+    # -- the end -----------------------------------------------------------------------------------
+
+    def close(self) -> list[str]:
+        """Dispose of every client; return what each left running (nothing, when all is well)."""
+        leaks: list[str] = []
+        for name, driver in self.clients.items():
+            leaks += [f"{name}: {leftover}" for leftover in driver.dispose()]
+        return leaks
+
+
+def auth_trouble(trouble: str, settings: Settings) -> ProgrammedResponse:
+    """The auth service's misbehaviours, by the names scenarios use for them."""
+    # A pause long enough that no backoff delay alone could explain waiting it out.
+    pause_s = 4 * settings.backoff_max_ms / 1000
+    troubles = {
+        "a server error": ProgrammedResponse(500, "server_error", "Internal server error"),
+        "service unavailable": ProgrammedResponse(503, "temporarily_unavailable", "Down for maintenance"),
+        "a reply that comes late": ProgrammedResponse(200, delay_ms=settings.auth_timeout_ms * 2),
+        "too many requests, asking for a pause": ProgrammedResponse(
+            429, "rate_limited", "Too many requests", retry_after_s=pause_s
+        ),
+    }
+    try:
+        return troubles[trouble]
+    except KeyError:
+        raise ValueError(f"Unknown auth trouble {trouble!r}; known: {', '.join(sorted(troubles))}") from None
+
+
+def _timings(settings: Settings) -> ClientTimings:
+    # The client's timings are the settings of the same names.
+    return ClientTimings(
+        **{item.name: getattr(settings, item.name) for item in dataclasses.fields(ClientTimings)}
+    )

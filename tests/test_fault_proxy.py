@@ -1,0 +1,432 @@
+"""Self-test of the fault proxy against a small echo server, all on 127.0.0.1 with ephemeral ports.
+
+Waits are conditions polled against a deadline, never fixed sleeps, so the tests are as fast as the
+machine allows and fail with a message instead of hanging.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from support.journal import Journal
+from support.services.fault_proxy import TASK_PREFIX, TOXICS, FaultProxy, FaultRecord, LatencyToxic
+
+HOST = "127.0.0.1"
+
+
+async def eventually(predicate: Callable[[], bool], within: float = 2.0, what: str = "condition") -> None:
+    """Poll ``predicate`` every 5 ms until it holds; fail if it has not within ``within`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        if predicate():
+            return
+        if loop.time() > deadline:
+            pytest.fail(f"{what} did not hold within {within:g} s")
+        await asyncio.sleep(0.005)
+
+
+async def closure(reader: asyncio.StreamReader, within: float = 1.0) -> str:
+    """How the connection ended, "reset" or "eof"; fails if data arrives or it stays open."""
+    try:
+        data = await asyncio.wait_for(reader.read(1024), within)
+    except ConnectionResetError:
+        return "reset"
+    except TimeoutError:
+        pytest.fail(f"the connection was still open after {within:g} s")
+    assert data == b"", f"expected the connection to end, got {data!r}"
+    return "eof"
+
+
+def proxy_tasks() -> list[str]:
+    return [task.get_name() for task in asyncio.all_tasks() if task.get_name().startswith(TASK_PREFIX)]
+
+
+class EchoServer:
+    """Echoes what it reads; a chunk ending in b"close" makes it hang up instead."""
+
+    def __init__(self) -> None:
+        self.received = bytearray()
+        self.open_connections = 0
+        self.resets = 0
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, HOST, 0)
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return self._server.sockets[0].getsockname()[1]
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        self._writers.append(writer)
+        self.open_connections += 1
+        try:
+            while chunk := await reader.read(65536):
+                self.received += chunk
+                if chunk.endswith(b"close"):
+                    break
+                writer.write(chunk)
+                await writer.drain()
+        except ConnectionResetError:
+            self.resets += 1
+        finally:
+            self.open_connections -= 1
+            writer.close()
+            self._tasks.discard(task)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for writer in self._writers:
+            writer.transport.abort()
+        # Aborting ends every handler by itself. They are not cancelled: asyncio (3.11) logs a spurious
+        # error when a start_server handler task is cancelled.
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=2)
+        assert not self._tasks, "echo server handlers did not finish"
+        if self._server is not None:
+            await self._server.wait_closed()
+
+
+@dataclass
+class Rig:
+    proxy: FaultProxy
+    echo: EchoServer
+    journal: Journal
+    clients: list[asyncio.StreamWriter] = field(default_factory=list)
+
+    async def connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        reader, writer = await asyncio.open_connection(HOST, self.proxy.port)
+        self.clients.append(writer)
+        return reader, writer
+
+    async def connected(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A client whose connection is known to reach the service (a round trip has been made)."""
+        reader, writer = await self.connect()
+        writer.write(b"hi")
+        assert await asyncio.wait_for(reader.readexactly(2), 2) == b"hi"
+        return reader, writer
+
+
+@contextlib.asynccontextmanager
+async def rig() -> AsyncIterator[Rig]:
+    echo = EchoServer()
+    await echo.start()
+    journal = Journal("network")
+    proxy = FaultProxy("service", HOST, echo.port, rng=random.Random(7), journal=journal)
+    setup = Rig(proxy, echo, journal)
+    try:
+        await proxy.start()
+        yield setup
+        await proxy.close()
+        assert proxy_tasks() == [], "the proxy left tasks behind after close()"
+    finally:
+        await proxy.close()
+        for writer in setup.clients:
+            writer.transport.abort()
+        await echo.close()
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+
+
+def run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    asyncio.run(scenario())
+
+
+def test_passes_bytes_both_ways_and_counts_them() -> None:
+    async def scenario() -> None:
+        async with rig() as r:
+            reader, writer = await r.connect()
+            writer.write(b"hello")
+            assert await asyncio.wait_for(reader.readexactly(5), 2) == b"hello"
+            assert bytes(r.echo.received) == b"hello"
+            await eventually(
+                lambda: r.proxy.bytes_forwarded == {"upstream": 5, "downstream": 5}, what="counts"
+            )
+            assert r.proxy.active_connections == 1
+            assert r.proxy.bytes_dropped == {"upstream": 0, "downstream": 0}
+
+    run(scenario)
+
+
+def test_port_is_unknown_before_start() -> None:
+    proxy = FaultProxy("service", HOST, 1, rng=random.Random(0))
+    with pytest.raises(RuntimeError, match="not been started"):
+        _ = proxy.port
+
+
+def test_close_is_idempotent_and_start_rebinds_the_same_port() -> None:
+    async def scenario() -> None:
+        async with rig() as r:
+            port = r.proxy.port
+            await r.connected()
+            await r.proxy.close()
+            await r.proxy.close()
+            assert r.proxy.active_connections == 0
+            assert proxy_tasks() == []
+            with pytest.raises(ConnectionRefusedError):
+                await r.connect()
+            await r.proxy.start()
+            assert r.proxy.port == port
+            await r.connected()
+
+    run(scenario)
+
+
+def test_down_resets_live_connections_and_refuses_new_ones_until_up() -> None:
+    async def scenario() -> None:
+        async with rig() as r:
+            port = r.proxy.port
+            reader, _ = await r.connected()
+            record = await r.proxy.down()
+            assert record.kind == "down" and record.active
+            assert await closure(reader) == "reset"
+            await eventually(lambda: r.echo.open_connections == 0, what="the service side closing")
+            assert r.proxy.active_connections == 0
+            with pytest.raises(ConnectionRefusedError):
+                await r.connect()
+            assert await r.proxy.down() is record  # already down: the same fault, not a second one
+
+            await r.proxy.up()
+            assert record.lifted_at is not None
+            assert r.proxy.port == port
+            await r.connected()
+            assert [fault.kind for fault in r.proxy.faults] == ["down"]
+
+    run(scenario)
+
+
+def test_half_open_timeout_drops_downstream_but_keeps_the_connection() -> None:
+    async def scenario() -> None:
+        async with rig() as r:
+            reader, writer = await r.connected()  # live before the toxic, which must still apply
+            r.proxy.add_toxic("timeout", stream="downstream", timeout=0)
+            writer.write(b"ping")
+            await eventually(lambda: r.echo.received.endswith(b"ping"), what="the service receiving ping")
+            await eventually(lambda: r.proxy.bytes_dropped["downstream"] == 4, what="the echo being dropped")
+            assert r.proxy.bytes_forwarded == {"upstream": 6, "downstream": 2}
+            assert not reader.at_eof() and not writer.is_closing()
+            assert r.proxy.active_connections == 1 and r.echo.open_connections == 1
+
+            r.proxy.remove_toxic("timeout_downstream")
+            writer.write(b"pong")
+            # The first bytes to arrive are the new ones: the dropped ping never turns up.
+            assert await asyncio.wait_for(reader.readexactly(4), 2) == b"pong"
+
+    run(scenario)
+
+
+def test_timeout_closes_the_connection_after_the_delay() -> None:
+    async def scenario() -> None:
+        async with rig() as r:
+            reader, writer = await r.connected()
+            r.proxy.add_toxic("timeout", stream="upstream", timeout=50)
+            writer.write(b"lost")
+            assert await closure(reader) in {"eof", "reset"}
+            await eventually(
+                lambda: r.proxy.active_connections == 0, what="the proxy forgetting the connection"
+            )
+            await eventually(lambda: r.echo.open_connections == 0, what="the service side closing")
+            assert bytes(r.echo.received) == b"hi"
+            assert r.proxy.bytes_dropped["upstream"] == 4
+
+    run(scenario)
+
+
+def test_latency_delays_by_at_least_latency_minus_jitter_and_keeps_order() -> None:
+    latency, jitter = 80, 20
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        async with rig() as r:
+            reader, writer = await r.connected()
+            r.proxy.add_toxic("latency", latency=latency, jitter=jitter)
+
+            started = loop.time()
+            writer.write(b"000,")
+            assert await asyncio.wait_for(reader.readexactly(4), 2) == b"000,"
+            # Lower bound only: a loaded machine may be slower, never faster. 1 ms covers clock rounding.
+            assert loop.time() - started >= (latency - jitter) / 1000 - 0.001
+
+            # Each message reaches the service before the next is sent, so the echoes come back as
+            # separate chunks a few ms apart, well inside the jitter; reordering would show.
+            messages = [f"{index:03d},".encode() for index in range(1, 31)]
+            for message in messages:
+                writer.write(message)
+                await eventually(
+                    lambda m=message: r.echo.received.endswith(m), what=f"service got {message!r}"
+                )
+            received = await asyncio.wait_for(reader.readexactly(len(b"".join(messages))), 2)
+            assert received == b"".join(messages)
+
+    run(scenario)
+
+
+def test_latency_draws_repeat_with_the_same_seed() -> None:
+    def draws(seed: int) -> list[float]:
+        toxic = TOXICS["latency"](
+            "latency_downstream", "downstream", {"latency": 100, "jitter": 30}, random.Random(seed)
+        )
+        assert isinstance(toxic, LatencyToxic)
+        return [toxic.draw_delay() for _ in range(50)]
+
+    first = draws(11)
+    assert first == draws(11)
+    assert first != draws(12)
+    assert all(0.07 <= delay <= 0.13 for delay in first)
+    assert len(set(first)) > 1
+
+
+def test_service_closing_closes_the_client_and_back() -> None:
+    async def scenario() -> None:
+        async with rig() as r:
+            reader, writer = await r.connected()
+            writer.write(b"close")
+            assert await closure(reader) == "eof"
+            await eventually(
+                lambda: r.proxy.active_connections == 0, what="the proxy dropping the connection"
+            )
+
+            _, writer = await r.connected()
+            writer.close()
+            await eventually(lambda: r.echo.open_connections == 0, what="the service seeing the client leave")
+            await eventually(
+                lambda: r.proxy.active_connections == 0, what="the proxy dropping the connection"
+            )
+
+    run(scenario)
+
+
+def test_service_refusing_fails_the_client_connection_promptly() -> None:
+    async def scenario() -> None:
+        async with rig() as r:
+            vacant = await asyncio.start_server(lambda _r, _w: None, HOST, 0)
+            r.proxy.upstream_port = vacant.sockets[0].getsockname()[1]
+            vacant.close()
+            await vacant.wait_closed()
+
+            reader, _ = await r.connect()
+            assert await closure(reader) == "reset"
+            await eventually(
+                lambda: r.proxy.active_connections == 0, what="the proxy dropping the connection"
+            )
+            assert r.journal.count("connection closed", reason="service refused") == 1
+
+    run(scenario)
+
+
+def test_reset_lifts_everything_and_restores_service() -> None:
+    async def scenario() -> None:
+        async with rig() as r:
+            reader, _ = await r.connected()
+            latency = r.proxy.add_toxic("latency", stream="upstream", latency=5000)
+            r.proxy.add_toxic("timeout", timeout=0)
+            await r.proxy.reset()
+            assert await closure(reader) == "reset"
+            assert r.proxy.faults == [] and latency.lifted_at is not None
+            assert r.proxy.bytes_forwarded == {"upstream": 0, "downstream": 0}
+            await r.connected()  # no latency, nothing dropped
+
+            await r.proxy.down()
+            await r.proxy.reset()
+            assert r.proxy.faults == [] and not r.proxy.is_down
+            await r.connected()
+            r.proxy.add_toxic("timeout", timeout=0)  # the old name is free again
+
+    run(scenario)
+
+
+def test_fault_records_describe_themselves() -> None:
+    def record(kind: str, stream: str | None, **attributes: float) -> FaultRecord:
+        return FaultRecord(kind, kind, stream, dict(attributes), applied_at=0.0)
+
+    assert (
+        record("latency", "downstream", latency=200, jitter=50).describe()
+        == "downstream latency of 200 ms ± 50 ms"
+    )
+    assert record("latency", "upstream", latency=100, jitter=0).describe() == "upstream latency of 100 ms"
+    assert record("latency", "upstream", latency=12.5, jitter=0).describe() == "upstream latency of 12.5 ms"
+    assert record("down", None).describe() == "network down"
+    assert record("timeout", "downstream", timeout=0).describe() == "half-open: downstream bytes dropped"
+    assert (
+        record("timeout", "upstream", timeout=500).describe()
+        == "upstream bytes dropped, connection closed after 500 ms"
+    )
+
+    proxy = FaultProxy("service", HOST, 1, rng=random.Random(0))
+    added = proxy.add_toxic("latency", latency=200, jitter=50)
+    assert added.name == "latency_downstream" and added.attributes == {"latency": 200, "jitter": 50}
+    assert added.describe() == "downstream latency of 200 ms ± 50 ms"
+    assert proxy.add_toxic("timeout", stream="upstream", name="cut", timeout=0).name == "cut"
+
+
+def test_bad_toxics_are_refused() -> None:
+    proxy = FaultProxy("service", HOST, 1, rng=random.Random(0))
+    with pytest.raises(ValueError, match="unknown toxic kind"):
+        proxy.add_toxic("gremlins")
+    with pytest.raises(ValueError, match="no attribute latncy"):
+        proxy.add_toxic("latency", latncy=100)
+    with pytest.raises(ValueError, match="needs the attribute latency"):
+        proxy.add_toxic("latency")
+    with pytest.raises(ValueError, match=">= 0"):
+        proxy.add_toxic("timeout", timeout=-1)
+    with pytest.raises(ValueError, match="stream"):
+        proxy.add_toxic("timeout", stream="sideways", timeout=0)  # type: ignore[arg-type]
+    proxy.add_toxic("timeout", timeout=0)
+    with pytest.raises(ValueError, match="already has a toxic"):
+        proxy.add_toxic("timeout", timeout=0)
+    with pytest.raises(KeyError):
+        proxy.remove_toxic("latency_downstream")
+    assert [fault.name for fault in proxy.faults] == ["timeout_downstream"]
+
+
+def test_every_fault_and_connection_is_journalled() -> None:
+    async def scenario() -> None:
+        async with rig() as r:
+            await r.connected()
+            r.proxy.add_toxic("latency", stream="upstream", latency=1, jitter=0)
+            r.proxy.add_toxic("timeout", timeout=0)
+            r.proxy.remove_toxic("latency_upstream")
+            r.proxy.remove_toxic("timeout_downstream")
+            await r.proxy.down()
+            await r.proxy.up()
+
+            applied = r.journal.entries("fault applied")
+            lifted = r.journal.entries("fault lifted")
+            assert [entry.detail["name"] for entry in applied] == [
+                "latency_upstream",
+                "timeout_downstream",
+                "down",
+            ]
+            assert [entry.detail["name"] for entry in lifted] == [
+                "latency_upstream",
+                "timeout_downstream",
+                "down",
+            ]
+            assert applied[0].detail == {
+                "proxy": "service",
+                "name": "latency_upstream",
+                "fault_kind": "latency",
+                "stream": "upstream",
+                "attributes": {"latency": 1, "jitter": 0},
+                "description": "upstream latency of 1 ms",
+            }
+            assert applied[2].detail["fault_kind"] == "down" and applied[2].detail["stream"] is None
+            assert len(r.proxy.faults) == 3 and all(not fault.active for fault in r.proxy.faults)
+            assert r.journal.count("connection opened", number=1) == 1
+            assert r.journal.count("connection closed", number=1, reason="proxy down") == 1
+
+    run(scenario)
