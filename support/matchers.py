@@ -119,7 +119,7 @@ def each_exactly_once(expected: Sequence[str], noun: str = "message") -> EachExa
 
 
 class KeepsGrowing(BaseMatcher[Sequence[float]]):
-    """Each value is at least the one before and the last is larger than the first (a cap may hold it level)."""
+    """Values that never shrink and end larger than they started (a cap may hold them level)."""
 
     def _matches(self, item: Sequence[float]) -> bool:
         values = list(item)
