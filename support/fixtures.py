@@ -15,20 +15,6 @@ from support.services.stack import ServiceStack
 
 
 @fixture
-def service_stack(context: Context) -> Iterator[ServiceStack]:
-    """The mock services and the fault proxy, started once and stopped when the run ends."""
-    stack = ServiceStack(context.settings)
-    try:
-        stack.start()
-        context.services = stack
-        yield stack
-    finally:
-        leftovers = stack.stop()
-        if leftovers:
-            print(f"The services left tasks running and they were cancelled: {', '.join(leftovers)}")
-
-
-@fixture
 def fresh_services(context: Context) -> Iterator[ServiceStack]:
     """A service stack of the scenario's own, for scenarios that stop or break the shared one."""
     shared = context.services

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 
 import allure
@@ -11,7 +12,7 @@ from behave.fixture import use_fixture
 from behave.model import Scenario
 from behave.runner import Context
 
-from support.fixtures import TAG_FIXTURES, service_stack
+from support.fixtures import TAG_FIXTURES
 from support.reporting import (
     allure_results_dir,
     clean_results,
@@ -20,6 +21,7 @@ from support.reporting import (
     story,
     write_environment,
 )
+from support.services.stack import ServiceStack
 from support.settings import Settings, read_ini_defaults
 from support.world import ScenarioWorld, scenario_seed
 
@@ -28,12 +30,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def before_all(context: Context) -> None:
     context.settings = settings = load_settings(context)
-    print(f"Seed {settings.seed} — replay this run with: behave -D seed={settings.seed}", flush=True)
+    print(replay_hint(settings.seed), flush=True)
     results = allure_results_dir(context.config.format or [], context.config.outfiles or [])
     if results is not None:
         clean_results(results)
         write_environment(results, run_facts(settings.as_report()))
-    use_fixture(service_stack, context)
+    context.services = ServiceStack(settings)
+    context.services.start()
+
+
+def replay_hint(seed: int) -> str:
+    return f"Seed {seed} — replay this run with: behave -D seed={seed}"
 
 
 def load_settings(context: Context) -> Settings:
@@ -71,6 +78,15 @@ def after_scenario(context: Context, scenario: Scenario) -> None:
 
 
 def after_all(context: Context) -> None:
+    services: ServiceStack | None = getattr(context, "services", None)
+    leftovers = services.stop() if services is not None else []
     settings = getattr(context, "settings", None)
     if settings is not None:
-        print(f"Seed {settings.seed} — replay this run with: behave -D seed={settings.seed}", file=sys.stderr)
+        # Past behave's output capture, so the seed shows at the end of the run too.
+        print(replay_hint(settings.seed), file=sys.__stdout__)
+    threads = [thread.name for thread in threading.enumerate() if thread is not threading.main_thread()]
+    if leftovers or threads:
+        raise RuntimeError(
+            "The run left work behind: "
+            f"tasks {', '.join(leftovers) or 'none'}; threads {', '.join(threads) or 'none'}"
+        )

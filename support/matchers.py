@@ -133,7 +133,8 @@ class KeepsGrowing(BaseMatcher[Sequence[float]]):
         description.append_text("values that never shrink and end larger than they started")
 
     def describe_mismatch(self, item: Sequence[float], mismatch_description: Description) -> None:
-        mismatch_description.append_text("saw " + ", ".join(f"{value:g}" for value in item))
+        shown = ", ".join(f"{value:g}" for value in item) if item else "nothing"
+        mismatch_description.append_text(f"saw {shown}")
 
 
 def keeps_growing() -> KeepsGrowing:

@@ -7,6 +7,7 @@ Every text passes through ``redact`` with the scenario's secrets before it is wr
 from __future__ import annotations
 
 import platform
+import re
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -50,10 +51,11 @@ def _escape(text: str) -> str:
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    return text
+    # One pass, longest first: a secret that contains another is hidden whole, not just in part.
+    wanted = sorted({secret for secret in secrets if secret}, key=len, reverse=True)
+    if not wanted:
+        return text
+    return re.sub("|".join(re.escape(secret) for secret in wanted), REDACTED, text)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ and reports it, so a scenario that leaves a task behind is noticed instead of le
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import inspect
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
@@ -68,11 +70,13 @@ class BackgroundLoop:
         except LoopStoppedError:
             work.close()
             raise
-        try:
-            return future.result(timeout=timeout)
-        except TimeoutError:
+        # Wait first, then take the result: a TimeoutError raised by the work itself must reach the
+        # caller as it is, not be mistaken for this wait running out.
+        done, _ = concurrent.futures.wait([future], timeout=timeout)
+        if not done:
             future.cancel()
-            raise TimeoutError(f"the {self.name} loop did not finish its work within {timeout:g} s") from None
+            raise TimeoutError(f"the {self.name} loop did not finish its work within {timeout:g} s")
+        return future.result()
 
     def call(self, function: Callable[[], T], timeout: float | None = 30.0) -> T:
         """Run a plain function on the loop thread (to read loop-owned state safely)."""
@@ -84,7 +88,13 @@ class BackgroundLoop:
 
     def spawn(self, work: Awaitable[Any]) -> None:
         """Start work on the loop without waiting for it."""
-        asyncio.run_coroutine_threadsafe(_as_coroutine(work), self.loop)
+        try:
+            loop = self.loop
+        except LoopStoppedError:
+            if inspect.iscoroutine(work):
+                work.close()
+            raise
+        asyncio.run_coroutine_threadsafe(_as_coroutine(work), loop)
 
     def stop(self, grace: float = 5.0) -> list[str]:
         """Cancel leftover tasks, stop the loop and join the thread.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import configparser
 import dataclasses
+import math
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -139,6 +140,9 @@ def _convert(item: dataclasses.Field[Any], source: str, raw: str) -> Any:
     except ValueError:
         noun = {int: "a whole number", float: "a number"}.get(kind, "a value")
         raise SettingsError(f"{where} must be {noun}, got {raw!r}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        # NaN passes every bound check, so it is refused outright (and so is infinity).
+        raise SettingsError(f"{where} must be a finite number, got {raw!r}")
     minimum, maximum = item.metadata.get("minimum"), item.metadata.get("maximum")
     if minimum is not None and value < minimum:
         raise SettingsError(f"{where} must be at least {minimum:g}, got {raw!r}")

@@ -17,6 +17,7 @@ from support.drivers import ClientDriver, ClientSetup, ClientTimings, make_drive
 from support.services.auth_service import ProgrammedResponse
 from support.services.stack import ServiceStack
 from support.settings import Settings
+from support.test_data import account_profiles
 
 MAIN_CLIENT = "the client"
 
@@ -50,11 +51,13 @@ class ScenarioWorld:
 
     # -- people and keys ---------------------------------------------------------------------------
 
-    def new_api_key(self, registered: bool = True) -> str:
+    def new_api_key(self, registered: bool = True, profile: str = "member") -> str:
+        """An API key for a newly made-up person; registered with the auth service unless asked not to be."""
         key = "key_" + "".join(self.rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=32))
         self.secrets.append(key)
         if registered:
-            self.services.register_account(key, subject=self.faker.user_name())
+            channels = account_profiles()[profile].channels
+            self.services.register_account(key, subject=self.faker.user_name(), channels=channels)
         return key
 
     def program_auth_trouble(self, trouble: str, count: int) -> None:

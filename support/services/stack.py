@@ -115,8 +115,8 @@ class ServiceStack:
 
     # -- auth service ------------------------------------------------------------------------------
 
-    def register_account(self, api_key: str, subject: str) -> None:
-        self.loop.call(lambda: self.auth.register(api_key, Account(subject=subject)))
+    def register_account(self, api_key: str, subject: str, channels: tuple[str, ...] = ("*",)) -> None:
+        self.loop.call(lambda: self.auth.register(api_key, Account(subject=subject, channels=channels)))
 
     def program_auth(self, *responses: ProgrammedResponse) -> None:
         self.loop.call(lambda: self.auth.program(*responses))

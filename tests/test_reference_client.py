@@ -1,0 +1,517 @@
+"""The reference client: its pure parts on their own, then the whole client against the real mock auth
+service and gateway on loopback.
+
+Waits are conditions polled against a deadline, never fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+import ssl
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosedError, InvalidStatus
+from websockets.frames import Close
+from websockets.http11 import Response
+
+from realtime_protocol import CloseCode, fingerprint
+from reference_client import (
+    AuthError,
+    Backoff,
+    BackoffPolicy,
+    ClientConfig,
+    ClientEvent,
+    ConfigError,
+    ConnectionState,
+    RealtimeClient,
+    classify,
+    classify_close,
+)
+from reference_client.errors import ClientClosedError, HeartbeatTimeoutError, ProtocolViolationError
+from reference_client.session import Arrival, SessionState
+from support.journal import Journal
+from support.services.auth_service import Account, AuthService
+from support.services.gateway import Gateway
+from support.services.tokens import TokenAuthority
+
+API_KEY = "key-live-3d9a7f1c2b"
+UNKNOWN_KEY = "key-live-nobody-knows"
+AUTH_URL = "http://127.0.0.1:1"
+GATEWAY_URL = "ws://127.0.0.1:2/realtime"
+
+# One signing key for the whole module: key generation is the only slow part of a TokenAuthority.
+AUTHORITY = TokenAuthority()
+
+
+async def eventually(predicate: Callable[[], bool], within: float = 2.0, what: str = "condition") -> None:
+    """Poll ``predicate`` every 5 ms until it holds; fail if it has not within ``within`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        if predicate():
+            return
+        if loop.time() > deadline:
+            pytest.fail(f"{what} did not hold within {within:g} s")
+        await asyncio.sleep(0.005)
+
+
+def run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    asyncio.run(scenario())
+
+
+# -- backoff ------------------------------------------------------------------------------------------
+
+
+def test_backoff_first_retry_is_immediate_then_grows_to_the_cap() -> None:
+    policy = BackoffPolicy(initial_ms=100, multiplier=2, max_ms=1_000, jitter=0)
+    assert [policy.base_delay_ms(attempt) for attempt in range(1, 8)] == [0, 100, 200, 400, 800, 1_000, 1_000]
+
+
+def test_backoff_without_an_immediate_first_retry_starts_at_the_initial_delay() -> None:
+    policy = BackoffPolicy(initial_ms=50, multiplier=3, max_ms=1_000, immediate_first_retry=False)
+    assert [policy.base_delay_ms(attempt) for attempt in range(1, 6)] == [50, 150, 450, 1_000, 1_000]
+
+
+def test_backoff_jitter_bounds_surround_the_base_delay_and_never_exceed_the_cap() -> None:
+    policy = BackoffPolicy(initial_ms=100, multiplier=2, max_ms=1_000, jitter=0.25)
+    assert policy.bounds_ms(1) == (0, 0)
+    assert policy.bounds_ms(2) == (75, 125)
+    assert policy.bounds_ms(3) == (150, 250)
+    for attempt in range(1, 60):
+        low, high = policy.bounds_ms(attempt)
+        assert 0 <= low <= policy.base_delay_ms(attempt) <= high <= policy.max_ms
+    assert policy.bounds_ms(10) == (750, 1_000)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=OverflowError,
+    reason="initial_ms * multiplier ** n overflows a float before the cap is applied",
+)
+def test_backoff_stays_at_the_cap_however_many_attempts() -> None:
+    # With retry_limit=None the client retries forever; at the cap that is about 1,000 retries in.
+    policy = BackoffPolicy(initial_ms=10, multiplier=2, max_ms=50)
+    assert policy.base_delay_ms(2_000) == 50
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"initial_ms": 0},
+        {"initial_ms": -1},
+        {"initial_ms": 100, "max_ms": 99},
+        {"multiplier": 0.5},
+        {"jitter": -0.1},
+        {"jitter": 1.5},
+    ],
+    ids=["zero-initial", "negative-initial", "cap-below-initial", "shrinking", "negative-jitter", "big-jitter"],
+)
+def test_invalid_backoff_policies_are_rejected(settings: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="backoff"):
+        BackoffPolicy(**settings)
+
+
+def test_backoff_with_a_seeded_generator_is_reproducible() -> None:
+    policy = BackoffPolicy(initial_ms=10, multiplier=2, max_ms=200, jitter=0.5)
+
+    def delays(seed: int) -> list[tuple[int, float]]:
+        backoff = Backoff(policy, random.Random(seed))
+        return [backoff.next_delay_ms() for _ in range(8)]
+
+    first = delays(42)
+    assert first == delays(42)
+    assert first != delays(43)
+    assert [attempt for attempt, _ in first] == list(range(1, 9))
+    for attempt, delay in first:
+        low, high = policy.bounds_ms(attempt)
+        assert low <= delay <= high
+
+    backoff = Backoff(policy, random.Random(42))
+    backoff.next_delay_ms()
+    backoff.next_delay_ms()
+    backoff.reset()
+    assert backoff.attempt == 0
+    assert backoff.next_delay_ms()[0] == 1
+
+
+# -- error classification -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "kind", "retryable"),
+    [
+        (ConnectionRefusedError(111, "Connection refused"), "connection_refused", True),
+        (TimeoutError(), "timeout", True),
+        (httpx.ConnectTimeout("slow"), "timeout", True),
+        (socket.gaierror(-2, "Name or service not known"), "name_not_resolved", True),
+        (ssl.SSLCertVerificationError(1, "certificate verify failed"), "certificate_untrusted", False),
+        (ConnectionResetError(104, "Connection reset by peer"), "network_error", True),
+        (HeartbeatTimeoutError("no pong"), "heartbeat_timeout", True),
+        (ProtocolViolationError("no welcome"), "protocol_violation", False),
+        (RuntimeError("surprise"), "unexpected", False),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, BaseException) else None,
+)
+def test_classify_network_and_client_errors(error: BaseException, kind: str, retryable: bool) -> None:
+    classification = classify(error)
+    assert (classification.kind, classification.retryable) == (kind, retryable)
+    assert classification.description and "\n" not in classification.description
+    assert not classification.renew_token
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "retryable"),
+    [(401, "auth_401", False), (429, "auth_429", True), (500, "auth_500", True), (None, "auth_unreachable", True)],
+)
+def test_classify_auth_errors(status: int | None, kind: str, retryable: bool) -> None:
+    error = AuthError(status, "some_error", "what went wrong", retry_after_s=0.25 if status == 429 else None)
+    assert error.retryable is retryable
+    classification = classify(error)
+    assert (classification.kind, classification.retryable) == (kind, retryable)
+    assert classification.recommended_delay_ms == (250 if status == 429 else 0)
+    assert "what went wrong" in classification.description
+
+
+@pytest.mark.parametrize(("status", "retryable"), [(401, False), (403, False), (503, True)])
+def test_classify_refused_handshakes(status: int, retryable: bool) -> None:
+    classification = classify(InvalidStatus(Response(status, "refused", Headers())))
+    assert (classification.kind, classification.retryable) == (f"handshake_{status}", retryable)
+
+
+@pytest.mark.parametrize(
+    ("code", "kind", "retryable"),
+    [
+        (1000, "closed_1000", True),
+        (1001, "closed_1001", True),
+        (1006, "connection_dropped", True),
+        (None, "connection_dropped", True),
+        (1008, "closed_1008", False),
+        (1011, "closed_1011", True),
+        (1012, "closed_1012", True),
+        (1013, "closed_1013", True),
+        (4000, "closed_4000", False),
+        (4001, "token_expired", True),
+        (4003, "closed_4003", False),
+        (4009, "closed_4009", False),
+    ],
+)
+def test_classify_close_codes(code: int | None, kind: str, retryable: bool) -> None:
+    classification = classify_close(code, "bye")
+    assert (classification.kind, classification.retryable) == (kind, retryable)
+    assert classification.renew_token is (code == CloseCode.TOKEN_EXPIRED)
+    assert classification.close_code == (1006 if code is None else code)
+    assert "'bye'" in classification.description
+
+
+def test_classify_a_closed_connection_by_what_was_received() -> None:
+    expired = classify(ConnectionClosedError(Close(4001, "expired"), None))
+    assert (expired.kind, expired.renew_token, expired.close_code) == ("token_expired", True, 4001)
+    dropped = classify(ConnectionClosedError(None, None))
+    assert (dropped.kind, dropped.retryable, dropped.close_code) == ("connection_dropped", True, 1006)
+
+
+# -- configuration ------------------------------------------------------------------------------------
+
+
+def config(**overrides: Any) -> ClientConfig:
+    return ClientConfig(**{"auth_url": AUTH_URL, "gateway_url": GATEWAY_URL, "api_key": API_KEY, **overrides})
+
+
+def test_a_valid_config_hides_the_api_key() -> None:
+    accepted = config(auth_url="https://auth.example/", gateway_url="wss://rt.example/realtime")
+    assert accepted.api_key == API_KEY
+    assert API_KEY not in repr(accepted)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"auth_url": "ftp://auth.example"},
+        {"auth_url": "http://"},
+        {"auth_url": "auth.example"},
+        {"auth_url": "ws://auth.example"},
+        {"gateway_url": "http://127.0.0.1/realtime"},
+        {"gateway_url": "ws:///realtime"},
+        {"api_key": ""},
+        {"heartbeat_interval_ms": 0},
+        {"heartbeat_timeout_ms": -1},
+        {"connect_timeout_ms": -5},
+        {"auth_timeout_ms": 0},
+        {"shutdown_flush_ms": -1},
+        {"max_message_bytes": 0},
+        {"stable_connection_ms": -1},
+        {"retry_limit": -1},
+        {"token_refresh_fraction": 0},
+        {"token_refresh_fraction": 1},
+    ],
+    ids=lambda overrides: "-".join(f"{key}={value}" for key, value in overrides.items()),
+)
+def test_invalid_configs_are_rejected(overrides: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError) as refused:
+        config(**overrides)
+    message = str(refused.value)
+    assert "\n" not in message and API_KEY not in message
+    assert isinstance(refused.value, ValueError)
+
+
+# -- session state ------------------------------------------------------------------------------------
+
+
+def test_session_arrivals_are_next_duplicate_or_gap() -> None:
+    session = SessionState()
+    assert session.arrival(1) is Arrival.NEXT
+    session.delivered(1)
+    assert session.arrival(1) is Arrival.DUPLICATE
+    assert session.arrival(2) is Arrival.NEXT
+    assert session.arrival(4) is Arrival.GAP
+    session.delivered(4)
+    assert session.last_seq == 4
+    assert session.arrival(3) is Arrival.DUPLICATE
+    session.delivered(2)  # a late one never moves the position back
+    assert session.last_seq == 4
+
+
+def test_a_fresh_session_has_every_subscription_unconfirmed() -> None:
+    session = SessionState()
+    assert session.want("prices") and session.want("orders")
+    assert not session.want("prices")
+    session.start_fresh("s-first")
+    session.confirmed.update({"prices", "orders"})
+    session.delivered(7)
+    assert session.unconfirmed() == []
+
+    session.start_fresh("s-second")
+    assert session.session_id == "s-second"
+    assert session.last_seq == 0
+    assert session.unconfirmed() == ["prices", "orders"]  # in the order the application asked
+
+
+# -- the whole client against the real services --------------------------------------------------------
+
+
+@dataclass
+class Observed:
+    client: RealtimeClient
+    events: list[ClientEvent] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)  # every token the auth service handed this client
+
+    def names(self) -> list[str]:
+        return [event.name for event in self.events]
+
+    def states(self) -> list[str]:
+        return [event.data["state"] for event in self.events if event.name == "state:changed"]
+
+    def named(self, name: str) -> list[ClientEvent]:
+        return [event for event in self.events if event.name == name]
+
+
+@dataclass
+class Services:
+    auth: AuthService
+    gateway: Gateway
+    auth_journal: Journal
+    gateway_journal: Journal
+    clients: list[Observed] = field(default_factory=list)
+
+    def client(self, api_key: str = API_KEY, **overrides: Any) -> Observed:
+        settings: dict[str, Any] = {
+            "heartbeat_interval_ms": 50,
+            "heartbeat_timeout_ms": 500,
+            "connect_timeout_ms": 1_000,
+            "auth_timeout_ms": 1_000,
+            "backoff": BackoffPolicy(initial_ms=10, multiplier=2, max_ms=40, jitter=0.2),
+            "retry_limit": 3,
+            "stable_connection_ms": 100,
+            "shutdown_flush_ms": 200,
+            "random_seed": 7,
+            **overrides,
+        }
+        client = RealtimeClient(
+            ClientConfig(auth_url=self.auth.url, gateway_url=self.gateway.url, api_key=api_key, **settings)
+        )
+        observed = Observed(client)
+        client.add_listener(observed.events.append)
+
+        async def keep_tokens(response: httpx.Response) -> None:
+            await response.aread()
+            if response.status_code == 200:
+                body = response.json()
+                observed.tokens += [body["access_token"], body["refresh_token"]]
+
+        # The client's own HTTP client, so the raw tokens it was given can be looked for in its events.
+        client._http.event_hooks["response"].append(keep_tokens)
+        self.clients.append(observed)
+        return observed
+
+
+@contextlib.asynccontextmanager
+async def services(access_lifetime_ms: int = 60_000) -> AsyncIterator[Services]:
+    auth_journal, gateway_journal = Journal("auth service"), Journal("gateway")
+    auth = AuthService(
+        AUTHORITY, auth_journal, access_lifetime_ms=access_lifetime_ms, refresh_lifetime_ms=60_000
+    )
+    gateway = Gateway(
+        AUTHORITY, gateway_journal, resume_window_ms=2_000, rng=random.Random(1), is_revoked=auth.is_revoked
+    )
+    stack = Services(auth, gateway, auth_journal, gateway_journal)
+    try:
+        await auth.start()
+        auth.register(API_KEY, Account(subject="client-7"))
+        await gateway.start()
+        yield stack
+    finally:
+        for observed in stack.clients:
+            await observed.client.close("the test ended")
+        await gateway.close()
+        await auth.stop()
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+
+
+async def ready(observed: Observed) -> None:
+    await observed.client.connect()
+    await eventually(lambda: observed.client.state is ConnectionState.READY, what="the client being ready")
+
+
+def test_connecting_goes_through_each_stage_once_in_order() -> None:
+    async def scenario() -> None:
+        async with services() as s:
+            observed = s.client()
+            assert observed.client.state is ConnectionState.INITIALIZED
+            await ready(observed)
+            assert observed.states() == ["connecting", "authenticating", "connected", "ready"]
+            session_id = observed.client.session_id
+            assert session_id is not None and s.gateway.session_ids() == [session_id]
+            assert [event.data["session_id"] for event in observed.named("session:started")] == [session_id]
+            assert len(observed.named("token:acquired")) == 1
+
+    run(scenario)
+
+
+def test_subscribe_receive_and_publish_acked() -> None:
+    async def scenario() -> None:
+        async with services() as s:
+            observed = s.client()
+            await ready(observed)
+            await observed.client.subscribe("prices")
+            await eventually(lambda: bool(observed.named("subscribed")), what="the subscription")
+            assert s.gateway.subscriptions_of(observed.client.session_id or "") == {"prices"}
+
+            for number in range(1, 4):
+                await s.gateway.publish("prices", {"n": number})
+            await eventually(lambda: len(observed.named("message")) == 3, what="three messages")
+            assert [(e.data["seq"], e.data["data"]) for e in observed.named("message")] == [
+                (n, {"n": n}) for n in range(1, 4)
+            ]
+
+            message_id = await observed.client.publish("orders", {"qty": 2})
+            await eventually(lambda: observed.client.pending == 0, what="the publish being acked")
+            assert [event.data["id"] for event in observed.named("publish:acked")] == [message_id]
+            assert s.gateway_journal.count("publish accepted", id=message_id, channel="orders") == 1
+
+    run(scenario)
+
+
+def test_graceful_close_cleans_up_in_order_and_leaves_nothing_running() -> None:
+    async def scenario() -> None:
+        async with services() as s:
+            observed = s.client()
+            await ready(observed)
+            await observed.client.subscribe("prices")
+            await observed.client.close()
+
+            shutdown = ["disconnecting", "auth:cleanup", "session:cleanup", "disconnected"]
+            assert [name for name in observed.names() if name in shutdown] == shutdown
+            assert observed.states()[-2:] == ["closing", "closed"]
+            assert observed.client.state is ConnectionState.CLOSED
+            (cleanup,) = observed.named("auth:cleanup")
+            assert cleanup.data["tokens_cleared"] == ["access_token", "refresh_token"]
+            (disconnected,) = observed.named("disconnected")
+            assert disconnected.data["code"] == 1000
+            assert observed.named("publish:unsent") == []
+
+            await eventually(
+                lambda: s.gateway_journal.count("connection closed", code=1000) == 1,
+                what="the gateway seeing a normal close",
+            )
+            await eventually(
+                lambda: asyncio.all_tasks() == {asyncio.current_task()}, what="every task having finished"
+            )
+            assert s.gateway_journal.count("connection opened") == 1
+            with pytest.raises(ClientClosedError):
+                await observed.client.connect()
+
+    run(scenario)
+
+
+def test_an_invalid_api_key_fails_after_exactly_one_token_request() -> None:
+    async def scenario() -> None:
+        async with services() as s:
+            observed = s.client(api_key=UNKNOWN_KEY)
+            await observed.client.connect()
+            await eventually(lambda: observed.client.state is ConnectionState.FAILED, what="the client failing")
+            assert observed.states() == ["connecting", "authenticating", "failed"]
+            assert s.auth.requests_seen == 1
+            (classified,) = observed.named("error:classified")
+            assert (classified.data["classification"], classified.data["retryable"]) == ("auth_401", False)
+            assert [event.data["status"] for event in observed.named("auth:error")] == [401]
+            assert s.gateway_journal.count("connection opened") == 0
+
+    run(scenario)
+
+
+def test_states_never_repeat_across_a_reconnect() -> None:
+    async def scenario() -> None:
+        async with services() as s:
+            observed = s.client()
+            await ready(observed)
+            assert await s.gateway.close_connections(CloseCode.SERVICE_RESTART, "restarting") == 1
+            await eventually(lambda: bool(observed.named("session:resumed")), what="the session resuming")
+            await eventually(lambda: observed.client.state is ConnectionState.READY, what="ready again")
+            await observed.client.close()
+
+            changes = observed.named("state:changed")
+            assert observed.states().count("ready") == 2
+            assert "reconnecting" in observed.states()
+            previous = "initialized"
+            for change in changes:
+                assert change.data["previous"] == previous
+                assert change.data["state"] != previous, f"{previous!r} was reported twice in a row"
+                previous = change.data["state"]
+
+    run(scenario)
+
+
+def test_no_event_carries_the_api_key_or_a_token() -> None:
+    async def scenario() -> None:
+        async with services(access_lifetime_ms=300) as s:
+            observed = s.client(token_refresh_fraction=0.3)
+            refused = s.client(api_key=UNKNOWN_KEY)
+            await ready(observed)
+            await refused.client.connect()
+            await eventually(lambda: refused.client.state is ConnectionState.FAILED, what="the bad key failing")
+            await eventually(lambda: bool(observed.named("token:refreshed")), what="a token refresh")
+            await eventually(lambda: s.gateway_journal.count("token renewed") >= 1, what="the renewal")
+            await observed.client.publish("orders", {"qty": 1})
+            await eventually(lambda: observed.client.pending == 0, what="the publish being acked")
+            await observed.client.close()
+            await refused.client.close()
+
+            assert len(observed.tokens) >= 4  # the sign-in and at least one refresh, each a pair
+            assert refused.tokens == []
+            first_access = observed.tokens[0]
+            assert observed.named("token:acquired")[0].data["token"] == fingerprint(first_access)
+
+            text = repr(observed.events) + repr(refused.events)
+            text += repr(list(s.gateway_journal)) + repr(list(s.auth_journal))
+            for secret in [API_KEY, UNKNOWN_KEY, *observed.tokens]:
+                assert secret not in text
+
+    run(scenario)

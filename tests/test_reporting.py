@@ -1,0 +1,248 @@
+"""What the suite writes for people, and the per-scenario pieces of the world that feed it."""
+
+from __future__ import annotations
+
+import configparser
+import platform
+from pathlib import Path
+
+import pytest
+
+from support.drivers.base import ObservedEvent
+from support.journal import Journal, JournalEntry
+from support.reporting import (
+    ALLURE_FORMATTER,
+    REDACTED,
+    allure_results_dir,
+    clean_results,
+    redact,
+    run_facts,
+    story,
+    write_environment,
+)
+from support.settings import Settings, read_ini_defaults
+from support.world import auth_trouble, scenario_seed
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def settings() -> Settings:
+    return Settings.load(read_ini_defaults(ROOT / "behave.ini"), {}, {})
+
+
+# -- Allure results ---------------------------------------------------------------------------------
+
+
+def test_allure_results_dir_is_the_outfile_configured_in_behave_ini() -> None:
+    parser = configparser.ConfigParser()
+    parser.read(ROOT / "behave.ini")
+    formats = parser.get("behave", "format").split()
+    outfiles = parser.get("behave", "outfiles").split()
+    assert allure_results_dir(formats, outfiles) == Path("reports/allure-results")
+
+
+def test_allure_results_dir_follows_the_formatters_position() -> None:
+    assert allure_results_dir([ALLURE_FORMATTER, "pretty"], ["out/allure", "-"]) == Path("out/allure")
+    assert allure_results_dir(["pretty", "progress", ALLURE_FORMATTER], ["-", "-", "a"]) == Path("a")
+
+
+def test_allure_results_dir_is_none_without_the_formatter_or_its_outfile() -> None:
+    assert allure_results_dir(["pretty"], ["-"]) is None
+    assert allure_results_dir([], []) is None
+    assert allure_results_dir(["pretty", ALLURE_FORMATTER], ["-"]) is None
+
+
+def test_clean_results_empties_the_directory(tmp_path: Path) -> None:
+    results = tmp_path / "allure-results"
+    results.mkdir()
+    (results / "old-result.json").write_text("{}", encoding="utf-8")
+    clean_results(results)
+    assert results.is_dir() and not any(results.iterdir())
+    fresh = tmp_path / "new" / "results"
+    clean_results(fresh)
+    assert fresh.is_dir()
+
+
+def test_write_environment_escapes_and_writes_properties(tmp_path: Path) -> None:
+    results = tmp_path / "allure-results"
+    write_environment(
+        results,
+        {
+            "python": "3.11.9",
+            "setting.seed": "42",
+            "url": "ws://127.0.0.1:8080/a=b",
+            "path": "C:\\suite",
+            "note": "two\nlines",
+        },
+    )
+    written = (results / "environment.properties").read_text(encoding="utf-8")
+    assert written.splitlines() == [
+        "python=3.11.9",
+        "setting.seed=42",
+        "url=ws\\://127.0.0.1\\:8080/a\\=b",
+        "path=C\\:\\\\suite",
+        "note=two\\nlines",
+    ]
+    assert written.endswith("\n")
+
+
+def test_write_environment_output_reads_back_as_java_properties(tmp_path: Path) -> None:
+    facts = {"key:with=odd": "value\\with:odd=chars\nand a break"}
+    write_environment(tmp_path, facts)
+    line = (tmp_path / "environment.properties").read_text(encoding="utf-8").rstrip("\n")
+    assert "\n" not in line
+    key, value = _split_property(line)
+    assert {_unescape(key): _unescape(value)} == facts
+
+
+def test_run_facts_lists_python_and_every_setting() -> None:
+    facts = run_facts(settings().as_report())
+    assert facts["python"] == platform.python_version()
+    assert facts["setting.client"] == "reference"
+    assert len(facts) == 1 + len(Settings.names())
+
+
+def _split_property(line: str) -> tuple[str, str]:
+    escaped = False
+    for index, character in enumerate(line):
+        if escaped:
+            escaped = False
+        elif character == "\\":
+            escaped = True
+        elif character == "=":
+            return line[:index], line[index + 1 :]
+    raise AssertionError(f"no separator in {line!r}")
+
+
+def _unescape(text: str) -> str:
+    out, escaped = [], False
+    for character in text:
+        if escaped:
+            out.append("\n" if character == "n" else character)
+            escaped = False
+        elif character == "\\":
+            escaped = True
+        else:
+            out.append(character)
+    return "".join(out)
+
+
+# -- redaction --------------------------------------------------------------------------------------
+
+
+def test_redact_replaces_every_occurrence_of_every_secret() -> None:
+    text = "key key_abc123 signed in, got tok-9f8e; key_abc123 again; refresh rt-77"
+    redacted = redact(text, ["key_abc123", "tok-9f8e", "rt-77"])
+    assert redacted == (f"key {REDACTED} signed in, got {REDACTED}; {REDACTED} again; refresh {REDACTED}")
+
+
+def test_redact_treats_secrets_as_plain_text() -> None:
+    assert redact("k=a.b+c* and axb+c", ["a.b+c*"]) == f"k={REDACTED} and axb+c"
+
+
+def test_redact_ignores_empty_secrets_and_leaves_clean_text_alone() -> None:
+    assert redact("nothing secret here", ["", "absent"]) == "nothing secret here"
+    assert redact("abc", []) == "abc"
+
+
+def test_redact_leaves_nothing_of_a_secret_that_contains_another() -> None:
+    short, long = "tok-1234", "tok-1234-refresh-5678"
+    for secrets in ([short, long], [long, short]):
+        redacted = redact(f"a={short} b={long}", secrets)
+        assert redacted == f"a={REDACTED} b={REDACTED}"
+        assert "refresh" not in redacted and "5678" not in redacted
+
+
+# -- the story of a scenario ------------------------------------------------------------------------
+
+
+def test_story_orders_client_events_and_journal_entries_by_time() -> None:
+    start = 100.0
+    events = {
+        "the client": [
+            ObservedEvent("state:changed", {"state": "connecting", "reason": "asked to connect"}, 100.0),
+            ObservedEvent("state:changed", {"state": "connected", "reason": "welcomed"}, 100.25),
+            ObservedEvent("message", {"channel": "prices", "seq": 1}, 101.5),
+        ],
+        "observer": [ObservedEvent("connection:lost", {}, 101.0)],
+    }
+    journal = [
+        JournalEntry(100.125, "auth", "token issued", {"subject": "client-7", "refresh": None}),
+        JournalEntry(100.5, "proxy", "link cut", {}),
+    ]
+    assert story(events, journal, start).splitlines() == [
+        "       0 ms  the client  is now connecting — asked to connect",
+        "     125 ms  auth        token issued (subject=client-7)",
+        "     250 ms  the client  is now connected — welcomed",
+        "     500 ms  proxy       link cut",
+        "    1000 ms  observer    connection:lost",
+        "    1500 ms  the client  message (channel=prices, seq=1)",
+    ]
+
+
+def test_story_of_real_journal_entries_keeps_their_order() -> None:
+    journal = Journal("gateway")
+    first = journal.record("connection accepted", peer="127.0.0.1")
+    journal.record("hello", resumed=False)
+    lines = story({}, list(journal), first.at).splitlines()
+    assert len(lines) == 2
+    assert lines[0].endswith("gateway  connection accepted (peer=127.0.0.1)")
+    assert lines[1].endswith("gateway  hello (resumed=False)")
+    assert lines[0].strip().startswith("0 ms")
+
+
+def test_story_of_nothing_is_empty() -> None:
+    assert story({}, [], 0.0) == ""
+
+
+# -- scenario seeds ---------------------------------------------------------------------------------
+
+
+def test_scenario_seed_is_stable() -> None:
+    seed = scenario_seed(42, "features/connect.feature", "Connecting with a valid key")
+    assert seed == scenario_seed(42, "features/connect.feature", "Connecting with a valid key")
+    assert isinstance(seed, int) and 0 <= seed < 2**31
+
+
+def test_scenario_seed_differs_per_scenario_and_per_run() -> None:
+    seeds = {
+        scenario_seed(42, "features/connect.feature", "Connecting with a valid key"),
+        scenario_seed(42, "features/connect.feature", "Connecting with an unknown key"),
+        scenario_seed(42, "features/reconnect.feature", "Connecting with a valid key"),
+        scenario_seed(43, "features/connect.feature", "Connecting with a valid key"),
+    }
+    assert len(seeds) == 4
+
+
+# -- auth troubles ----------------------------------------------------------------------------------
+
+
+def test_auth_trouble_knows_the_four_troubles() -> None:
+    current = settings()
+    server_error = auth_trouble("a server error", current)
+    assert (server_error.status, server_error.error) == (500, "server_error")
+    unavailable = auth_trouble("service unavailable", current)
+    assert (unavailable.status, unavailable.error) == (503, "temporarily_unavailable")
+    late = auth_trouble("a reply that comes late", current)
+    assert late.status == 200
+    assert late.delay_ms == 2 * current.auth_timeout_ms
+    assert late.delay_ms > current.auth_timeout_ms
+    paused = auth_trouble("too many requests, asking for a pause", current)
+    assert (paused.status, paused.error) == (429, "rate_limited")
+    assert paused.retry_after_s == pytest.approx(4 * current.backoff_max_ms / 1000)
+    assert paused.retry_after_s is not None and paused.retry_after_s * 1000 > current.backoff_max_ms
+
+
+def test_an_unknown_auth_trouble_is_refused_clearly() -> None:
+    with pytest.raises(ValueError) as caught:
+        auth_trouble("a teapot", settings())
+    message = str(caught.value)
+    assert message.startswith("Unknown auth trouble 'a teapot'; known: ")
+    for known in (
+        "a reply that comes late",
+        "a server error",
+        "service unavailable",
+        "too many requests, asking for a pause",
+    ):
+        assert known in message
+    assert "\n" not in message

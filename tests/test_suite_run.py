@@ -1,0 +1,145 @@
+"""The suite as people run it: behave in a separate process, on a scratch copy of the project so the
+real reports/ folder is never touched."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BEHAVE = [sys.executable, "-m", "behave"]
+COPIED = (
+    "features",
+    "steps",
+    "support",
+    "fixtures",
+    "reference_client",
+    "realtime_protocol",
+    "environment.py",
+    "behave.ini",
+)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif source.exists():
+            shutil.copy(source, tmp_path / name)
+    return tmp_path
+
+
+def run_behave(project: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*BEHAVE, *args], cwd=project, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def attachments(project: Path) -> Iterator[str]:
+    for path in sorted((project / "reports" / "allure-results").glob("*-attachment.txt")):
+        yield path.read_text(encoding="utf-8")
+
+
+def test_an_unknown_setting_stops_the_run_with_one_line_before_anything_starts(project: Path) -> None:
+    result = run_behave(project, "-D", "heartbeat_ms=5")
+    assert result.returncode != 0
+    errors = [line for line in result.stdout.splitlines() if "SettingsError" in line]
+    assert len(errors) == 1
+    assert "Unknown setting 'heartbeat_ms' in the command line" in errors[0]
+    assert "passed" not in result.stdout.split("HOOK-ERROR")[0]
+    assert not list((project / "reports").glob("allure-results/*-result.json"))
+
+
+def test_a_bad_value_from_the_environment_names_the_setting_and_its_source(project: Path) -> None:
+    result = subprocess.run(
+        [*BEHAVE],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "RTAS_RETRY_LIMIT": "lots"},
+    )
+    assert result.returncode != 0
+    assert "Setting 'retry_limit' from the environment must be a whole number, got 'lots'" in result.stdout
+
+
+def test_a_run_is_replayable_from_its_seed(project: Path) -> None:
+    runs = []
+    for _ in range(2):
+        result = run_behave(project, "--tags=@smoke", "-D", "seed=4242")
+        assert result.returncode == 0, result.stdout[-2000:]
+        assert "Seed 4242 — replay this run with: behave -D seed=4242" in result.stdout
+        properties = (project / "reports" / "allure-results" / "environment.properties").read_text()
+        assert "setting.seed=4242" in properties
+        stories = "\n".join(attachments(project))
+        # Names from Faker, session ids from the gateway and message ids from the client all come from
+        # the seed; timings do not.
+        runs.append(
+            (
+                sorted(set(re.findall(r"subject=([\w.]+)", stories))),
+                sorted(set(re.findall(r"session=(s-\w+)", stories))),
+                sorted(set(re.findall(r"Scenario seed (\d+)", stories))),
+            )
+        )
+    assert runs[0] == runs[1]
+    assert all(runs[0]), "the stories should name people, sessions and seeds"
+
+
+def test_junit_and_allure_results_are_written(project: Path) -> None:
+    result = run_behave(project, "--tags=@smoke", "-D", "seed=1")
+    assert result.returncode == 0, result.stdout[-2000:]
+    junit = list((project / "reports" / "junit").glob("*.xml"))
+    assert junit and all("<testsuite" in path.read_text() for path in junit)
+    results = [
+        json.loads(p.read_text()) for p in (project / "reports" / "allure-results").glob("*-result.json")
+    ]
+    assert {r["status"] for r in results} == {"passed"}
+    assert any(label["name"] == "epic" for r in results for label in r["labels"])
+    assert any(
+        label["name"] == "severity" and label["value"] == "critical" for r in results for label in r["labels"]
+    )
+
+
+def test_ctrl_c_ends_the_run_within_seconds_and_keeps_what_was_written(project: Path) -> None:
+    process = subprocess.Popen(
+        [*BEHAVE, "-D", "seed=99"], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(iter(process.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    try:
+        deadline = time.monotonic() + 60
+        # Interrupt once the run is well under way: a scenario of the second feature has started.
+        while not any("Feature: Connect" in line for line in output):
+            assert process.poll() is None, "the run ended before it could be interrupted"
+            assert time.monotonic() < deadline, "the run never reached its second feature"
+            time.sleep(0.01)
+        interrupted_at = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+        took = time.monotonic() - interrupted_at
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    reader.join(timeout=5)
+    text = "".join(output)
+    assert process.returncode != 0
+    assert "ABORTED" in text
+    assert took < 10
+    assert "The run left work behind" not in text
+    for path in (project / "reports" / "allure-results").glob("*.json"):
+        json.loads(path.read_text())  # every result written so far is whole
