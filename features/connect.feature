@@ -31,3 +31,14 @@ Feature: Connect
     Given the client is ready and subscribed to "prices"
     When the server streams messages on "prices" for a while
     Then the client receives every streamed message on "prices", each once and in order
+
+  @critical
+  Scenario: The client renews its access before it runs out, without interrupting the session
+    Given the client is ready and subscribed to "prices"
+    And the server is streaming messages on "prices"
+    When the client's access nears the end of its lifetime
+    Then the client renewed its access in good time
+    And the gateway accepted the renewed access on the live connection
+    And the client never lost its connection
+    When the server stops streaming on "prices"
+    Then the client receives every streamed message on "prices", each once and in order

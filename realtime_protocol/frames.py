@@ -34,6 +34,13 @@ _REQUIRED: dict[MessageType, dict[str, type | tuple[type, ...]]] = {
     MessageType.AUTH: {"token": str},
 }
 
+# Fields a message type may carry, checked when present (None is allowed where shown).
+_OPTIONAL: dict[MessageType, dict[str, type | tuple[type, ...]]] = {
+    MessageType.HELLO: {"resume": (dict, type(None))},
+    MessageType.ACK: {"seq": int, "id": str},
+    MessageType.WELCOME: {"reason": (str, type(None)), "replay": int},
+}
+
 # Values of these fields are never repeated in error messages.
 _SECRET_FIELDS = {"token"}
 
@@ -61,23 +68,41 @@ def decode(frame: str | bytes) -> dict[str, Any]:
     if not isinstance(message, dict):
         raise ProtocolError(f"the frame is JSON but not an object (it is a {type(message).__name__})")
     kind = message.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise ProtocolError("the frame has no message type")
     try:
         message_type = MessageType(kind)
     except ValueError:
         raise UnknownMessageTypeError(f"the frame has an unknown message type {kind!r}") from None
     for name, expected in _REQUIRED[message_type].items():
-        value = message.get(name)
-        # bool is an int in Python; a sequence number of True is still a protocol error.
-        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            shown = "a hidden value" if name in _SECRET_FIELDS else repr(value)
-            raise ProtocolError(f"a {kind!r} frame needs {name!r} as {_json_type(expected)}, got {shown}")
+        _check_field(kind, name, message.get(name), expected)
+    for name, expected in _OPTIONAL.get(message_type, {}).items():
+        if name in message:
+            _check_field(kind, name, message[name], expected)
     if message_type is MessageType.ACK and not ("seq" in message or "id" in message):
         raise ProtocolError("an 'ack' frame needs a 'seq' or an 'id'")
+    resume = message.get("resume") if message_type is MessageType.HELLO else None
+    if resume is not None:
+        _check_field("hello", "resume.session_id", resume.get("session_id"), str)
+        _check_field("hello", "resume.last_seq", resume.get("last_seq"), int)
     return message
 
 
+def _check_field(kind: str, name: str, value: Any, expected: type | tuple[type, ...]) -> None:
+    # bool is an int in Python; a sequence number of True is still a protocol error.
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        shown = "a hidden value" if name in _SECRET_FIELDS else repr(value)
+        raise ProtocolError(f"a {kind!r} frame needs {name!r} as {_json_type(expected)}, got {shown}")
+
+
 def _json_type(expected: type | tuple[type, ...]) -> str:
-    names = {str: "a string", int: "a whole number", bool: "true or false"}
+    names = {
+        str: "a string",
+        int: "a whole number",
+        bool: "true or false",
+        dict: "an object",
+        type(None): "null",
+    }
     if isinstance(expected, tuple):
         return " or ".join(names.get(kind, kind.__name__) for kind in expected)
     return names.get(expected, expected.__name__)

@@ -28,7 +28,11 @@ class BackoffPolicy:
             if attempt == 1:
                 return 0.0
             attempt -= 1
-        return min(float(self.max_ms), self.initial_ms * self.multiplier ** (attempt - 1))
+        try:
+            grown = self.initial_ms * self.multiplier ** (attempt - 1)
+        except OverflowError:  # long past the cap: a client retrying forever must not crash here
+            return float(self.max_ms)
+        return min(float(self.max_ms), grown)
 
     def bounds_ms(self, attempt: int) -> tuple[float, float]:
         """The smallest and largest delay jitter can produce for this attempt (never above the cap)."""

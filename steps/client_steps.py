@@ -11,6 +11,7 @@ from hamcrest import (
     has_item,
     has_length,
     is_not,
+    less_than,
     not_none,
 )
 
@@ -208,3 +209,42 @@ def reported_undelivered(context: Context, count: int) -> None:
         equal_to([count]),
         what="the undelivered messages the client reported",
     )
+
+
+@when("the client's access nears the end of its lifetime")
+def access_nears_end_of_life(context: Context) -> None:
+    client, settings = context.world.client, context.settings
+    wait_for(
+        lambda: observations.named(client.events(), "token:refreshed"),
+        has_length(greater_than_or_equal_to(1)),
+        within_s=(settings.token_lifetime_ms + settings.wait_timeout_ms) / 1000,
+        what="the client to renew its access token",
+    )
+
+
+@then("the client renewed its access in good time")
+def renewed_in_good_time(context: Context) -> None:
+    events = context.world.client.events()
+    acquired = check(
+        observations.first(events, "token:acquired"), not_none(), what="the first token the client got"
+    )
+    refreshed = check(
+        observations.first(events, "token:refreshed"), not_none(), what="the client's renewed token"
+    )
+    check(
+        refreshed.data.get("previous"),
+        equal_to(acquired.data.get("token")),
+        what="the token that was renewed",
+    )
+    lifetime_s = float(acquired.data["expires_in_ms"]) / 1000
+    check(
+        refreshed.at - acquired.at,
+        less_than(lifetime_s),
+        what=f"the seconds before renewing a {lifetime_s:g} s token",
+    )
+
+
+@then("the client never lost its connection")
+def never_lost_connection(context: Context) -> None:
+    lost = observations.named(context.world.client.events(), "connection:lost")
+    check([event.data.get("reason") for event in lost], empty(), what="the client's lost connections")

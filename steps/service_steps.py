@@ -2,7 +2,7 @@
 
 from behave import given, then, when
 from behave.runner import Context
-from hamcrest import equal_to, has_item, is_not
+from hamcrest import empty, equal_to, has_item, is_not
 
 from realtime_protocol import CloseCode
 from support import observations
@@ -87,4 +87,20 @@ def client_told_going_away(context: Context) -> None:
         has_item(int(CloseCode.GOING_AWAY)),
         within_s=context.settings.wait_timeout_s,
         what="the client to hear that the server is going away (code 1001)",
+    )
+
+
+@then("the gateway accepted the renewed access on the live connection")
+def gateway_accepted_renewal(context: Context) -> None:
+    journal = context.services.gateway_journal
+    wait_for(
+        lambda: [entry.kind for entry in journal.entries() if entry.kind.startswith("token")],
+        has_item("token renewed"),
+        within_s=context.settings.wait_timeout_s,
+        what="the gateway to accept the renewed token",
+    )
+    check(
+        [entry.kind for entry in journal.entries("token expired")],
+        empty(),
+        what="tokens that expired at the gateway",
     )

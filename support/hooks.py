@@ -21,6 +21,7 @@ from support.reporting import (
     story,
     write_environment,
 )
+from support.runtime import BackgroundLoop
 from support.services.stack import ServiceStack
 from support.settings import Settings, read_ini_defaults
 from support.world import ScenarioWorld, scenario_seed
@@ -35,6 +36,8 @@ def before_all(context: Context) -> None:
     if results is not None:
         clean_results(results)
         write_environment(results, run_facts(settings.as_report()))
+    # Scenarios still open when the run ends (interrupted by Ctrl-C) are closed by after_all.
+    context.open_worlds = []
     context.services = ServiceStack(settings)
     context.services.start()
 
@@ -59,6 +62,7 @@ def before_scenario(context: Context, scenario: Scenario) -> None:
     seed = scenario_seed(context.settings.seed, scenario.feature.filename, scenario.name)
     context.services.reset(seed)
     context.world = ScenarioWorld(settings=context.settings, services=context.services, seed=seed)
+    context.open_worlds.append(context.world)
     context.world.mark("scenario start")
 
 
@@ -67,6 +71,7 @@ def after_scenario(context: Context, scenario: Scenario) -> None:
     # Events are read before the clients are disposed, so the story ends where the scenario did.
     events = {name: driver.events() for name, driver in world.clients.items()}
     leaks = world.close()
+    context.open_worlds.remove(world)
     text = story(events, context.services.journal_entries(), world.since("scenario start"))
     allure.attach(
         redact(f"Scenario seed {world.seed}\n\n{text}", world.secrets),
@@ -78,8 +83,16 @@ def after_scenario(context: Context, scenario: Scenario) -> None:
 
 
 def after_all(context: Context) -> None:
+    for world in getattr(context, "open_worlds", []):
+        world.close()
     services: ServiceStack | None = getattr(context, "services", None)
     leftovers = services.stop() if services is not None else []
+    # An interrupt can land anywhere, even while a client's loop is being set up: stop whatever is left.
+    forced = BackgroundLoop.still_running()
+    for loop in forced:
+        loop.stop(grace=1.0)
+    if forced and not context.aborted:
+        leftovers += [f"the {loop.name} loop" for loop in forced]
     settings = getattr(context, "settings", None)
     if settings is not None:
         # Past behave's output capture, so the seed shows at the end of the run too.

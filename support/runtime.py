@@ -13,7 +13,7 @@ import contextlib
 import inspect
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 T = TypeVar("T")
 
@@ -24,6 +24,15 @@ class LoopStoppedError(RuntimeError):
 
 class BackgroundLoop:
     """One event loop on one daemon thread, started and stopped explicitly."""
+
+    # Every loop that has been started and not yet stopped, so a run can make sure none outlives it.
+    _running: ClassVar[set[BackgroundLoop]] = set()
+    _registry_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    @classmethod
+    def still_running(cls) -> list[BackgroundLoop]:
+        with cls._registry_lock:
+            return list(cls._running)
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -47,6 +56,8 @@ class BackgroundLoop:
         self._ready.clear()
         # Daemon, so an interrupted run can always exit even if a stop never happens.
         self._thread = threading.Thread(target=self._run, name=f"loop:{self.name}", daemon=True)
+        with self._registry_lock:
+            self._running.add(self)
         self._thread.start()
         if not self._ready.wait(timeout=10):
             raise LoopStoppedError(f"the {self.name} loop did not start within 10 s")
@@ -101,7 +112,11 @@ class BackgroundLoop:
 
         Returns a description of every task that was still running, so callers can report leaks.
         """
+        if self._thread is not None and self._thread.is_alive():
+            self._ready.wait(timeout=grace)  # a loop interrupted while starting is stopped all the same
         if not self.running:
+            with self._registry_lock:
+                self._running.discard(self)
             return []
         leftovers = self.run(_cancel_all_tasks(grace), timeout=grace + 5)
         assert self._loop is not None
@@ -110,6 +125,8 @@ class BackgroundLoop:
             self._thread.join(timeout=grace + 5)
         self._loop = None
         self._thread = None
+        with self._registry_lock:
+            self._running.discard(self)
         return leftovers
 
 

@@ -25,7 +25,7 @@ MAIN_CLIENT = "the client"
 def scenario_seed(run_seed: int, *identity: str) -> int:
     """A seed for one scenario that depends only on the run's seed and the scenario's identity, so a
     scenario replays identically whether it runs alone or among others."""
-    digest = hashlib.sha256(":".join((str(run_seed), *identity)).encode("utf-8")).digest()
+    digest = hashlib.sha256("\0".join((str(run_seed), *identity)).encode("utf-8")).digest()
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 

@@ -416,6 +416,35 @@ def test_a_malformed_frame_gets_an_error_and_the_connection_stays_usable() -> No
     run(scenario)
 
 
+def test_frames_with_badly_typed_fields_are_refused_without_ending_the_connection() -> None:
+    async def scenario() -> None:
+        async with rig() as r:
+            ws, _ = await r.session()
+            await send(ws, {"type": "ack", "seq": "x"})
+            error = await receive(ws)
+            assert error["code"] == "bad_message" and "'seq' as a whole number" in error["message"]
+
+            await r.subscribe(ws, "prices")
+            await r.gateway.publish("prices", {"n": 1})
+            assert (await receive(ws))["seq"] == 1
+
+    run(scenario)
+
+
+def test_a_hello_with_a_broken_resume_is_refused_clearly() -> None:
+    async def scenario() -> None:
+        async with rig() as r:
+            ws = await r.open(token("alice"))
+            await send(ws, {"type": "hello", "resume": "yesterday"})
+            error = await receive(ws)
+            assert error["code"] == "bad_message" and "'resume' as an object or null" in error["message"]
+            closed = await closure(ws)
+            assert closed.rcvd is not None and closed.rcvd.code == CloseCode.BAD_MESSAGE
+            assert r.journal.count("bad frame") == 1
+
+    run(scenario)
+
+
 def test_token_expiry_closes_a_live_connection_with_4001() -> None:
     async def scenario() -> None:
         async with rig() as r:

@@ -181,3 +181,12 @@ def test_a_stopped_loop_can_be_started_again() -> None:
         assert loop.call(lambda: 7) == 7
     finally:
         loop.stop()
+
+
+def test_a_run_can_find_every_loop_still_running() -> None:
+    loop = BackgroundLoop("registry").start()
+    try:
+        assert loop in BackgroundLoop.still_running()
+    finally:
+        loop.stop()
+    assert loop not in BackgroundLoop.still_running()
