@@ -37,21 +37,15 @@ def client_connects(context: Context) -> None:
 
 @then("the client becomes ready")
 def client_becomes_ready(context: Context) -> None:
-    client = context.world.client
-    wait_for(
-        lambda: client.state,
-        equal_to("ready"),
-        within_s=context.settings.wait_timeout_s,
-        what="the client to be ready",
-    )
+    context.world.await_state("ready", what="the client to be ready")
 
 
 @then("the client becomes ready again")
 def client_ready_again(context: Context) -> None:
     client, since = context.world.client, context.world.since("disruption")
     wait_for(
-        lambda: (observations.states_since(client.events(), since), client.state),
-        all_of(has_item(has_item("ready")), has_item("ready")),
+        lambda: (observations.states_since(client.events(), since) or ["unchanged"])[-1],
+        equal_to("ready"),
         within_s=context.settings.wait_timeout_s,
         what="the client to be ready again after the disruption",
     )
@@ -75,12 +69,7 @@ def client_went_through_stages(context: Context) -> None:
 @then('the client gives up, saying "{reason}"')
 def client_gives_up(context: Context, reason: str) -> None:
     client = context.world.client
-    wait_for(
-        lambda: client.state,
-        equal_to("failed"),
-        within_s=context.settings.wait_timeout_s,
-        what="the client to give up",
-    )
+    context.world.await_state("failed", what="the client to give up")
     check(
         observations.final_reason(client.events()), contains_string(reason), what="the reason the client gave"
     )

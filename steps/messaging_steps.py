@@ -17,7 +17,7 @@ SOME_MESSAGES = 5
 def client_ready_and_subscribed(context: Context, channel: str) -> None:
     client, within_s = context.world.client, context.settings.wait_timeout_s
     client.connect()
-    wait_for(lambda: client.state, equal_to("ready"), within_s=within_s, what="the client to be ready")
+    context.world.await_state("ready", what="the client to be ready")
     client.subscribe(channel)
     wait_for(
         lambda: [event.data.get("channel") for event in observations.named(client.events(), "subscribed")],

@@ -12,12 +12,14 @@ import time
 from dataclasses import dataclass, field
 
 from faker import Faker
+from hamcrest import equal_to
 
 from support.drivers import ClientDriver, ClientSetup, ClientTimings, make_driver
 from support.services.auth_service import ProgrammedResponse
 from support.services.stack import ServiceStack
 from support.settings import Settings
 from support.test_data import account_profiles
+from support.waiting import wait_for
 
 MAIN_CLIENT = "the client"
 
@@ -86,6 +88,11 @@ class ScenarioWorld:
             return self.clients[MAIN_CLIENT]
         except KeyError:
             raise AssertionError("The scenario has not set up a client yet.") from None
+
+    def await_state(self, state: str, what: str) -> None:
+        """Wait until the client is in ``state``; ``what`` says it in words for the failure message."""
+        client = self.client
+        wait_for(lambda: client.state, equal_to(state), within_s=self.settings.wait_timeout_s, what=what)
 
     def publish(self, channel: str, count: int) -> list[str]:
         ids = [self.client.publish(channel, {"text": self.faker.sentence()}) for _ in range(count)]

@@ -17,20 +17,9 @@ import pytest
 
 from support.journal import Journal
 from support.services.fault_proxy import TASK_PREFIX, TOXICS, FaultProxy, FaultRecord, LatencyToxic
+from tests.polling import eventually
 
 HOST = "127.0.0.1"
-
-
-async def eventually(predicate: Callable[[], bool], within: float = 2.0, what: str = "condition") -> None:
-    """Poll ``predicate`` every 5 ms until it holds; fail if it has not within ``within`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        if predicate():
-            return
-        if loop.time() > deadline:
-            pytest.fail(f"{what} did not hold within {within:g} s")
-        await asyncio.sleep(0.005)
 
 
 async def closure(reader: asyncio.StreamReader, within: float = 1.0) -> str:

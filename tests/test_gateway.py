@@ -21,21 +21,10 @@ from realtime_protocol import CloseCode, MessageType, decode, encode
 from support.journal import Journal
 from support.services.gateway import Gateway
 from support.services.tokens import InvalidTokenError, TokenAuthority
+from tests.polling import eventually
 
 # One signing key for the whole module: key generation is the only slow part of a TokenAuthority.
 AUTHORITY = TokenAuthority()
-
-
-async def eventually(predicate: Callable[[], bool], within: float = 2.0, what: str = "condition") -> None:
-    """Poll ``predicate`` every 5 ms until it holds; fail if it has not within ``within`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        if predicate():
-            return
-        if loop.time() > deadline:
-            pytest.fail(f"{what} did not hold within {within:g} s")
-        await asyncio.sleep(0.005)
 
 
 def token(subject: str = "alice", channels: tuple[str, ...] = ("*",), lifetime_ms: int = 60_000) -> str:

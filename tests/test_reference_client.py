@@ -41,6 +41,7 @@ from support.journal import Journal
 from support.services.auth_service import Account, AuthService
 from support.services.gateway import Gateway
 from support.services.tokens import TokenAuthority
+from tests.polling import eventually
 
 API_KEY = "key-live-3d9a7f1c2b"
 UNKNOWN_KEY = "key-live-nobody-knows"
@@ -49,18 +50,6 @@ GATEWAY_URL = "ws://127.0.0.1:2/realtime"
 
 # One signing key for the whole module: key generation is the only slow part of a TokenAuthority.
 AUTHORITY = TokenAuthority()
-
-
-async def eventually(predicate: Callable[[], bool], within: float = 2.0, what: str = "condition") -> None:
-    """Poll ``predicate`` every 5 ms until it holds; fail if it has not within ``within`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        if predicate():
-            return
-        if loop.time() > deadline:
-            pytest.fail(f"{what} did not hold within {within:g} s")
-        await asyncio.sleep(0.005)
 
 
 def run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:

@@ -246,3 +246,16 @@ def test_an_unknown_auth_trouble_is_refused_clearly() -> None:
     ):
         assert known in message
     assert "\n" not in message
+
+
+def test_the_closing_line_counts_passed_failed_and_skipped_scenarios(tmp_path: Path) -> None:
+    from support.junit_summary import summarize
+
+    (tmp_path / "TESTS-a.xml").write_text(
+        '<testsuite name="a" tests="5" failures="1" errors="1" skipped="1"></testsuite>', encoding="utf-8"
+    )
+    (tmp_path / "TESTS-b.xml").write_text(
+        '<testsuites><testsuite name="b" tests="3" failures="0" errors="0" skipped="0"/></testsuites>',
+        encoding="utf-8",
+    )
+    assert summarize(tmp_path) == (5, 2, 1)

@@ -4,6 +4,7 @@ real reports/ folder is never touched."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import signal
@@ -115,7 +116,13 @@ def test_junit_and_allure_results_are_written(project: Path) -> None:
 
 def test_ctrl_c_ends_the_run_within_seconds_and_keeps_what_was_written(project: Path) -> None:
     process = subprocess.Popen(
-        [*BEHAVE, "-D", "seed=99"], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [*BEHAVE, "-D", "seed=99"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        # Unbuffered, so the progress seen here is where the run really is, not where it was at a flush.
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     output: list[str] = []
     reader = threading.Thread(target=lambda: output.extend(iter(process.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
@@ -128,6 +135,7 @@ def test_ctrl_c_ends_the_run_within_seconds_and_keeps_what_was_written(project: 
             assert time.monotonic() < deadline, "the run never reached its second feature"
             time.sleep(0.01)
         interrupted_at = time.monotonic()
+        assert process.poll() is None, "the run finished before it could be interrupted"
         process.send_signal(signal.SIGINT)
         process.wait(timeout=10)
         took = time.monotonic() - interrupted_at
