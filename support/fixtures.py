@@ -19,9 +19,9 @@ def fresh_services(context: Context) -> Iterator[ServiceStack]:
     """A service stack of the scenario's own, for scenarios that stop or break the shared one."""
     shared = context.services
     stack = ServiceStack(context.settings)
-    stack.start()
-    context.services = stack
     try:
+        stack.start()
+        context.services = stack
         yield stack
     finally:
         stack.stop()

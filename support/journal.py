@@ -13,6 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def describe_facts(name: str, facts: Mapping[str, Any]) -> str:
+    """``name (key=value, …)`` for people to read; facts without a value are left out."""
+    shown = ", ".join(f"{key}={value}" for key, value in facts.items() if value is not None)
+    return name + (f" ({shown})" if shown else "")
+
+
 @dataclass(frozen=True)
 class JournalEntry:
     at: float
@@ -21,8 +27,7 @@ class JournalEntry:
     detail: Mapping[str, Any] = field(default_factory=dict)
 
     def describe(self) -> str:
-        facts = ", ".join(f"{key}={value}" for key, value in self.detail.items())
-        return f"{self.source}: {self.kind}" + (f" ({facts})" if facts else "")
+        return f"{self.source}: {describe_facts(self.kind, self.detail)}"
 
 
 class Journal:

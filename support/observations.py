@@ -32,11 +32,6 @@ def states_since(events: Sequence[ObservedEvent], since: float) -> list[str]:
     return [str(event.data["state"]) for event in named(events, "state:changed") if event.at >= since]
 
 
-def current_state(events: Sequence[ObservedEvent]) -> str | None:
-    seen = states(events)
-    return seen[-1] if seen else None
-
-
 def first(events: Sequence[ObservedEvent], name: str, since: float = 0.0) -> ObservedEvent | None:
     return next((event for event in events if event.name == name and event.at >= since), None)
 
@@ -51,12 +46,6 @@ def delivered(events: Sequence[ObservedEvent], channel: str) -> list[Any]:
 def delivered_numbers(events: Sequence[ObservedEvent], channel: str) -> list[int]:
     """The numbers of a numbered stream (data ``{"n": …}``) as delivered, in order."""
     return [int(data["n"]) for data in delivered(events, channel) if isinstance(data, dict) and "n" in data]
-
-
-def reconnect_delays_ms(events: Sequence[ObservedEvent], since: float = 0.0) -> list[float]:
-    return [
-        float(event.data["delay_ms"]) for event in named(events, "reconnect:scheduled") if event.at >= since
-    ]
 
 
 def final_reason(events: Sequence[ObservedEvent]) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from support.drivers.base import ObservedEvent
-from support.journal import JournalEntry
+from support.journal import JournalEntry, describe_facts
 
 ALLURE_FORMATTER = "allure_behave.formatter:AllureFormatter"
 REDACTED = "[REDACTED]"
@@ -69,7 +69,7 @@ def story(
     events: Mapping[str, Sequence[ObservedEvent]], journal: Sequence[JournalEntry], start: float
 ) -> str:
     """One time-ordered account of a scenario: each client's events and the services' journals."""
-    lines = [StoryLine(entry.at, entry.source, _describe_entry(entry)) for entry in journal]
+    lines = [StoryLine(entry.at, entry.source, describe_facts(entry.kind, entry.detail)) for entry in journal]
     for client, observed in events.items():
         lines += [StoryLine(event.at, client, _describe_event(event)) for event in observed]
     lines.sort(key=lambda line: line.at)
@@ -82,10 +82,4 @@ def story(
 def _describe_event(event: ObservedEvent) -> str:
     if event.name == "state:changed":
         return f"is now {event.data.get('state')} — {event.data.get('reason')}"
-    facts = ", ".join(f"{key}={value}" for key, value in event.data.items())
-    return event.name + (f" ({facts})" if facts else "")
-
-
-def _describe_entry(entry: JournalEntry) -> str:
-    facts = ", ".join(f"{key}={value}" for key, value in entry.detail.items() if value is not None)
-    return entry.kind + (f" ({facts})" if facts else "")
+    return describe_facts(event.name, event.data)

@@ -189,12 +189,6 @@ class Gateway:
         session = self._sessions.get(session_id)
         return set(session.subscriptions) if session else set()
 
-    def stream_sent(self, channel: str) -> int:
-        stream = self._streams.get(channel)
-        return stream.sent if stream else 0
-
-    # -- server-originated messages ---------------------------------------------------------------
-
     async def publish(self, channel: str, data: Any) -> int:
         """Send a message to every session subscribed to the channel, connected or not."""
         reached = 0

@@ -141,14 +141,6 @@ class ServiceStack:
     def add_fault(self, kind: str, stream: str = "downstream", **attributes: Any) -> FaultRecord:
         return self.loop.call(lambda: self.proxy.add_toxic(kind, stream=stream, **attributes))  # type: ignore[arg-type]
 
-    def lift_fault(self, name: str) -> None:
-        self.loop.call(lambda: self.proxy.remove_toxic(name))
-
-    def faults(self) -> list[FaultRecord]:
-        return self.loop.call(lambda: self.proxy.faults)
-
-    # -- gateway -----------------------------------------------------------------------------------
-
     def start_stream(self, channel: str, rate_per_s: float | None = None) -> None:
         rate = rate_per_s or self.settings.stream_rate_per_s
         self.loop.call(lambda: self.gateway.start_stream(channel, rate))
