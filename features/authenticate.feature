@@ -7,7 +7,7 @@ Feature: Authenticate
   Background:
     Given the realtime services are running
 
-  @critical @smoke
+  @critical @smoke @allure.label.story:Sign_in
   Scenario: A valid API key yields a session
     Given a client with a valid API key
     When the client connects
@@ -15,7 +15,7 @@ Feature: Authenticate
     And the client has a session
     And the client was given an access token
 
-  @critical
+  @critical @allure.label.story:Sign_in
   Scenario: An API key the auth service does not know fails at once, with a clear reason
     Given a client with an API key the auth service does not recognise
     When the client connects
@@ -23,7 +23,7 @@ Feature: Authenticate
     And the client asked the auth service for access only once
     And the client never reached the gateway
 
-  @normal
+  @normal @allure.label.story:Auth_service_trouble
   Scenario Outline: A brief auth outage (<trouble>) is retried until the service recovers
     Given a client with a valid API key
     And the auth service will answer the next <failures> sign-in requests with <trouble>
@@ -39,7 +39,7 @@ Feature: Authenticate
       | service unavailable     | 2        | 3        |
       | a reply that comes late | 1        | 2        |
 
-  @normal
+  @normal @allure.label.story:Auth_service_trouble
   Scenario: When the auth service says "too many requests", the client waits as long as it was asked
     Given a client with a valid API key
     And the auth service will answer the next sign-in request with too many requests, asking for a pause

@@ -7,7 +7,7 @@ Feature: Connect
     Given the realtime services are running
     And a client with a valid API key
 
-  @critical @smoke
+  @critical @smoke @allure.label.story:Connection_stages
   Scenario: Connecting goes through each stage once, in order
     When the client connects
     Then the client becomes ready
@@ -20,19 +20,19 @@ Feature: Connect
     And the client has a session
     And the gateway knows the client's session
 
-  @critical
+  @critical @allure.label.story:Message_delivery
   Scenario: Messages the server pushes arrive, each once and in order
     Given the client is ready and subscribed to "prices"
     When the server pushes 50 messages on "prices"
     Then the client receives messages 1 to 50 on "prices", each once and in order
 
-  @normal
+  @normal @allure.label.story:Message_delivery
   Scenario: A live stream is delivered while the client is connected
     Given the client is ready and subscribed to "prices"
     When the server streams messages on "prices" for a while
     Then the client receives every streamed message on "prices", each once and in order
 
-  @critical
+  @critical @allure.label.story:Access_renewal
   Scenario: The client renews its access before it runs out, without interrupting the session
     Given the client is ready and subscribed to "prices"
     And the server is streaming messages on "prices"

@@ -10,14 +10,14 @@ Feature: Lose the network
     And the client is ready and subscribed to "prices"
     And the server is streaming messages on "prices"
 
-  @critical @smoke
+  @critical @smoke @allure.label.story:Cut_connection
   Scenario: A cut connection is noticed at once and retried with growing pauses
     When the network to the gateway goes down
     Then the client notices the connection is lost within the bound for a cut connection
     And the client says it is reconnecting
     And the client retries at least 4 times, with pauses that grow
 
-  @critical
+  @critical @allure.label.story:Silent_link
   Scenario: A silent, half-open link is found out by the heartbeat
     When the network silently stops delivering anything from the gateway
     Then the client's heartbeat notices within the bound for a silent link

@@ -11,7 +11,7 @@ Feature: Reconnect with state preserved
     And the client is ready and subscribed to "prices"
     And the server is streaming messages on "prices"
 
-  @critical @smoke
+  @critical @smoke @allure.label.story:Session_resume
   Scenario: After a short outage the same session resumes and nothing is lost
     Given the client has received some messages on "prices"
     When the network to the gateway goes down
@@ -23,7 +23,7 @@ Feature: Reconnect with state preserved
     When the server stops streaming on "prices"
     Then the client receives every streamed message on "prices", each once and in order
 
-  @critical
+  @critical @allure.label.story:Offline_messages
   Scenario: Messages the application sends while offline are delivered once
     When the network to the gateway goes down
     And the client notices the connection is lost
@@ -33,7 +33,7 @@ Feature: Reconnect with state preserved
     And the gateway received each of the 5 messages on "orders" exactly once
     And the client has no messages waiting for acknowledgement
 
-  @critical
+  @critical @allure.label.story:Offline_messages
   Scenario: A message whose acknowledgement was lost is not delivered twice
     When the network silently stops delivering anything from the gateway
     And the application sends 3 messages on "orders"
@@ -44,7 +44,7 @@ Feature: Reconnect with state preserved
     And the client sent the 3 messages again
     And the gateway received each of the 3 messages on "orders" exactly once
 
-  @critical
+  @critical @allure.label.story:Session_resume
   Scenario: After the resume window has passed, a fresh session is made and the loss is reported
     Given the client has received some messages on "prices"
     When the network to the gateway goes down

@@ -10,7 +10,7 @@ Feature: Graceful shutdown
     And a client with a valid API key
     And the client is ready and subscribed to "prices"
 
-  @critical @smoke
+  @critical @smoke @allure.label.story:Orderly_shutdown
   Scenario: The client shuts down in order and leaves nothing behind
     When the application shuts the client down
     Then the client reported, in this order:
@@ -23,14 +23,14 @@ Feature: Graceful shutdown
     And the client makes no attempt to reconnect afterwards
     And nothing of the client is left running
 
-  @critical
+  @critical @allure.label.story:In_flight_messages
   Scenario: Messages still in flight are delivered before the client closes
     When the application sends 5 messages on "orders"
     And the application shuts the client down
     Then the gateway received each of the 5 messages on "orders" exactly once
     And the client reported no undelivered messages
 
-  @normal
+  @normal @allure.label.story:In_flight_messages
   Scenario: Messages that cannot be delivered are reported at shutdown, not lost silently
     When the network to the gateway goes down
     And the client notices the connection is lost
@@ -39,7 +39,7 @@ Feature: Graceful shutdown
     Then the client reported 2 undelivered messages
     And nothing of the client is left running
 
-  @critical @fixture.services.fresh
+  @critical @fixture.services.fresh @allure.label.story:Server_restart
   Scenario: The gateway restarts gracefully and the client carries on without loss
     Given the server is streaming messages on "prices"
     And the client has received some messages on "prices"

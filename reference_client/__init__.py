@@ -15,6 +15,8 @@ from reference_client.errors import AuthError, Classification, ClientClosedError
 from reference_client.events import ClientEvent
 from reference_client.states import ConnectionState
 
+__version__ = "0.1.0"
+
 __all__ = [
     "AuthError",
     "Backoff",

@@ -22,26 +22,35 @@ from support.waiting import check, holds_throughout, wait_for
 
 @given("a client with a valid API key")
 def client_with_valid_key(context: Context) -> None:
+    """Creates the client under test with a new API key the auth service knows; it does not connect yet."""
     context.world.create_client(context.world.new_api_key())
 
 
 @given("a client with an API key the auth service does not recognise")
 def client_with_unknown_key(context: Context) -> None:
+    """Creates the client under test with a made-up API key the auth service has never seen; it does not
+    connect yet.
+    """
     context.world.create_client(context.world.new_api_key(registered=False))
 
 
 @when("the client connects")
 def client_connects(context: Context) -> None:
+    """Tells the client to connect (sign in with its API key, then open its connection to the gateway); does
+    not wait for the outcome.
+    """
     context.world.client.connect()
 
 
 @then("the client becomes ready")
 def client_becomes_ready(context: Context) -> None:
+    """Waits until the client says it is ready."""
     context.world.await_state("ready", what="the client to be ready")
 
 
 @then("the client becomes ready again")
 def client_ready_again(context: Context) -> None:
+    """Waits until the client, after the disruption, says it is ready again."""
     client, since = context.world.client, context.world.since("disruption")
     wait_for(
         lambda: (observations.states_since(client.events(), since) or ["unchanged"])[-1],
@@ -53,11 +62,15 @@ def client_ready_again(context: Context) -> None:
 
 @then("the client has a session")
 def client_has_session(context: Context) -> None:
+    """Checks that the client has a session id."""
     check(context.world.client.session_id, not_none(), what="the client's session id")
 
 
 @then("the client went through these stages in order, once each:")
 def client_went_through_stages(context: Context) -> None:
+    """Checks that the client went through the stages in the table (column `stage`) in that order, each
+    exactly once; other stages may come in between.
+    """
     expected = [row["stage"] for row in context.table]
     check(
         observations.states(context.world.client.events()),
@@ -68,6 +81,9 @@ def client_went_through_stages(context: Context) -> None:
 
 @then('the client gives up, saying "{reason}"')
 def client_gives_up(context: Context, reason: str) -> None:
+    """Waits until the client gives up (its state is "failed") and checks that the reason it gave contains the
+    quoted text.
+    """
     client = context.world.client
     context.world.await_state("failed", what="the client to give up")
     check(
@@ -77,6 +93,7 @@ def client_gives_up(context: Context, reason: str) -> None:
 
 @then("the client was given an access token")
 def client_got_token(context: Context) -> None:
+    """Checks that the client reported getting exactly one access token, and that it is a Bearer token."""
     acquired = observations.named(context.world.client.events(), "token:acquired")
     check(acquired, has_length(1), what="the number of access tokens the client reported getting")
     check(acquired[0].data.get("token_type"), equal_to("Bearer"), what="the kind of token")
@@ -85,12 +102,18 @@ def client_got_token(context: Context) -> None:
 @then("the client asked the auth service for access only once")
 @then("the client asked the auth service for access {count:d} times")
 def client_asked_auth(context: Context, count: int = 1) -> None:
+    """Checks how many times the client asked the auth service for a token with its API key (once, when no
+    number is given).
+    """
     requests = context.services.auth_journal.entries("token requested", grant_type="api_key")
     check(len(requests), equal_to(count), what="the number of times the client asked for access")
 
 
 @then("the client reported {count:d} auth errors, each marked as worth retrying")
 def client_reported_auth_errors(context: Context, count: int) -> None:
+    """Checks that the client reported exactly that many auth errors, none of them marked as not worth
+    retrying.
+    """
     errors = observations.named(context.world.client.events(), "auth:error")
     check(len(errors), equal_to(count), what="the number of auth errors the client reported")
     check(
@@ -102,6 +125,9 @@ def client_reported_auth_errors(context: Context, count: int) -> None:
 
 @then("the client waited at least the requested pause before asking again")
 def client_respected_retry_after(context: Context) -> None:
+    """Checks that, after "too many requests", the client waited at least the pause the auth service asked for
+    before signing in again.
+    """
     requests = context.services.auth_journal.entries("token requested")
     check(requests, has_length(greater_than_or_equal_to(2)), what="the sign-in requests the auth service saw")
     waited_ms = (requests[1].at - requests[0].at) * 1000
@@ -115,6 +141,9 @@ def client_respected_retry_after(context: Context) -> None:
 
 @then("the client resumed the same session")
 def client_resumed(context: Context) -> None:
+    """Checks that the client resumed its session after the disruption and still has the session id it had
+    before.
+    """
     world = context.world
     resumed = observations.named(world.client.events(), "session:resumed")
     check(
@@ -129,6 +158,7 @@ def client_resumed(context: Context) -> None:
 
 @then("the client has a new session")
 def client_has_new_session(context: Context) -> None:
+    """Checks that the client has a session, and that it is not the one it had before the disruption."""
     world = context.world
     check(
         world.client.session_id,
@@ -139,6 +169,9 @@ def client_has_new_session(context: Context) -> None:
 
 @then("the client was told that continuity was lost, because the resume window had passed")
 def client_told_continuity_lost(context: Context) -> None:
+    """Checks that the client told the application, once, that continuity was lost, giving the resume window
+    as the reason.
+    """
     lost = observations.named(context.world.client.events(), "session:continuity_lost")
     check(lost, has_length(1), what="the number of continuity-lost notices")
     check(
@@ -150,12 +183,18 @@ def client_told_continuity_lost(context: Context) -> None:
 
 @when("the application shuts the client down")
 def application_shuts_down(context: Context) -> None:
+    """Has the application shut the client down gracefully; the step returns when the client says it is
+    closed.
+    """
     context.world.mark("shutdown")
     context.world.client.shutdown()
 
 
 @then("the client reported, in this order:")
 def client_reported_in_order(context: Context) -> None:
+    """Checks that the client reported the events in the table (column `step`) in that order, each exactly
+    once; other events may come in between.
+    """
     expected = [row["step"] for row in context.table]
     seen = [e.name for e in context.world.client.events() if e.name in expected]
     check(seen, in_order_once_each(expected), what="the client's shutdown events")
@@ -163,6 +202,9 @@ def client_reported_in_order(context: Context) -> None:
 
 @then("the client makes no attempt to reconnect afterwards")
 def client_makes_no_reconnect(context: Context) -> None:
+    """Checks that for a while after shutting down (twice the longest retry pause) the client stays closed and
+    the gateway sees no new connection.
+    """
     world, gateway_journal = context.world, context.services.gateway_journal
     shutdown = world.since("shutdown")
     holds_throughout(
@@ -178,11 +220,13 @@ def client_makes_no_reconnect(context: Context) -> None:
 
 @then("nothing of the client is left running")
 def nothing_left_running(context: Context) -> None:
+    """Checks that nothing of the client is still running: no tasks, no open sockets."""
     check(context.world.client.leftovers(), empty(), what="what the client left running")
 
 
 @then("the client reported no undelivered messages")
 def no_undelivered(context: Context) -> None:
+    """Checks that the client reported no messages it could not deliver."""
     check(
         observations.named(context.world.client.events(), "publish:unsent"),
         empty(),
@@ -192,6 +236,7 @@ def no_undelivered(context: Context) -> None:
 
 @then("the client reported {count:d} undelivered messages")
 def reported_undelivered(context: Context, count: int) -> None:
+    """Checks that the client reported, once, that exactly that many messages could not be delivered."""
     unsent = observations.named(context.world.client.events(), "publish:unsent")
     check(
         [e.data.get("count") for e in unsent],
@@ -202,6 +247,7 @@ def reported_undelivered(context: Context, count: int) -> None:
 
 @when("the client's access nears the end of its lifetime")
 def access_nears_end_of_life(context: Context) -> None:
+    """Waits (up to the token's lifetime, plus the usual wait) until the client renews its access token."""
     client, settings = context.world.client, context.settings
     wait_for(
         lambda: observations.named(client.events(), "token:refreshed"),
@@ -213,6 +259,9 @@ def access_nears_end_of_life(context: Context) -> None:
 
 @then("the client renewed its access in good time")
 def renewed_in_good_time(context: Context) -> None:
+    """Checks that the client renewed its first access token before that token's lifetime was over, and that
+    the renewal replaced that token.
+    """
     events = context.world.client.events()
     acquired = check(
         observations.first(events, "token:acquired"), not_none(), what="the first token the client got"
@@ -235,5 +284,6 @@ def renewed_in_good_time(context: Context) -> None:
 
 @then("the client never lost its connection")
 def never_lost_connection(context: Context) -> None:
+    """Checks that the client never reported losing its connection during the scenario."""
     lost = observations.named(context.world.client.events(), "connection:lost")
     check([event.data.get("reason") for event in lost], empty(), what="the client's lost connections")

@@ -15,6 +15,9 @@ SOME_MESSAGES = 5
 
 @given('the client is ready and subscribed to "{channel}"')
 def client_ready_and_subscribed(context: Context, channel: str) -> None:
+    """Connects the client, waits until it is ready, then subscribes it to the channel and waits until the
+    gateway confirms the subscription.
+    """
     client, within_s = context.world.client, context.settings.wait_timeout_s
     client.connect()
     context.world.await_state("ready", what="the client to be ready")
@@ -29,16 +32,23 @@ def client_ready_and_subscribed(context: Context, channel: str) -> None:
 
 @given('the server is streaming messages on "{channel}"')
 def server_is_streaming(context: Context, channel: str) -> None:
+    """Starts the server streaming numbered messages on the channel, at the suite's stream rate, until it is
+    told to stop.
+    """
     context.services.start_stream(channel)
 
 
 @when('the server pushes {count:d} messages on "{channel}"')
 def server_pushes(context: Context, count: int, channel: str) -> None:
+    """Has the server publish that many messages on the channel, numbered from 1."""
     context.services.push(channel, count)
 
 
 @when('the server streams messages on "{channel}" for a while')
 def server_streams_for_a_while(context: Context, channel: str) -> None:
+    """Streams numbered messages on the channel until the client has received at least 20 of them, then stops
+    the stream.
+    """
     context.services.start_stream(channel)
     client = context.world.client
     wait_for(
@@ -52,11 +62,13 @@ def server_streams_for_a_while(context: Context, channel: str) -> None:
 
 @when('the server stops streaming on "{channel}"')
 def server_stops_streaming(context: Context, channel: str) -> None:
+    """Stops the server's stream on the channel and remembers how many messages it sent."""
     context.world.streamed[channel] = context.services.stop_stream(channel)
 
 
 @given('the client has received some messages on "{channel}"')
 def client_has_received_some(context: Context, channel: str) -> None:
+    """Waits until the client has received at least 5 messages on the channel."""
     client = context.world.client
     wait_for(
         lambda: observations.delivered_numbers(client.events(), channel),
@@ -68,11 +80,17 @@ def client_has_received_some(context: Context, channel: str) -> None:
 
 @then('the client receives messages 1 to {count:d} on "{channel}", each once and in order')
 def client_receives_numbered(context: Context, count: int, channel: str) -> None:
+    """Waits until the client has received messages 1 to N on the channel, each exactly once and in order, and
+    no others.
+    """
     _receives_exactly(context, channel, count)
 
 
 @then('the client receives every streamed message on "{channel}", each once and in order')
 def client_receives_whole_stream(context: Context, channel: str) -> None:
+    """Waits until the client has received every message the server streamed on the channel (up to when the
+    stream stopped), each exactly once and in order.
+    """
     _receives_exactly(context, channel, context.world.streamed[channel])
 
 
@@ -88,6 +106,9 @@ def _receives_exactly(context: Context, channel: str, count: int) -> None:
 
 @then('the client receives new messages on "{channel}"')
 def client_receives_new(context: Context, channel: str) -> None:
+    """Waits until the client receives at least 5 new messages on the channel after the network (or the
+    gateway) came back.
+    """
     client, since = context.world.client, context.world.since("network restored")
     wait_for(
         lambda: [
@@ -103,11 +124,17 @@ def client_receives_new(context: Context, channel: str) -> None:
 
 @when('the application sends {count:d} messages on "{channel}"')
 def application_sends(context: Context, count: int, channel: str) -> None:
+    """Has the application send that many messages on the channel through the client; does not wait for them
+    to arrive.
+    """
     context.world.publish(channel, count)
 
 
 @then('the gateway received each of the {count:d} messages on "{channel}" exactly once')
 def gateway_received_each_once(context: Context, count: int, channel: str) -> None:
+    """Checks that the application sent that many messages on the channel, and waits until the gateway has
+    accepted each of them exactly once: none lost, none twice.
+    """
     sent = context.world.published.get(channel, [])
     check(sent, has_length(count), what=f"the messages the application sent on {channel!r}")
     journal = context.services.gateway_journal
@@ -121,6 +148,7 @@ def gateway_received_each_once(context: Context, count: int, channel: str) -> No
 
 @then("the client has no messages waiting for acknowledgement")
 def client_has_nothing_pending(context: Context) -> None:
+    """Waits until the client has no messages left waiting for the gateway to acknowledge them."""
     client = context.world.client
     wait_for(
         lambda: client.pending,
@@ -132,6 +160,7 @@ def client_has_nothing_pending(context: Context) -> None:
 
 @then("the client sent the {count:d} messages again")
 def client_resent(context: Context, count: int) -> None:
+    """Checks that exactly that many of the messages the application sent were sent again by the client."""
     resent = {
         event.data.get("id") for event in observations.named(context.world.client.events(), "publish:resent")
     }
@@ -146,6 +175,7 @@ def client_resent(context: Context, count: int) -> None:
 @then('the gateway still has the client subscribed to "{channel}"')
 @then('the gateway has the client subscribed to "{channel}" again')
 def gateway_has_subscription(context: Context, channel: str) -> None:
+    """Waits until the gateway has the client's session subscribed to the channel."""
     client, services = context.world.client, context.services
     wait_for(
         lambda: services.gateway_subscriptions(client.session_id or ""),

@@ -11,18 +11,27 @@ from support.waiting import check, wait_for
 
 @when("the network to the gateway goes down")
 def network_goes_down(context: Context) -> None:
+    """Cuts the network between the client and the gateway: every open connection is reset and new ones are
+    refused until it comes back.
+    """
     context.world.disrupt()
     context.services.network_down()
 
 
 @when("the network silently stops delivering anything from the gateway")
 def network_goes_silent(context: Context) -> None:
+    """Makes the link half-open: nothing from the gateway reaches the client any more, yet no connection is
+    closed.
+    """
     context.world.disrupt()
     context.services.add_fault("timeout", stream="downstream", timeout=0)
 
 
 @when("the network comes back")
 def network_comes_back(context: Context) -> None:
+    """Restores the network between the client and the gateway: every fault is lifted and connections are
+    accepted again.
+    """
     context.services.heal_network()
     context.world.mark("network restored")
 
@@ -30,12 +39,18 @@ def network_comes_back(context: Context) -> None:
 @when("the client notices the connection is lost")
 @then("the client notices the connection is lost within the bound for a cut connection")
 def client_notices_loss(context: Context) -> None:
+    """Waits until the client reports that its connection was lost, and checks that it noticed within the
+    bound for a cut connection (the detection grace).
+    """
     _noticed(context, "connection:lost", context.settings.drop_detection_bound_s, "a cut connection")
 
 
 @when("the client's heartbeat notices the silent link")
 @then("the client's heartbeat notices within the bound for a silent link")
 def heartbeat_notices(context: Context) -> None:
+    """Waits until the client's heartbeat times out, and checks that it noticed within one heartbeat interval
+    plus the heartbeat timeout (and the detection grace).
+    """
     _noticed(context, "heartbeat:timeout", context.settings.heartbeat_detection_bound_s, "a silent link")
 
 
@@ -57,6 +72,7 @@ def _noticed(context: Context, event: str, bound_s: float, what: str) -> None:
 
 @then("the client says it is reconnecting")
 def client_says_reconnecting(context: Context) -> None:
+    """Waits until the client says, after the disruption, that it is reconnecting."""
     client, since = context.world.client, context.world.since("disruption")
     wait_for(
         lambda: observations.states_since(client.events(), since),
@@ -68,6 +84,9 @@ def client_says_reconnecting(context: Context) -> None:
 
 @then("the client retries at least {count:d} times, with pauses that grow")
 def client_retries_with_growing_pauses(context: Context, count: int) -> None:
+    """Waits until the client has scheduled at least that many reconnection attempts, and checks that the
+    pauses between them never shrink and end longer than they started.
+    """
     client, since = context.world.client, context.world.since("disruption")
     scheduled = wait_for(
         lambda: observations.named_since(client.events(), "reconnect:scheduled", since),

@@ -11,17 +11,25 @@ from support.waiting import check, wait_for
 
 @given("the realtime services are running")
 def services_are_running(context: Context) -> None:
+    """Checks that the mock services (auth service, gateway and the network in between) are running; the suite
+    starts them before the first scenario.
+    """
     check(context.services.loop.running, equal_to(True), what="whether the mock services are running")
 
 
 @given("the auth service will answer the next {count:d} sign-in requests with {trouble}")
 @given("the auth service will answer the next sign-in request with {trouble}")
 def auth_will_misbehave(context: Context, trouble: str, count: int = 1) -> None:
+    """Makes the auth service answer the next sign-in request(s) with the named trouble instead of a token: "a
+    server error", "service unavailable", "a reply that comes late" or "too many requests, asking for a
+    pause".
+    """
     context.world.program_auth_trouble(trouble, count)
 
 
 @then("the client never reached the gateway")
 def client_never_reached_gateway(context: Context) -> None:
+    """Checks that the gateway never saw the client: no connection was opened and no handshake refused."""
     kinds = [entry.kind for entry in context.services.gateway_journal]
     check(kinds, is_not(has_item("connection opened")), what="what the gateway saw")
     check(kinds, is_not(has_item("handshake refused")), what="what the gateway saw")
@@ -29,6 +37,7 @@ def client_never_reached_gateway(context: Context) -> None:
 
 @then("the gateway knows the client's session")
 def gateway_knows_session(context: Context) -> None:
+    """Waits until the gateway lists the client's session among its live sessions."""
     wait_for(
         context.services.gateway_sessions,
         has_item(context.world.client.session_id),
@@ -39,6 +48,9 @@ def gateway_knows_session(context: Context) -> None:
 
 @when("the gateway gives up waiting for the client to resume")
 def gateway_gives_up_on_session(context: Context) -> None:
+    """Waits (up to the resume window, plus the usual wait) until the gateway lets the session the client had
+    before the disruption expire.
+    """
     session, settings = context.world.session_before_disruption, context.settings
     wait_for(
         lambda: [
@@ -53,6 +65,7 @@ def gateway_gives_up_on_session(context: Context) -> None:
 
 @then("the gateway saw the client close normally")
 def gateway_saw_normal_close(context: Context) -> None:
+    """Waits until the gateway records a connection closed normally (close code 1000)."""
     wait_for(
         lambda: [
             entry.detail.get("code")
@@ -66,18 +79,25 @@ def gateway_saw_normal_close(context: Context) -> None:
 
 @when("the gateway shuts down for a restart, keeping its sessions")
 def gateway_shuts_down_for_restart(context: Context) -> None:
+    """Stops the gateway for a restart: connected clients are told it is going away (close code 1001), and
+    their sessions are kept so they can be resumed.
+    """
     context.world.disrupt()
     context.services.stop_gateway("graceful", int(CloseCode.GOING_AWAY), keep_sessions=True)
 
 
 @when("the gateway comes back")
 def gateway_comes_back(context: Context) -> None:
+    """Starts the gateway again after a restart, so clients can connect to it again."""
     context.services.start_gateway()
     context.world.mark("network restored")
 
 
 @then("the client is told the server is going away")
 def client_told_going_away(context: Context) -> None:
+    """Waits until the client reports that its connection was closed because the server is going away (close
+    code 1001).
+    """
     client, since = context.world.client, context.world.since("disruption")
     wait_for(
         lambda: [
@@ -92,6 +112,9 @@ def client_told_going_away(context: Context) -> None:
 
 @then("the gateway accepted the renewed access on the live connection")
 def gateway_accepted_renewal(context: Context) -> None:
+    """Waits until the gateway accepts the client's renewed access token on the open connection, and checks
+    that no token expired at the gateway.
+    """
     journal = context.services.gateway_journal
     wait_for(
         lambda: [entry.kind for entry in journal.entries() if entry.kind.startswith("token")],

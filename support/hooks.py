@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from pathlib import Path
 
 import allure
@@ -12,18 +13,23 @@ from behave.fixture import use_fixture
 from behave.model import Scenario
 from behave.runner import Context
 
-from support.fixtures import TAG_FIXTURES
-from support.reporting import (
+from support.allure_results import (
     allure_results_dir,
     clean_results,
-    redact,
+    finish_results,
+    record_run_problem,
     run_facts,
-    story,
-    write_environment,
+    write_run_files,
 )
+from support.drivers import ObservedEvent, describe_target
+from support.fixtures import TAG_FIXTURES
+from support.problems import EnvironmentProblem
+from support.reporting import redact, story
 from support.runtime import BackgroundLoop
 from support.services.stack import ServiceStack
 from support.settings import Settings, read_ini_defaults
+from support.timeline import render_timeline
+from support.transcript import transcript_table
 from support.world import ScenarioWorld, scenario_seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,14 +38,23 @@ ROOT = Path(__file__).resolve().parent.parent
 def before_all(context: Context) -> None:
     context.settings = settings = load_settings(context)
     print(replay_hint(settings.seed), flush=True)
-    results = allure_results_dir(context.config.format or [], context.config.outfiles or [])
+    context.allure_results = results = allure_results_dir(
+        context.config.format or [], context.config.outfiles or []
+    )
     if results is not None:
         clean_results(results)
-        write_environment(results, run_facts(settings.as_report()))
+        write_run_files(
+            results, run_facts(settings.as_report(), describe_target(settings.client)), os.environ
+        )
     # Scenarios still open when the run ends (interrupted by Ctrl-C) are closed by after_all.
     context.open_worlds = []
     context.services = ServiceStack(settings)
-    context.services.start()
+    try:
+        context.services.start()
+    except EnvironmentProblem as problem:
+        if results is not None:
+            record_run_problem(results, "Start the realtime services", problem)
+        raise
 
 
 def replay_hint(seed: int) -> str:
@@ -72,14 +87,26 @@ def after_scenario(context: Context, scenario: Scenario) -> None:
     events = {name: driver.events() for name, driver in world.clients.items()}
     leaks = world.close()
     context.open_worlds.remove(world)
-    text = story(events, context.services.journal_entries(), world.since("scenario start"))
-    allure.attach(
-        redact(f"Scenario seed {world.seed}\n\n{text}", world.secrets),
-        name="What happened",
-        attachment_type=allure.attachment_type.TEXT,
-    )
+    attach_what_happened(context, scenario, world, events)
     if leaks:
         raise AssertionError(f"The client left work running after the scenario: {'; '.join(leaks)}")
+
+
+def attach_what_happened(
+    context: Context, scenario: Scenario, world: ScenarioWorld, events: dict[str, list[ObservedEvent]]
+) -> None:
+    """The scenario's picture, transcript and story, for the report; secrets are redacted from each."""
+    start, end = world.since("scenario start"), time.monotonic()
+    journal = context.services.journal_entries()
+    attachments = (
+        ("Connection timeline", render_timeline(events, journal, start, end, scenario.name), "SVG"),
+        ("Message transcript", transcript_table(context.services.transcript(), start), "HTML"),
+        ("What happened", f"Scenario seed {world.seed}\n\n{story(events, journal, start)}", "TEXT"),
+    )
+    for name, body, kind in attachments:
+        allure.attach(
+            redact(body, world.secrets), name=name, attachment_type=getattr(allure.attachment_type, kind)
+        )
 
 
 def after_all(context: Context) -> None:
@@ -93,6 +120,9 @@ def after_all(context: Context) -> None:
         loop.stop(grace=1.0)
     if forced and not context.aborted:
         leftovers += [f"the {loop.name} loop" for loop in forced]
+    results = getattr(context, "allure_results", None)
+    if results is not None:
+        finish_results(results)
     settings = getattr(context, "settings", None)
     if settings is not None:
         # Past behave's output capture, so the seed shows at the end of the run too.

@@ -1,53 +1,19 @@
-"""What the suite writes for people: the run's environment in the Allure results, and per scenario a
-readable story of what the client, the services and the network did.
+"""What the suite writes for people about one scenario: a readable story of what the client, the
+services and the network did. (Run-level Allure files are in ``support.allure_results``.)
 
 Every text passes through ``redact`` with the scenario's secrets before it is written.
 """
 
 from __future__ import annotations
 
-import platform
 import re
-import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from support.drivers.base import ObservedEvent
 from support.journal import JournalEntry, describe_facts
 
-ALLURE_FORMATTER = "allure_behave.formatter:AllureFormatter"
 REDACTED = "[REDACTED]"
-
-
-def allure_results_dir(formats: Sequence[str], outfiles: Sequence[str]) -> Path | None:
-    """Where behave's Allure formatter writes, as configured (behave.ini or -f/-o), if it is in use."""
-    for position, name in enumerate(formats):
-        if name == ALLURE_FORMATTER and position < len(outfiles):
-            return Path(outfiles[position])
-    return None
-
-
-def clean_results(directory: Path) -> None:
-    """Start each run with an empty results directory, so the report shows this run only."""
-    if directory.exists():
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-
-
-def write_environment(directory: Path, facts: Mapping[str, str]) -> None:
-    """Allure's environment.properties: shown on the report's overview page."""
-    directory.mkdir(parents=True, exist_ok=True)
-    lines = [f"{_escape(key)}={_escape(value)}" for key, value in facts.items()]
-    (directory / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def run_facts(settings: Mapping[str, str]) -> dict[str, str]:
-    return {"python": platform.python_version(), **{f"setting.{k}": v for k, v in settings.items()}}
-
-
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("=", "\\=").replace(":", "\\:")
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

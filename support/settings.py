@@ -8,6 +8,8 @@ Values come from three places, later ones winning:
 
 Everything is checked before any service starts: an unknown name or a bad value stops the run with one
 line that says which setting, where it came from, and what would be accepted.
+
+Userdata names starting ``AllureFormatter.`` belong to allure-behave (link patterns) and are left to it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from typing import Any
 
 ENV_PREFIX = "RTAS_"
 USERDATA_SECTION = "behave.userdata"
+# Userdata read by other tools, not by the suite (compared in lower case: configparser lowers keys).
+FOREIGN_PREFIXES = ("allureformatter.",)
 
 
 class SettingsError(ValueError):
@@ -108,6 +112,8 @@ class Settings:
         merged: dict[str, tuple[str, str]] = {}
         for source, values in layers:
             for name, raw in values.items():
+                if name.lower().startswith(FOREIGN_PREFIXES):
+                    continue
                 if name not in known:
                     spelled = f"{ENV_PREFIX}{name.upper()}" if source == "the environment" else name
                     raise SettingsError(

@@ -8,18 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from support.drivers.base import ObservedEvent
-from support.journal import Journal, JournalEntry
-from support.reporting import (
+from support.allure_results import (
     ALLURE_FORMATTER,
-    REDACTED,
     allure_results_dir,
     clean_results,
-    redact,
     run_facts,
-    story,
     write_environment,
 )
+from support.drivers.base import ObservedEvent
+from support.journal import Journal, JournalEntry
+from support.reporting import REDACTED, redact, story
 from support.settings import Settings, read_ini_defaults
 from support.world import auth_trouble, scenario_seed
 
@@ -79,27 +77,29 @@ def test_write_environment_escapes_and_writes_properties(tmp_path: Path) -> None
     assert written.splitlines() == [
         "python=3.11.9",
         "setting.seed=42",
-        "url=ws\\://127.0.0.1\\:8080/a\\=b",
-        "path=C\\:\\\\suite",
+        "url=ws://127.0.0.1:8080/a=b",
+        "path=C:\\\\suite",
         "note=two\\nlines",
     ]
     assert written.endswith("\n")
 
 
 def test_write_environment_output_reads_back_as_java_properties(tmp_path: Path) -> None:
-    facts = {"key:with=odd": "value\\with:odd=chars\nand a break"}
+    facts = {"key:with=odd": "value\\with:odd=chars\nand a break", "#key with spaces": " leading"}
     write_environment(tmp_path, facts)
-    line = (tmp_path / "environment.properties").read_text(encoding="utf-8").rstrip("\n")
-    assert "\n" not in line
-    key, value = _split_property(line)
-    assert {_unescape(key): _unescape(value)} == facts
+    lines = (tmp_path / "environment.properties").read_text(encoding="utf-8").rstrip("\n").split("\n")
+    assert len(lines) == len(facts)
+    read_back = dict(_split_property(line) for line in lines)
+    assert {_unescape(key): _unescape(value) for key, value in read_back.items()} == facts
 
 
-def test_run_facts_lists_python_and_every_setting() -> None:
-    facts = run_facts(settings().as_report())
+def test_run_facts_lists_the_target_python_and_every_setting() -> None:
+    facts = run_facts(settings().as_report(), "the target")
+    assert list(facts)[:3] == ["target", "services", "seed"]
+    assert facts["target"] == "the target"
     assert facts["python"] == platform.python_version()
     assert facts["setting.client"] == "reference"
-    assert len(facts) == 1 + len(Settings.names())
+    assert len([name for name in facts if name.startswith("setting.")]) == len(Settings.names())
 
 
 def _split_property(line: str) -> tuple[str, str]:
@@ -246,16 +246,3 @@ def test_an_unknown_auth_trouble_is_refused_clearly() -> None:
     ):
         assert known in message
     assert "\n" not in message
-
-
-def test_the_closing_line_counts_passed_failed_and_skipped_scenarios(tmp_path: Path) -> None:
-    from support.junit_summary import summarize
-
-    (tmp_path / "TESTS-a.xml").write_text(
-        '<testsuite name="a" tests="5" failures="1" errors="1" skipped="1"></testsuite>', encoding="utf-8"
-    )
-    (tmp_path / "TESTS-b.xml").write_text(
-        '<testsuites><testsuite name="b" tests="3" failures="0" errors="0" skipped="0"/></testsuites>',
-        encoding="utf-8",
-    )
-    assert summarize(tmp_path) == (5, 2, 1)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from support.settings import Settings, SettingsError, read_ini_defaults
+from support.settings import FOREIGN_PREFIXES, Settings, SettingsError, read_ini_defaults
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS = read_ini_defaults(ROOT / "behave.ini")
@@ -33,7 +33,7 @@ def load_error(
 
 
 def test_behave_ini_lists_every_setting_and_its_defaults_are_valid() -> None:
-    assert set(DEFAULTS) == set(Settings.names())
+    assert {name for name in DEFAULTS if not name.startswith(FOREIGN_PREFIXES)} == set(Settings.names())
     settings = Settings.load(DEFAULTS, {}, {})
     assert settings.client == "reference"
     assert settings.heartbeat_interval_ms == 100
@@ -197,3 +197,10 @@ def test_read_ini_defaults_refuses_a_missing_file_or_section(tmp_path: Path) -> 
     ini.write_text("[behave]\npaths = features\n", encoding="utf-8")
     with pytest.raises(SettingsError, match=r"no \[behave\.userdata\] section"):
         read_ini_defaults(ini)
+
+
+def test_allure_formatter_userdata_is_left_to_allure_but_a_near_miss_is_still_refused() -> None:
+    settings = load(command_line={"AllureFormatter.issue_pattern": "https://tracker/{}"})
+    assert settings.seed == 7
+    with pytest.raises(SettingsError, match=r"Unknown setting 'Allure\.issue_pattern' in the command line"):
+        load(command_line={"Allure.issue_pattern": "https://tracker/{}"})

@@ -6,46 +6,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-BEHAVE = [sys.executable, "-m", "behave"]
-COPIED = (
-    "features",
-    "steps",
-    "support",
-    "fixtures",
-    "reference_client",
-    "realtime_protocol",
-    "environment.py",
-    "behave.ini",
-)
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    for name in COPIED:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
-        elif source.exists():
-            shutil.copy(source, tmp_path / name)
-    return tmp_path
-
-
-def run_behave(project: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*BEHAVE, *args], cwd=project, capture_output=True, text=True, timeout=timeout, check=False
-    )
+from tests.scratch import BEHAVE, run_behave
 
 
 def attachments(project: Path) -> Iterator[str]:

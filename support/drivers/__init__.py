@@ -16,4 +16,17 @@ def make_driver(name: str, setup: ClientSetup) -> ClientDriver:
     return DRIVERS[name](setup)
 
 
-__all__ = ["DRIVERS", "ClientDriver", "ClientSetup", "ClientTimings", "ObservedEvent", "make_driver"]
+def describe_target(name: str) -> str:
+    """What the suite is testing, for the report: a driver says so in its ``target`` attribute."""
+    return str(getattr(DRIVERS[name], "target", f"{name} client"))
+
+
+__all__ = [
+    "DRIVERS",
+    "ClientDriver",
+    "ClientSetup",
+    "ClientTimings",
+    "ObservedEvent",
+    "describe_target",
+    "make_driver",
+]

@@ -6,12 +6,15 @@ import asyncio
 import threading
 from typing import Any
 
+import reference_client
 from reference_client import BackoffPolicy, ClientConfig, ClientEvent, RealtimeClient
 from support.drivers.base import ClientSetup, ObservedEvent
 from support.runtime import BackgroundLoop
 
 
 class ReferenceClientDriver:
+    target = f"reference client {reference_client.__version__} (embedded, Python)"
+
     def __init__(self, setup: ClientSetup) -> None:
         timings = setup.timings
         config = ClientConfig(

@@ -27,6 +27,7 @@ from websockets.http11 import Request, Response
 from realtime_protocol import CloseCode, MessageType, ProtocolError, decode, describe_close_code, encode
 from support.journal import Journal
 from support.services.tokens import AccessClaims, InvalidTokenError, TokenAuthority
+from support.transcript import FROM_CLIENT, TO_CLIENT, Transcript
 
 StopMode = Literal["graceful", "crash"]
 
@@ -70,6 +71,7 @@ class Gateway:
     ) -> None:
         self.authority = authority
         self.journal = journal
+        self.transcript = Transcript()
         self.resume_window_ms = resume_window_ms
         self.rng = rng
         self.is_revoked = is_revoked
@@ -83,6 +85,7 @@ class Gateway:
         self._seen_publish_ids: dict[str, set[str]] = {}
         self._streams: dict[str, PushStream] = {}
         self._connection_numbers = itertools.count(1)
+        self._numbers: dict[ServerConnection, int] = {}
         self._handlers: set[asyncio.Task[Any]] = set()
         self._expiries: set[asyncio.Task[None]] = set()
 
@@ -148,7 +151,7 @@ class Gateway:
         await self.start()
 
     async def reset(self) -> None:
-        """Between scenarios: no streams, no sessions, an empty journal, the listener up."""
+        """Between scenarios: no streams, no sessions, an empty journal and transcript, the listener up."""
         for stream in list(self._streams.values()):
             await self._cancel_stream(stream)
         self._streams.clear()
@@ -164,6 +167,8 @@ class Gateway:
         if self._server is None:
             await self.start()
         self.journal.clear()
+        self.transcript.clear()
+        self._connection_numbers = itertools.count(1)
 
     async def close(self) -> None:
         for stream in list(self._streams.values()):
@@ -259,7 +264,7 @@ class Gateway:
         task = asyncio.current_task()
         assert task is not None
         self._handlers.add(task)
-        number = next(self._connection_numbers)
+        number = self._numbers[connection] = next(self._connection_numbers)
         claims = self._claims.pop(id(connection))
         self.journal.record("connection opened", connection=number, subject=claims.subject)
         session: GatewaySession | None = None
@@ -282,6 +287,7 @@ class Gateway:
                 reason=describe_close_code(_close_code(connection)),
                 session=session.id if session else None,
             )
+            self._numbers.pop(connection, None)
             self._handlers.discard(task)
 
     async def _open_session(
@@ -303,7 +309,8 @@ class Gateway:
             session.detached_at = None
             async with session.send_lock:
                 session.acknowledge(last_seq)
-                await connection.send(
+                await self._send(
+                    connection,
                     encode(
                         {
                             "type": MessageType.WELCOME,
@@ -311,10 +318,10 @@ class Gateway:
                             "resumed": True,
                             "replay": len(session.outbox),
                         }
-                    )
+                    ),
                 )
                 for _, frame in session.outbox:
-                    await connection.send(frame)
+                    await self._send(connection, frame)
                 session.connection = connection
             self.journal.record(
                 "session resumed",
@@ -326,10 +333,11 @@ class Gateway:
             return session
         session = GatewaySession(id=self._new_session_id(), subject=claims.subject, connection=connection)
         self._sessions[session.id] = session
-        await connection.send(
+        await self._send(
+            connection,
             encode(
                 {"type": MessageType.WELCOME, "session_id": session.id, "resumed": False, "reason": refusal}
-            )
+            ),
         )
         self.journal.record("session started", session=session.id, connection=number, resume_refused=refusal)
         return session
@@ -402,8 +410,13 @@ class Gateway:
             else:
                 await self._refuse_frame(connection, f"a {kind!r} message is not expected from a client")
 
+    async def _send(self, connection: ServerConnection, frame: str) -> None:
+        await connection.send(frame)
+        self.transcript.record(time.monotonic(), TO_CLIENT, self._numbers.get(connection, 0), frame)
+
     async def _receive(self, connection: ServerConnection) -> dict[str, Any] | None:
         frame = await connection.recv()
+        self.transcript.record(time.monotonic(), FROM_CLIENT, self._numbers.get(connection, 0), frame)
         try:
             return decode(frame)
         except ProtocolError as error:
@@ -412,23 +425,26 @@ class Gateway:
 
     async def _refuse_frame(self, connection: ServerConnection, reason: str) -> None:
         self.journal.record("bad frame", reason=reason)
-        await connection.send(encode({"type": MessageType.ERROR, "code": "bad_message", "message": reason}))
+        await self._send(
+            connection, encode({"type": MessageType.ERROR, "code": "bad_message", "message": reason})
+        )
 
     async def _subscribe(
         self, connection: ServerConnection, session: GatewaySession, claims: AccessClaims, channel: str
     ) -> None:
         if not claims.allows(channel):
             self.journal.record("subscribe refused", session=session.id, channel=channel)
-            await connection.send(
+            await self._send(
+                connection,
                 encode(
                     {"type": MessageType.ERROR, "code": "forbidden", "message": f"no access to {channel!r}"}
-                )
+                ),
             )
             return
         session.subscriptions.add(channel)
         self.journal.record("subscribed", session=session.id, channel=channel)
         async with session.send_lock:
-            await connection.send(encode({"type": MessageType.SUBSCRIBED, "channel": channel}))
+            await self._send(connection, encode({"type": MessageType.SUBSCRIBED, "channel": channel}))
 
     async def _accept_publish(
         self, connection: ServerConnection, session: GatewaySession, message: dict[str, Any]
@@ -444,7 +460,7 @@ class Gateway:
                 if other is not session and channel in other.subscriptions:
                     await self._deliver(other, channel, message.get("data"))
         async with session.send_lock:
-            await connection.send(encode({"type": MessageType.ACK, "id": message_id}))
+            await self._send(connection, encode({"type": MessageType.ACK, "id": message_id}))
 
     async def _renew(
         self,
@@ -457,8 +473,8 @@ class Gateway:
             renewed = self.authority.verify(message["token"])
         except InvalidTokenError as error:
             self.journal.record("token renewal refused", session=session.id, reason=error.reason)
-            await connection.send(
-                encode({"type": MessageType.ERROR, "code": "bad_token", "message": error.reason})
+            await self._send(
+                connection, encode({"type": MessageType.ERROR, "code": "bad_token", "message": error.reason})
             )
             return claims
         if renewed.subject != claims.subject:
@@ -476,7 +492,7 @@ class Gateway:
             if session.connection is not None:
                 # A message that can't be sent now stays in the outbox for the resume to replay.
                 with contextlib.suppress(ConnectionClosed):
-                    await session.connection.send(frame)
+                    await self._send(session.connection, frame)
 
     def _new_session_id(self) -> str:
         return "s-" + "".join(self.rng.choices("abcdefghijkmnpqrstuvwxyz23456789", k=10))

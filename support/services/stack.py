@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from support.journal import Journal, JournalEntry
+from support.problems import EnvironmentProblem
 from support.runtime import BackgroundLoop
 from support.services.auth_service import Account, AuthService, ProgrammedResponse
 from support.services.fault_proxy import FaultProxy, FaultRecord
 from support.services.gateway import Gateway, StopMode
 from support.services.tokens import TokenAuthority
 from support.settings import Settings
+from support.transcript import Frame
 
 T = TypeVar("T")
 
@@ -41,14 +43,22 @@ class ServiceStack:
         self._auth: AuthService | None = None
         self._gateway: Gateway | None = None
         self._proxy: FaultProxy | None = None
+        self._starting = "event loop"  # which service start() is at, to say which one failed
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.loop.start()
-        self.loop.run(self._start())
+        """Start every service, or raise ``EnvironmentProblem`` saying which could not start and why."""
+        try:
+            self.loop.start()
+            self.loop.run(self._start())
+        except (OSError, TimeoutError) as error:
+            raise EnvironmentProblem(
+                f"the mock services could not start ({self._starting})", error
+            ) from error
 
     async def _start(self) -> None:
+        self._starting = "auth service"
         authority = TokenAuthority()
         self._auth = AuthService(
             authority,
@@ -57,6 +67,7 @@ class ServiceStack:
             refresh_lifetime_ms=self.settings.refresh_token_lifetime_ms,
         )
         await self._auth.start()
+        self._starting = "gateway"
         self._gateway = Gateway(
             authority,
             self.gateway_journal,
@@ -65,6 +76,7 @@ class ServiceStack:
             is_revoked=self._auth.is_revoked,
         )
         await self._gateway.start()
+        self._starting = "fault proxy"
         self._proxy = FaultProxy(
             "gateway link", "127.0.0.1", self._gateway.port, rng=self._rng, journal=self.network_journal
         )
@@ -173,6 +185,10 @@ class ServiceStack:
         """Everything the services and the network recorded, in time order."""
         entries = [*self.auth_journal, *self.gateway_journal, *self.network_journal]
         return sorted(entries, key=lambda entry: entry.at)
+
+    def transcript(self) -> list[Frame]:
+        """Every frame the gateway sent or received since the last reset."""
+        return self.gateway.transcript.frames()
 
 
 def _started(service: T | None) -> T:

@@ -1,0 +1,275 @@
+"""The files the suite adds to Allure's results, and how a run's results become its exit code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from support.allure_results import (
+    CATEGORIES,
+    ENVIRONMENT_PROBLEMS,
+    PRODUCT_DEFECTS,
+    SUITE_DEFECTS,
+    category_of,
+    executor,
+    finish_results,
+    outcomes,
+    plain_message,
+    record_run_problem,
+    run_facts,
+    write_environment,
+    write_run_files,
+)
+from support.problems import EnvironmentProblem
+from support.run_summary import ENVIRONMENT_FAILED, FAILED, recorded_seed, summarize
+from support.settings import Settings, read_ini_defaults
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def settings_report() -> dict[str, str]:
+    return Settings.load(read_ini_defaults(ROOT / "behave.ini"), {}, {"seed": "42"}).as_report()
+
+
+def write_result(
+    directory: Path, name: str, status: str, message: str | None = None, **extra: object
+) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    result: dict[str, object] = {"uuid": name, "historyId": name, "name": name, "status": status, **extra}
+    if message is not None:
+        result["statusDetails"] = {"message": message, "trace": "Traceback ..."}
+    path = directory / f"{name}-result.json"
+    path.write_text(json.dumps(result), encoding="utf-8")
+    return path
+
+
+# -- categories -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "expected"),
+    [
+        ("failed", "Waited 5 s for the client to be ready, but it did not happen.", PRODUCT_DEFECTS),
+        (
+            "broken",
+            "Environment problem: the mock services could not start: OSError: busy",
+            ENVIRONMENT_PROBLEMS,
+        ),
+        ("broken", "The test suite itself hit an error (KeyError): 'channel'", SUITE_DEFECTS),
+        ("broken", "multi\nline", SUITE_DEFECTS),
+        ("passed", "", None),
+        ("skipped", "", None),
+    ],
+)
+def test_each_failure_falls_into_exactly_the_category_a_reader_expects(
+    status: str, message: str, expected: object
+) -> None:
+    assert category_of(status, message) is expected
+
+
+def test_categories_json_says_the_same_as_the_python_rules(tmp_path: Path) -> None:
+    write_run_files(tmp_path, {"seed": "1"}, {})
+    written = json.loads((tmp_path / "categories.json").read_text(encoding="utf-8"))
+    assert [entry["name"] for entry in written] == [category.name for category in CATEGORIES]
+    environment = written[0]
+    assert environment["matchedStatuses"] == ["broken"]
+    # Java's (?s) flag lets the pattern match messages that span lines, as Python's DOTALL does.
+    assert environment["messageRegex"].startswith("(?s)Environment problem")
+    assert all(entry["description"] for entry in written)
+
+
+# -- plain-English messages -------------------------------------------------------------------------
+
+
+def test_an_assertion_failure_is_shown_as_the_suite_worded_it() -> None:
+    raw = "AssertionError: Waited 0.5 s for messages 1–25, but message 21 never arrived.\n"
+    assert plain_message("failed", raw) == "Waited 0.5 s for messages 1–25, but message 21 never arrived."
+
+
+def test_an_environment_problem_keeps_its_own_words_and_its_category() -> None:
+    problem = EnvironmentProblem("the mock services could not start (gateway)", OSError(98, "Address in use"))
+    raw = f"support.problems.EnvironmentProblem: {problem}\n"
+    message = plain_message("broken", raw)
+    assert message.startswith("Environment problem: the mock services could not start (gateway): OSError")
+    assert category_of("broken", message) is ENVIRONMENT_PROBLEMS
+
+
+def test_a_suite_error_says_the_suite_failed_and_keeps_the_error_for_developers() -> None:
+    message = plain_message("broken", "KeyError: 'channel'\n")
+    assert message == "The test suite itself hit an error (KeyError): 'channel'"
+    assert category_of("broken", message) is SUITE_DEFECTS
+
+
+def test_rewriting_a_message_twice_changes_nothing_more() -> None:
+    once = plain_message("broken", "ValueError: bad")
+    assert plain_message("broken", once) == once
+    assert plain_message("failed", plain_message("failed", "AssertionError: x: y")) == "x: y"
+
+
+def test_a_bare_assertion_says_that_no_reason_was_given() -> None:
+    assert plain_message("failed", "AssertionError\n") == "A check failed without saying why."
+
+
+def test_finishing_the_results_rewrites_messages_and_humanises_tag_labels(tmp_path: Path) -> None:
+    path = write_result(
+        tmp_path,
+        "a",
+        "failed",
+        "AssertionError: message 57 never arrived\n",
+        labels=[
+            {"name": "epic", "value": "Core_journeys"},
+            {"name": "story", "value": "Lose_the_network"},
+            {"name": "tag", "value": "journey.lose_network"},
+        ],
+    )
+    result = json.loads(path.read_text(encoding="utf-8"))
+    result["steps"] = [
+        {"name": "Given ok", "status": "passed"},
+        {"name": "Then late", "status": "failed", "statusDetails": {"message": "AssertionError: late\n"}},
+    ]
+    path.write_text(json.dumps(result), encoding="utf-8")
+    finish_results(tmp_path)
+    finish_results(tmp_path)
+    result = json.loads(path.read_text(encoding="utf-8"))
+    assert result["statusDetails"]["message"] == "message 57 never arrived"
+    assert result["steps"][1]["statusDetails"]["message"] == "late"
+    assert result["statusDetails"]["trace"] == "Traceback ..."
+    labels = {label["name"]: label["value"] for label in result["labels"]}
+    assert labels == {"epic": "Core journeys", "story": "Lose the network", "tag": "journey.lose_network"}
+
+
+def test_finishing_skips_a_result_cut_short_by_an_interrupt(tmp_path: Path) -> None:
+    (tmp_path / "cut-result.json").write_text('{"name": "half', encoding="utf-8")
+    good = write_result(tmp_path, "b", "failed", "AssertionError: late")
+    finish_results(tmp_path)
+    assert (tmp_path / "cut-result.json").read_text(encoding="utf-8") == '{"name": "half'
+    assert json.loads(good.read_text(encoding="utf-8"))["statusDetails"]["message"] == "late"
+
+
+# -- run-level files --------------------------------------------------------------------------------
+
+
+def test_the_environment_names_the_target_versions_time_scale_and_seed(tmp_path: Path) -> None:
+    facts = run_facts(settings_report(), "reference client 0.1.0 (embedded, Python)")
+    write_environment(tmp_path, facts)
+    written = (tmp_path / "environment.properties").read_text(encoding="utf-8").splitlines()
+    assert written[0] == "target=reference client 0.1.0 (embedded, Python)"
+    assert "seed=42" in written
+    assert any(line.startswith("services=embedded mock services 0.1.0") for line in written)
+    assert any(line.startswith("time\\ scale=heartbeat every 100 ms") for line in written)
+    assert any(line.startswith("library.websockets=") for line in written)
+    assert "setting.retry_limit=20" in written
+
+
+def test_environment_properties_escape_what_a_properties_reader_would_misread(tmp_path: Path) -> None:
+    write_environment(
+        tmp_path,
+        {"#comment": "x", "key with space": " leading", "a=b": "two\nlines\r", "path": "C:\\suite"},
+    )
+    assert (tmp_path / "environment.properties").read_text(encoding="utf-8").splitlines() == [
+        "\\#comment=x",
+        "key\\ with\\ space=\\ leading",
+        "a\\=b=two\\nlines\\r",
+        "path=C:\\\\suite",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, {"name": "local", "type": "local", "buildName": "local run"}),
+        (
+            {
+                "GITHUB_ACTIONS": "true",
+                "GITHUB_RUN_NUMBER": "17",
+                "GITHUB_RUN_ID": "999",
+                "GITHUB_REPOSITORY": "team/suite",
+                "GITHUB_SERVER_URL": "https://github.com",
+            },
+            {
+                "name": "GitHub Actions",
+                "type": "github",
+                "buildName": "GitHub Actions build 17",
+                "buildOrder": 17,
+                "buildUrl": "https://github.com/team/suite/actions/runs/999",
+            },
+        ),
+        (
+            {"GITLAB_CI": "true", "CI_PIPELINE_IID": "5", "CI_PIPELINE_URL": "https://gitlab.example/p/5"},
+            {
+                "name": "GitLab CI",
+                "type": "gitlab",
+                "buildName": "GitLab CI build 5",
+                "buildOrder": 5,
+                "buildUrl": "https://gitlab.example/p/5",
+            },
+        ),
+        ({"CI": "true"}, {"name": "CI", "type": "ci", "buildName": "CI build ?"}),
+    ],
+)
+def test_the_executor_names_the_ci_build_or_says_local(
+    environ: dict[str, str], expected: dict[str, object]
+) -> None:
+    assert executor(environ) == expected
+
+
+def test_a_set_up_failure_gets_a_result_of_its_own_in_the_environment_category(tmp_path: Path) -> None:
+    record_run_problem(tmp_path, "Start the realtime services", EnvironmentProblem("no ports left"))
+    [outcome] = outcomes(tmp_path)
+    assert outcome.scenario == "Start the realtime services"
+    assert outcome.message == "Environment problem: no ports left"
+    assert outcome.category is ENVIRONMENT_PROBLEMS
+
+
+# -- closing lines and exit code --------------------------------------------------------------------
+
+
+def test_all_passed_exits_0_with_the_counts(tmp_path: Path) -> None:
+    write_result(tmp_path, "a", "passed")
+    write_result(tmp_path, "b", "passed")
+    lines, status = summarize(outcomes(tmp_path), 0, "42", tmp_path / "rerun.txt")
+    assert (lines, status) == (["acceptance: 2 passed, 0 failed"], 0)
+
+
+def test_a_product_defect_exits_1_names_it_and_says_how_to_rerun(tmp_path: Path) -> None:
+    write_result(tmp_path, "ok", "passed")
+    write_result(tmp_path, "late messages", "failed", "AssertionError: message 57 never arrived")
+    rerun = tmp_path / "rerun.txt"
+    rerun.write_text("features/a.feature:3\n", encoding="utf-8")
+    lines, status = summarize(outcomes(tmp_path), 1, "42", rerun)
+    assert status == FAILED
+    assert lines[0] == "acceptance: 1 passed, 1 failed"
+    assert lines[1] == "  Product defects: late messages — message 57 never arrived"
+    assert (
+        lines[2] == f"Run just the failed scenarios again, the same way: bin/acceptance @{rerun} -D seed=42"
+    )
+
+
+def test_an_environment_problem_exits_3_and_says_the_product_was_not_at_fault(tmp_path: Path) -> None:
+    record_run_problem(tmp_path, "Start the realtime services", EnvironmentProblem("no ports left"))
+    lines, status = summarize(outcomes(tmp_path), 1, None, tmp_path / "rerun.txt")
+    assert status == ENVIRONMENT_FAILED
+    assert "the ENVIRONMENT failed, not the product" in lines[-1]
+
+
+def test_behave_stopping_without_a_failed_scenario_keeps_its_own_status(tmp_path: Path) -> None:
+    lines, status = summarize(outcomes(tmp_path), 2, None, tmp_path / "rerun.txt")
+    assert status == 2
+    assert lines == [
+        "acceptance: 0 passed, 0 failed",
+        "acceptance: behave stopped with status 2 (its output above says why)",
+    ]
+
+
+def test_a_retried_scenario_counts_once_by_its_latest_result(tmp_path: Path) -> None:
+    write_result(tmp_path, "first", "failed", "AssertionError: x", historyId="same", stop=1)
+    write_result(tmp_path, "second", "passed", historyId="same", stop=2)
+    assert [outcome.status for outcome in outcomes(tmp_path)] == ["passed"]
+
+
+def test_the_seed_is_read_back_from_the_environment_file(tmp_path: Path) -> None:
+    write_environment(tmp_path, {"target": "x", "seed": "1234"})
+    assert recorded_seed(tmp_path) == "1234"
+    assert recorded_seed(tmp_path / "missing") is None

@@ -1,0 +1,212 @@
+"""The report and the acceptance stage as their users get them: the main command run on a deliberately
+failing feature, what it prints and exits with, the results and HTML it leaves, and that HTML opened in
+a real browser. Each run happens in a scratch copy of the project."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support.allure_report import build
+from support.report_browser import inspect_report
+from tests.scratch import copy_project
+
+FAILING = "Expecting more messages than the server ever sent"
+PASSING = "Pushed messages arrive in order"
+NEVER_ARRIVED = "messages 21, 22, 23, 24, 25 never arrived"
+# Makes every server fail to bind, as on a machine with no free ports: an environment problem.
+NO_PORTS = """
+import asyncio.base_events
+
+async def _refuse(self, *args, **kwargs):
+    raise OSError(98, "Address already in use (simulated by the self-test)")
+
+asyncio.base_events.BaseEventLoop.create_server = _refuse
+"""
+
+
+@dataclass(frozen=True)
+class Run:
+    project: Path
+    status: int
+    output: str
+
+    @property
+    def results(self) -> Path:
+        return self.project / "reports" / "allure-results"
+
+    @property
+    def report(self) -> Path:
+        return self.project / "reports" / "allure-report"
+
+    def result(self, name: str) -> dict[str, Any]:
+        for path in self.results.glob("*-result.json"):
+            result = json.loads(path.read_text(encoding="utf-8"))
+            if result["name"] == name:
+                return result
+        raise AssertionError(f"no result for {name!r} in {self.results}")
+
+    def attachment(self, name: str, scenario: str = FAILING) -> str:
+        found = [a for a in _attachments(self.result(scenario)) if a["name"] == name]
+        assert len(found) == 1, f"expected one {name!r} attachment, found {len(found)}"
+        return (self.results / found[0]["source"]).read_text(encoding="utf-8")
+
+
+def _attachments(item: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield from item.get("attachments", [])
+    for step in item.get("steps", []):
+        yield from _attachments(step)
+
+
+def acceptance(project: Path, *args: str, environ: dict[str, str] | None = None) -> Run:
+    finished = subprocess.run(
+        ["bin/acceptance", "--format=progress", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, **(environ or {})},
+    )
+    return Run(project, finished.returncode, finished.stdout + finished.stderr)
+
+
+@pytest.fixture(scope="module")
+def failing_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    project = copy_project(tmp_path_factory.mktemp("failing"))
+    return acceptance(project, "tests/deliberate_failure", "-D", "seed=7", "-D", "wait_timeout_ms=500")
+
+
+# -- the acceptance stage --------------------------------------------------------------------------
+
+
+def test_a_product_defect_exits_1_and_the_closing_lines_say_what_failed(failing_run: Run) -> None:
+    assert failing_run.status == 1, failing_run.output[-3000:]
+    lines = failing_run.output.splitlines()
+    assert "acceptance: 1 passed, 1 failed" in lines
+    [named] = [line for line in lines if line.startswith("  Product defects: ")]
+    assert FAILING in named and NEVER_ARRIVED in named
+    assert "HTML report:    reports/allure-report/index.html" in lines
+
+
+def test_the_failed_scenario_is_in_a_rerun_file_that_replays_it_with_the_same_seed(failing_run: Run) -> None:
+    rerun = (failing_run.project / "reports" / "rerun.txt").read_text(encoding="utf-8")
+    assert [line for line in rerun.splitlines() if line and not line.startswith("#")] == [
+        "tests/deliberate_failure/deliberate_failure.feature:17"
+    ]
+    assert "bin/acceptance @reports/rerun.txt -D seed=7" in failing_run.output
+
+
+def test_junit_xml_records_one_failure_for_the_ci_test_tab(failing_run: Run) -> None:
+    [junit] = (failing_run.project / "reports" / "junit").glob("*.xml")
+    suite = ElementTree.parse(junit).getroot()
+    assert (suite.get("tests"), suite.get("failures")) == ("2", "1")
+
+
+# -- the results ------------------------------------------------------------------------------------
+
+
+def test_the_failure_message_is_plain_english_not_a_python_exception(failing_run: Run) -> None:
+    result = failing_run.result(FAILING)
+    message = result["statusDetails"]["message"]
+    assert result["status"] == "failed"
+    assert message.startswith("Waited 0.5 s for all 25 messages on 'prices' to arrive")
+    assert NEVER_ARRIVED in message
+    step_messages = [step["statusDetails"]["message"] for step in result["steps"] if "statusDetails" in step]
+    assert step_messages == [message]
+
+
+def test_the_failed_scenario_carries_a_timeline_picture(failing_run: Run) -> None:
+    picture = ElementTree.fromstring(failing_run.attachment("Connection timeline"))
+    assert picture.tag == "{http://www.w3.org/2000/svg}svg"
+    text = " ".join(picture.itertext())
+    assert FAILING in text and "ready" in text and "20 received" in text
+
+
+def test_the_transcript_lists_every_pushed_message_with_its_sequence_number(failing_run: Run) -> None:
+    table = failing_run.attachment("Message transcript")
+    for seq in range(1, 21):
+        assert f"<td>message</td><td>{seq}</td><td>prices</td>" in table
+    assert "<td>message</td><td>21</td>" not in table
+
+
+def test_no_attachment_shows_the_api_key_or_a_token(failing_run: Run) -> None:
+    for scenario in (FAILING, PASSING):
+        for name in ("Connection timeline", "Message transcript", "What happened"):
+            text = failing_run.attachment(name, scenario)
+            assert "key_" not in text and "eyJ" not in text, f"{name} of {scenario!r} shows a secret"
+
+
+def test_the_run_writes_its_environment_executor_and_categories(failing_run: Run) -> None:
+    properties = (failing_run.results / "environment.properties").read_text(encoding="utf-8")
+    assert "seed=7" in properties.splitlines()
+    assert properties.startswith("target=reference client")
+    executor = json.loads((failing_run.results / "executor.json").read_text(encoding="utf-8"))
+    assert executor["name"] in ("local", "CI", "GitHub Actions", "GitLab CI", "Jenkins")
+
+
+# -- the HTML report --------------------------------------------------------------------------------
+
+
+def test_the_report_files_the_failure_under_product_defects(failing_run: Run) -> None:
+    tree = json.loads((failing_run.report / "data" / "categories.json").read_text(encoding="utf-8"))
+    categories = {group["name"]: json.dumps(group) for group in tree["children"]}
+    assert list(categories) == ["Product defects"]
+    assert FAILING in categories["Product defects"] and PASSING not in categories["Product defects"]
+
+
+def test_the_report_opens_in_a_real_browser_with_scenarios_message_and_timeline(failing_run: Run) -> None:
+    view = inspect_report(failing_run.report, FAILING)
+    assert sorted(view.scenarios) == sorted([FAILING, PASSING])
+    assert view.attachments == ["Connection timeline", "Message transcript", "What happened"]
+    assert view.timeline_rendered, "the timeline attachment did not render as a picture"
+    assert NEVER_ARRIVED in view.status_message and "AssertionError" not in view.status_message
+
+
+def test_the_report_keeps_the_previous_runs_in_its_history(failing_run: Run, tmp_path: Path) -> None:
+    results, report = tmp_path / "results", tmp_path / "report"
+    for run in range(1, 4):
+        shutil.rmtree(results, ignore_errors=True)
+        shutil.copytree(failing_run.results, results)
+        shutil.rmtree(results / "history", ignore_errors=True)
+        assert build(results, report) == 0
+        trend = json.loads((report / "history" / "history-trend.json").read_text(encoding="utf-8"))
+        assert len(trend) == run
+    assert trend[0]["data"] == {**trend[0]["data"], "failed": 1, "passed": 1}
+
+
+def test_without_node_the_report_is_skipped_in_one_line_and_the_results_stay(
+    failing_run: Run, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    results = tmp_path / "results"
+    shutil.copytree(failing_run.results, results)
+    assert build(results, tmp_path / "report", cli=tmp_path / "no-such-allure") == 0
+    said = capsys.readouterr().out.strip()
+    assert "\n" not in said and "so no HTML report was built" in said
+    assert not (tmp_path / "report").exists() and any(results.glob("*-result.json"))
+
+
+# -- an environment that fails ---------------------------------------------------------------------
+
+
+def test_an_environment_failure_exits_3_and_says_the_product_was_not_at_fault(tmp_path: Path) -> None:
+    broken = tmp_path / "no-free-ports"
+    broken.mkdir()
+    (broken / "sitecustomize.py").write_text(NO_PORTS, encoding="utf-8")
+    project = copy_project(tmp_path / "project")
+    run = acceptance(project, "--tags=@smoke", environ={"PYTHONPATH": str(broken)})
+    assert run.status == 3, run.output[-3000:]
+    assert "acceptance: the ENVIRONMENT failed, not the product" in run.output
+    [outcome] = [line for line in run.output.splitlines() if line.startswith("  Environment problems: ")]
+    assert "the mock services could not start (auth service)" in outcome
+    tree = json.loads((run.report / "data" / "categories.json").read_text(encoding="utf-8"))
+    assert [group["name"] for group in tree["children"]] == ["Environment problems"]

@@ -1,0 +1,318 @@
+"""The connection timeline picture: well-formed SVG whose marks sit where and when things happened."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from support.drivers.base import ObservedEvent
+from support.journal import JournalEntry
+from support.timeline import LEFT, PLOT_W, STATE_COLOURS, render_timeline
+
+SVG = "{http://www.w3.org/2000/svg}"
+T0 = 500.0  # the scenario's start, on the monotonic clock
+END_MS = 4000.0
+
+
+def at(ms: float) -> float:
+    return T0 + ms / 1000
+
+
+def x_at(ms: float, span_ms: float = END_MS) -> float:
+    return LEFT + ms / span_ms * PLOT_W
+
+
+def event(name: str, ms: float, **data: Any) -> ObservedEvent:
+    return ObservedEvent(name=name, data=data, at=at(ms))
+
+
+def entry(source: str, kind: str, ms: float, **detail: Any) -> JournalEntry:
+    return JournalEntry(at=at(ms), source=source, kind=kind, detail=detail)
+
+
+def fault(kind: str, ms: float, name: str = "down", fault_kind: str = "down", **extra: Any) -> JournalEntry:
+    detail = {"proxy": "gateway link", "name": name, "fault_kind": fault_kind, "stream": None, **extra}
+    return JournalEntry(at=at(ms), source="network", kind=kind, detail={"attributes": {}, **detail})
+
+
+def draw(
+    events: Mapping[str, list[ObservedEvent]] | None = None,
+    journal: list[JournalEntry] | None = None,
+    end_ms: float = END_MS,
+    title: str = "a scenario",
+) -> ET.Element:
+    svg = render_timeline(events or {}, journal or [], T0, at(end_ms), title=title)
+    return ET.fromstring(svg)  # raises if the SVG is not well-formed XML
+
+
+def marks(root: ET.Element, tag: str, css: str) -> list[ET.Element]:
+    return [e for e in root.iter(SVG + tag) if css in (e.get("class") or "").split()]
+
+
+def tooltip(element: ET.Element) -> str:
+    title = element.find(SVG + "title")
+    assert title is not None, f"{element.tag} {element.attrib} has no tooltip"
+    return title.text or ""
+
+
+def words(root: ET.Element) -> list[str]:
+    return [text.text or "" for text in root.iter(SVG + "text")]
+
+
+def number(element: ET.Element, attribute: str) -> float:
+    return float(element.get(attribute, "nan"))
+
+
+def states(*changes: tuple[float, str]) -> list[ObservedEvent]:
+    return [event("state:changed", ms, state=state, reason=f"because {state}") for ms, state in changes]
+
+
+# -- the picture as a whole ------------------------------------------------------------------------
+
+
+def test_the_picture_is_a_self_contained_svg_with_a_size_and_a_title() -> None:
+    root = draw({"main": states((0, "connecting"))}, title="Reconnects after a drop")
+    assert root.tag == SVG + "svg"
+    width, height = number(root, "width"), number(root, "height")
+    assert root.get("viewBox") == f"0 0 {width:.0f} {height:.0f}"
+    assert tooltip(root) == "Connection timeline — Reconnects after a drop"
+    assert "Connection timeline — Reconnects after a drop" in words(root)
+    assert not list(root.iter(SVG + "script")) and not list(root.iter(SVG + "image"))
+
+
+def test_height_grows_with_the_number_of_clients() -> None:
+    one = draw({"main": states((0, "ready"))})
+    two = draw({"main": states((0, "ready")), "second": states((0, "ready"))})
+    assert number(two, "height") > number(one, "height")
+    assert {"main", "second"} <= set(words(two))
+
+
+@pytest.mark.parametrize("events", [{}, {"main": []}])
+def test_nothing_to_draw_gives_a_small_picture_saying_so(events: dict[str, list[ObservedEvent]]) -> None:
+    root = draw(events, [])
+    assert "Nothing happened in this scenario" in words(root)
+    assert number(root, "width") < 600 and number(root, "height") < 200
+
+
+def test_axis_ticks_fall_on_nice_steps() -> None:
+    labels = [e.text for e in marks(draw({"main": states((0, "ready"))}), "text", "axis")]
+    assert labels == ["0", "500", "1000", "1500", "2000", "2500", "3000", "3500", "4000"]
+    short = [e.text for e in marks(draw({"main": states((0, "ready"))}, end_ms=7), "text", "axis")]
+    assert short == ["0", "1", "2", "3", "4", "5", "6", "7"]
+
+
+# -- the client's lanes ----------------------------------------------------------------------------
+
+
+def test_each_state_is_a_segment_coloured_and_as_long_as_it_lasted() -> None:
+    root = draw({"main": states((0, "connecting"), (1000, "ready"), (3000, "disconnected"))})
+    expected = {"connecting": (0, 1000), "ready": (1000, 3000), "disconnected": (3000, END_MS)}
+    for state, (begin, finish) in expected.items():
+        (segment,) = marks(root, "rect", f"state-{state}")
+        assert segment.get("fill") == STATE_COLOURS[state][0]
+        assert number(segment, "x") == pytest.approx(x_at(begin), abs=0.1)
+        assert number(segment, "width") == pytest.approx(x_at(finish) - x_at(begin), abs=0.1)
+        assert f"from {begin:.1f} ms to {finish:.1f} ms" in tooltip(segment)
+        assert f"because {state}" in tooltip(segment)
+        assert state in words(root)  # each segment is wide enough to carry its name
+
+
+def test_a_state_too_short_for_its_name_is_drawn_but_not_named() -> None:
+    root = draw({"main": states((0, "authenticating"), (5, "ready"))})
+    assert marks(root, "rect", "state-authenticating")
+    state_names = [t.text for t in root.iter(SVG + "text") if t.get("text-anchor") == "middle"]
+    assert "authenticating" not in state_names and "ready" in state_names
+
+
+def test_ten_thousand_messages_draw_few_ticks_but_are_counted_exactly() -> None:
+    received = [event("message", i * 0.4, channel="prices", seq=i, data={"n": i}) for i in range(10_000)]
+    sent = [event("publish:acked", 100 + i, id=f"m{i}") for i in range(7)]
+    root = draw({"main": received + sent})
+    ticks = marks(root, "line", "received")
+    assert len(ticks) <= PLOT_W  # at most one per pixel column, not one per message
+    counted = sum(int(tooltip(tick).split(" ")[0]) for tick in ticks)
+    assert counted == 10_000  # bucketing loses no message
+    assert len(marks(root, "line", "sent")) >= 1
+    assert "10000 received, 7 sent" in words(root)
+
+
+def test_reconnect_shows_the_attempt_and_an_arrow_across_the_delay() -> None:
+    retry = event("reconnect:scheduled", 1000, attempt=3, delay_ms=120, reason="connection refused")
+    root = draw({"main": [retry]})
+    (arrow,) = marks(root, "line", "retry")
+    assert number(arrow, "x1") == pytest.approx(x_at(1000), abs=0.1)
+    assert number(arrow, "x2") == pytest.approx(x_at(1120), abs=0.1)
+    assert "retry 3 · 120 ms" in words(root)
+    assert "1000.0 ms" in tooltip(arrow) and "1120.0 ms" in tooltip(arrow)
+    assert "connection refused" in tooltip(arrow)
+
+
+def test_key_moments_are_dashed_lines_whose_labels_do_not_overlap() -> None:
+    seen = [
+        event("connection:lost", 2000, reason="the connection was reset", code=1006),
+        event("heartbeat:timeout", 2000, waited_ms=300),
+    ]
+    root = draw({"main": seen})
+    lines = marks(root, "line", "moment")
+    assert len(lines) == 2 and all(line.get("stroke-dasharray") for line in lines)
+    assert all(number(line, "x1") == pytest.approx(x_at(2000), abs=0.1) for line in lines)
+    assert "code: 1006" in tooltip(lines[0]) and "the connection was reset" in tooltip(lines[0])
+    labels = {t.text: number(t, "y") for t in marks(root, "text", "label")}
+    assert labels["connection lost"] != labels["no heartbeat reply"]
+
+
+# -- network, gateway and auth service -------------------------------------------------------------
+
+
+def test_a_fault_is_shaded_from_when_it_was_applied_until_it_was_lifted() -> None:
+    root = draw({}, [fault("fault applied", 1000), fault("fault lifted", 2000)])
+    (shade,) = marks(root, "rect", "fault")
+    assert number(shade, "x") == pytest.approx(x_at(1000), abs=0.1)
+    assert number(shade, "width") == pytest.approx(x_at(2000) - x_at(1000), abs=0.1)
+    assert "active" not in shade.get("class", "")
+    assert "network down" in words(root)
+    assert "from 1000.0 ms to 2000.0 ms" in tooltip(shade)
+
+
+def test_a_fault_never_lifted_reaches_the_end_and_says_it_is_still_active() -> None:
+    latency = fault("fault applied", 3000, name="slow", fault_kind="latency", attributes={"latency": 200})
+    root = draw({}, [latency])
+    (shade,) = marks(root, "rect", "active")
+    assert number(shade, "x") + number(shade, "width") == pytest.approx(x_at(END_MS), abs=0.1)
+    assert "latency +200 ms (still active)" in words(root)
+
+
+def test_faults_pair_by_name_in_any_journal_order_and_overlapping_ones_get_their_own_row() -> None:
+    journal = [
+        fault("fault lifted", 3000, name="slow", fault_kind="latency", attributes={"latency": 50}),
+        fault("fault lifted", 2000),
+        fault("fault applied", 1500, name="slow", fault_kind="latency", attributes={"latency": 50}),
+        fault("fault applied", 1000),
+    ]
+    shades = sorted(marks(draw({}, journal), "rect", "fault"), key=lambda shade: number(shade, "x"))
+    spans = [(number(s, "x"), number(s, "x") + number(s, "width")) for s in shades]
+    assert spans == [
+        pytest.approx((x_at(1000), x_at(2000)), abs=0.1),
+        pytest.approx((x_at(1500), x_at(3000)), abs=0.1),
+    ]
+    assert number(shades[0], "y") != number(shades[1], "y")
+
+
+@pytest.mark.parametrize(
+    ("fault_kind", "attributes", "description", "name"),
+    [
+        ("down", {}, "network down", "network down"),
+        ("timeout", {"timeout": 0}, "half-open: downstream bytes dropped", "silent link (bytes dropped)"),
+        ("timeout", {"timeout": 500}, "downstream bytes dropped, …", "bytes dropped, cut after 500 ms"),
+        ("latency", {"latency": 200, "jitter": 50}, "downstream latency …", "latency +200 ms ± 50"),
+        ("bandwidth", {"rate": 1}, "upstream bandwidth (rate=1)", "upstream bandwidth (rate=1)"),
+    ],
+)
+def test_faults_are_named_in_plain_english(
+    fault_kind: str, attributes: dict[str, float], description: str, name: str
+) -> None:
+    applied = fault("fault applied", 0, fault_kind=fault_kind, attributes=attributes, description=description)
+    root = draw({}, [applied, fault("fault lifted", 3000, fault_kind=fault_kind)])
+    assert name in words(root)
+    assert description in tooltip(marks(root, "rect", "fault")[0])
+
+
+def test_the_gateway_is_shown_stopped_until_it_starts_again_or_the_scenario_ends() -> None:
+    journal = [
+        entry("gateway", "gateway stopped", 1000, mode="crash", code=None, kept_sessions=True),
+        entry("gateway", "gateway started", 1500, port=1),
+        entry("gateway", "gateway stopped", 3000, mode="graceful", code=1001, kept_sessions=True),
+        entry("gateway", "session started", 2000, session="s1", connection=2),
+    ]
+    root = draw({}, journal)
+    stops = sorted(marks(root, "rect", "gateway-stopped"), key=lambda stop: number(stop, "x"))
+    assert [(number(s, "x"), number(s, "x") + number(s, "width")) for s in stops] == [
+        pytest.approx((x_at(1000), x_at(1500)), abs=0.1),
+        pytest.approx((x_at(3000), x_at(END_MS)), abs=0.1),
+    ]
+    assert {"gateway crashed", "gateway shut down", "session started", "2 stops"} <= set(words(root))
+    assert "code: 1001" in tooltip(stops[1]) and "still stopped at the end" in tooltip(stops[1])
+
+
+def test_the_auth_lane_marks_token_requests_and_refusals() -> None:
+    journal = [
+        entry("auth service", "token requested", 1000, grant_type="api_key", key="k1"),
+        entry("auth service", "token answered", 2000, grant_type="api_key", status=401, key="k1"),
+    ]
+    root = draw({}, journal)
+    points = marks(root, "polygon", "point")
+    assert [tooltip(point).split(":")[0] for point in points] == ["1000.0 ms", "2000.0 ms"]
+    assert {"token asked", "refused 401", "1 token request"} <= set(words(root))
+
+
+# -- safety and robustness -------------------------------------------------------------------------
+
+
+def test_secrets_payloads_and_token_fields_never_reach_the_picture() -> None:
+    seen = [
+        event("message", 100, channel="news", seq=1, data={"text": "SECRET-PAYLOAD"}),
+        event("token:acquired", 50, token="SECRET-TOKEN", expires_in_ms=1000),
+        event("connection:lost", 200, reason="reset", code=1006, api_key="SECRET-KEY"),
+        event("state:changed", 0, state="ready", previous="connected", reason="ok", token="SECRET-T2"),
+    ]
+    journal = [
+        entry("auth service", "token requested", 10, grant_type="api_key", key="SECRET-FINGERPRINT"),
+        entry("gateway", "session started", 20, session="s1", subject="SECRET-SUBJECT"),
+    ]
+    svg = render_timeline({"main": seen}, journal, T0, at(END_MS))
+    assert "SECRET" not in svg
+
+
+def test_text_is_escaped_so_the_svg_stays_valid() -> None:
+    nasty = "A <b>&\"quoted\"</b> 'name'"
+    seen = [
+        event("state:changed", 0, state="ready", reason=nasty),
+        event("connection:lost", 10, reason=nasty),
+    ]
+    root = draw({nasty: seen}, title=nasty)
+    assert tooltip(root) == f"Connection timeline — {nasty}"
+    assert nasty in words(root)  # the client's name
+    assert nasty in tooltip(marks(root, "rect", "state-ready")[0])
+    assert nasty in tooltip(marks(root, "line", "moment")[0])
+
+
+@pytest.mark.parametrize("end_ms", [0.0, -50.0])
+def test_an_end_not_after_the_start_still_draws_within_the_plot(end_ms: float) -> None:
+    seen = [*states((0, "connecting"), (5, "ready")), event("reconnect:scheduled", 1, attempt=1, delay_ms=50)]
+    root = draw({"main": seen}, [fault("fault applied", 2)], end_ms=end_ms)
+    for shape in [*root.iter(SVG + "rect"), *root.iter(SVG + "line")]:
+        for attribute in ("x", "x1", "x2"):
+            if shape.get(attribute) is not None:
+                assert 0 <= number(shape, attribute) <= LEFT + PLOT_W
+
+
+def test_events_before_the_start_are_clamped_to_zero() -> None:
+    root = draw({"main": states((-250, "connecting"), (1000, "ready"))})
+    (segment,) = marks(root, "rect", "state-connecting")
+    assert number(segment, "x") == pytest.approx(LEFT)
+    assert "from 0.0 ms to 1000.0 ms" in tooltip(segment)
+
+
+def test_every_mark_carries_a_tooltip_with_its_time() -> None:
+    seen = [
+        *states((0, "connecting"), (100, "ready")),
+        event("message", 200, channel="c", seq=1, data={}),
+        event("publish:acked", 300, id="m1"),
+        event("message:gap", 350, expected=2, received=4),
+        event("reconnect:scheduled", 400, attempt=1, delay_ms=100),
+        event("session:resumed", 600, session_id="s", replay=2),
+    ]
+    journal = [
+        fault("fault applied", 500),
+        entry("gateway", "gateway stopped", 700, mode="crash"),
+        entry("gateway", "handshake refused", 800, status=401, reason="expired"),
+    ]
+    root = draw({"main": seen}, journal)
+    css = {"state", "tick", "retry", "retry-start", "moment", "fault", "gateway-stopped", "point"}
+    shapes = [e for e in root.iter() if css & set((e.get("class") or "").split()) and e.tag != SVG + "text"]
+    assert len(shapes) >= 10
+    assert all(re.search(r"\d+\.\d ms", tooltip(shape)) for shape in shapes)
