@@ -146,6 +146,13 @@ def test_no_attachment_shows_the_api_key_or_a_token(failing_run: Run) -> None:
             assert "key_" not in text and "eyJ" not in text, f"{name} of {scenario!r} shows a secret"
 
 
+def test_an_issue_tag_becomes_a_link_built_from_the_configured_pattern(failing_run: Run) -> None:
+    links = failing_run.result(FAILING)["links"]
+    assert [(link["type"], link["url"]) for link in links] == [
+        ("issue", "https://issues.example.com/browse/RT-42")
+    ]
+
+
 def test_the_run_writes_its_environment_executor_and_categories(failing_run: Run) -> None:
     properties = (failing_run.results / "environment.properties").read_text(encoding="utf-8")
     assert "seed=7" in properties.splitlines()

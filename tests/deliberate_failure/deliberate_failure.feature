@@ -13,7 +13,7 @@ Feature: A deliberately failing scenario
     When the server pushes 20 messages on "prices"
     Then the client receives messages 1 to 20 on "prices", each once and in order
 
-  @critical
+  @critical @allure.issue:RT-42
   Scenario: Expecting more messages than the server ever sent
     When the server pushes 20 messages on "prices"
     Then the client receives messages 1 to 25 on "prices", each once and in order
