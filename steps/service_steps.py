@@ -1,4 +1,5 @@
-"""Steps about the mock services: that they run, and how the auth service should misbehave."""
+"""Steps about the mock services: that they run, how the auth service should misbehave, and what the gateway
+lets in."""
 
 from behave import given, then, when
 from behave.runner import Context
@@ -6,7 +7,7 @@ from hamcrest import empty, equal_to, has_item, is_not
 
 from realtime_protocol import CloseCode
 from support import observations
-from support.waiting import check, wait_for
+from support.waiting import check, holds_throughout, wait_for
 
 
 @given("the realtime services are running")
@@ -127,3 +128,68 @@ def gateway_accepted_renewal(context: Context) -> None:
         empty(),
         what="tokens that expired at the gateway",
     )
+
+
+# -- access at the gateway ---------------------------------------------------------------------------------
+
+
+@given("the auth service hands out {token}")
+def auth_hands_out_flawed_tokens(context: Context, token: str) -> None:
+    """Makes the auth service sign people in with a flawed access token instead of a good one: "a token whose
+    claims were edited after signing", "a token that has already expired", 'an unsigned token (algorithm
+    "none")', "a token from another issuer", "a token meant for another service" or "a token signed with
+    someone else's key".
+    """
+    context.world.hand_out_flawed_tokens(token)
+
+
+@when("something asks the gateway for a realtime connection without any token")
+def ask_gateway_without_token(context: Context) -> None:
+    """Asks the gateway for a realtime connection the way a bare WebSocket client would, with no token."""
+    context.world.gateway_answer = context.services.probe_gateway(token=None)
+
+
+@then("the gateway turns the client away, because {reason}")
+def gateway_turns_client_away(context: Context, reason: str) -> None:
+    """Waits until the gateway refuses the client's connection and checks the reason it recorded."""
+    wait_for(
+        lambda: _refusal_reasons(context),
+        has_item(reason),
+        within_s=context.settings.wait_timeout_s,
+        what="the gateway to turn the client away",
+    )
+
+
+@then("the gateway refuses it as unauthorised, because {reason}")
+def gateway_refuses_request(context: Context, reason: str) -> None:
+    """Checks that the gateway answered the bare request with 401 Unauthorized, for the reason given."""
+    check(context.world.gateway_answer, equal_to(401), what="the gateway's answer (an HTTP status)")
+    check(_refusal_reasons(context), equal_to([reason]), what="the reasons the gateway recorded")
+
+
+@then("the client does not knock on the gateway again")
+def client_does_not_retry_gateway(context: Context) -> None:
+    """Checks that for a while (twice the longest retry pause) the gateway sees no further attempt from the
+    client after turning it away once."""
+    journal = context.services.gateway_journal
+    holds_throughout(
+        lambda: journal.count("handshake refused") + journal.count("connection opened"),
+        equal_to(1),
+        during_s=2 * context.settings.backoff_max_ms / 1000,
+        what="the gateway to see exactly one attempt from the client",
+    )
+
+
+@then("the gateway opened no session")
+def gateway_opened_no_session(context: Context) -> None:
+    """Checks that the gateway holds no session and never started one."""
+    check(context.services.gateway_sessions(), empty(), what="the sessions the gateway holds")
+    kinds = [entry.kind for entry in context.services.gateway_journal]
+    check(kinds, is_not(has_item("session started")), what="what the gateway did")
+
+
+def _refusal_reasons(context: Context) -> list[str]:
+    return [
+        str(entry.detail.get("reason"))
+        for entry in context.services.gateway_journal.entries("handshake refused")
+    ]

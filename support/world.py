@@ -44,6 +44,7 @@ class ScenarioWorld:
     published: dict[str, list[str]] = field(default_factory=dict)  # channel -> message ids sent
     streamed: dict[str, int] = field(default_factory=dict)  # channel -> messages a finished stream sent
     session_before_disruption: str | None = None
+    gateway_answer: int | None = None  # the HTTP status of the last bare request to the gateway
     auth_pause_ms: float = 0.0  # the Retry-After the auth service was told to ask for
 
     def __post_init__(self) -> None:
@@ -68,6 +69,10 @@ class ScenarioWorld:
         if response.retry_after_s:
             self.auth_pause_ms = response.retry_after_s * 1000
         self.services.program_auth(*[response] * count)
+
+    def hand_out_flawed_tokens(self, flaw: str) -> None:
+        """Make the auth service hand out access tokens with a flaw named in plain words."""
+        self.services.hand_out_flawed_tokens(token_flaw(flaw))
 
     # -- clients -----------------------------------------------------------------------------------
 
@@ -143,6 +148,24 @@ def auth_trouble(trouble: str, settings: Settings) -> ProgrammedResponse:
         return troubles[trouble]
     except KeyError:
         raise ValueError(f"Unknown auth trouble {trouble!r}; known: {', '.join(sorted(troubles))}") from None
+
+
+# The flaws a forged or broken access token can have, by the names scenarios use for them.
+TOKEN_FLAWS = {
+    "a token whose claims were edited after signing": "tampered",
+    "a token that has already expired": "expired",
+    'an unsigned token (algorithm "none")': "unsigned",
+    "a token from another issuer": "other_issuer",
+    "a token meant for another service": "other_audience",
+    "a token signed with someone else's key": "other_key",
+}
+
+
+def token_flaw(name: str) -> str:
+    try:
+        return TOKEN_FLAWS[name]
+    except KeyError:
+        raise ValueError(f"Unknown kind of token {name!r}; known: {', '.join(sorted(TOKEN_FLAWS))}") from None
 
 
 def _timings(settings: Settings) -> ClientTimings:

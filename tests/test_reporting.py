@@ -18,8 +18,9 @@ from support.allure_results import (
 from support.drivers.base import ObservedEvent
 from support.journal import Journal, JournalEntry
 from support.reporting import REDACTED, redact, story
+from support.services.tokens import FLAWS
 from support.settings import Settings, read_ini_defaults
-from support.world import auth_trouble, scenario_seed
+from support.world import TOKEN_FLAWS, auth_trouble, scenario_seed, token_flaw
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -246,3 +247,16 @@ def test_an_unknown_auth_trouble_is_refused_clearly() -> None:
     ):
         assert known in message
     assert "\n" not in message
+
+
+def test_every_flaw_the_token_authority_knows_has_a_name_for_scenarios() -> None:
+    assert sorted(TOKEN_FLAWS.values()) == sorted(FLAWS)
+    assert token_flaw("a token that has already expired") == "expired"
+
+
+def test_an_unknown_kind_of_token_is_refused_in_one_line() -> None:
+    with pytest.raises(ValueError) as refused:
+        token_flaw("a rusty token")
+    message = str(refused.value)
+    assert message.startswith("Unknown kind of token 'a rusty token'; known: ")
+    assert "a token from another issuer" in message and "\n" not in message

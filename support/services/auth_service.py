@@ -146,6 +146,8 @@ class AuthService:
         self._revoked_access: set[str] = set()
         self._programmed: deque[ProgrammedResponse] = deque()
         self._requests_seen = 0
+        # When set, every access token handed out has this flaw (see TokenAuthority.issue_flawed).
+        self.token_flaw: str | None = None
 
     def __repr__(self) -> str:
         where = self.url if self._port else "not started"
@@ -216,6 +218,7 @@ class AuthService:
         self._revoked_access.clear()
         self._programmed.clear()
         self._requests_seen = 0
+        self.token_flaw = None
         self.access_lifetime_ms = self._default_access_lifetime_ms
         self.journal.clear()
 
@@ -376,7 +379,12 @@ class AuthService:
         return self._token_answer(access, refresh)
 
     def _issue_pair(self, account: Account, family: str, key_fingerprint: str) -> tuple[str, str]:
-        access = self.authority.issue(account.subject, account.channels, self.access_lifetime_ms)
+        if self.token_flaw is None:
+            access = self.authority.issue(account.subject, account.channels, self.access_lifetime_ms)
+        else:
+            access = self.authority.issue_flawed(
+                self.token_flaw, account.subject, account.channels, self.access_lifetime_ms
+            )
         refresh = secrets.token_urlsafe(32)
         self._refresh_tokens[refresh] = _RefreshToken(
             account=account,

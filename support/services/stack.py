@@ -11,17 +11,21 @@ import random
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
 from support.journal import Journal, JournalEntry
 from support.problems import EnvironmentProblem
 from support.runtime import BackgroundLoop
 from support.services.auth_service import Account, AuthService, ProgrammedResponse
 from support.services.fault_proxy import FaultProxy, FaultRecord
 from support.services.gateway import Gateway, StopMode
-from support.services.tokens import TokenAuthority
+from support.services.tokens import FLAWS, TokenAuthority
 from support.settings import Settings
 from support.transcript import Frame
 
 T = TypeVar("T")
+PROBE_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,30 @@ class ServiceStack:
 
     def program_auth(self, *responses: ProgrammedResponse) -> None:
         self.loop.call(lambda: self.auth.program(*responses))
+
+    def hand_out_flawed_tokens(self, flaw: str) -> None:
+        """From now on the auth service signs people in with access tokens that have this flaw."""
+        if flaw not in FLAWS:
+            raise ValueError(f"unknown token flaw {flaw!r} (known: {', '.join(FLAWS)})")
+        self.loop.call(lambda: setattr(self.auth, "token_flaw", flaw))
+
+    # -- gateway -----------------------------------------------------------------------------------
+
+    def probe_gateway(self, token: str | None) -> int:
+        """Ask the gateway for a realtime connection as a bare WebSocket client would, presenting ``token``
+        (or none): the HTTP status of its answer, 101 when it accepted."""
+
+        async def probe() -> int:
+            headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+            try:
+                async with connect(
+                    self.gateway.url, additional_headers=headers, open_timeout=PROBE_TIMEOUT_S
+                ):
+                    return 101
+            except InvalidStatus as refused:
+                return refused.response.status_code
+
+        return self.loop.run(probe())
 
     # -- network -----------------------------------------------------------------------------------
 

@@ -8,6 +8,8 @@ checked here to the millisecond rather than by PyJWT, which truncates to whole s
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 import uuid
 from collections.abc import Mapping
@@ -20,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 ALGORITHM = "ES256"
 DEFAULT_ISSUER = "realtime-acceptance-auth"
 DEFAULT_AUDIENCE = "realtime-gateway"
+# Ways an access token can be wrong that the gateway must catch; see TokenAuthority.issue_flawed.
+FLAWS = ("tampered", "expired", "unsigned", "other_issuer", "other_audience", "other_key")
 
 
 class InvalidTokenError(Exception):
@@ -54,8 +58,35 @@ class TokenAuthority:
         self._public_key = self._private_key.public_key()
 
     def issue(self, subject: str, channels: tuple[str, ...], lifetime_ms: int, **extra: Any) -> str:
+        return jwt.encode(self._claims(subject, channels, lifetime_ms, **extra), self._private_key, ALGORITHM)
+
+    def issue_flawed(self, flaw: str, subject: str, channels: tuple[str, ...], lifetime_ms: int) -> str:
+        """A token that looks usable but must be refused, as an attacker or a broken issuer would make it."""
+        claims = self._claims(subject, channels, lifetime_ms)
+        if flaw == "tampered":
+            # A real token whose claims were edited afterwards to grant every channel; the signature is kept.
+            header, _, signature = self.issue(subject, channels, lifetime_ms).split(".")
+            edited = json.dumps({**claims, "channels": ["*"]}).encode("utf-8")
+            return ".".join(
+                (header, base64.urlsafe_b64encode(edited).rstrip(b"=").decode("ascii"), signature)
+            )
+        if flaw == "expired":
+            return self.issue(subject, channels, lifetime_ms=-60_000)
+        if flaw == "unsigned":
+            return jwt.encode(claims, None, algorithm="none")
+        if flaw == "other_issuer":
+            return jwt.encode({**claims, "iss": "someone-else"}, self._private_key, ALGORITHM)
+        if flaw == "other_audience":
+            return jwt.encode({**claims, "aud": "another-service"}, self._private_key, ALGORITHM)
+        if flaw == "other_key":
+            return jwt.encode(claims, ec.generate_private_key(ec.SECP256R1()), ALGORITHM)
+        raise ValueError(f"unknown token flaw {flaw!r} (known: {', '.join(FLAWS)})")
+
+    def _claims(
+        self, subject: str, channels: tuple[str, ...], lifetime_ms: int, **extra: Any
+    ) -> dict[str, Any]:
         now = time.time()
-        claims: dict[str, Any] = {
+        return {
             "sub": subject,
             "iss": self.issuer,
             "aud": self.audience,
@@ -65,7 +96,6 @@ class TokenAuthority:
             "channels": list(channels),
             **extra,
         }
-        return jwt.encode(claims, self._private_key, algorithm=ALGORITHM)
 
     def verify(self, token: str | None) -> AccessClaims:
         if not token:
