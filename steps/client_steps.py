@@ -10,6 +10,7 @@ from hamcrest import (
     greater_than_or_equal_to,
     has_item,
     has_length,
+    instance_of,
     is_not,
     less_than,
     not_none,
@@ -121,6 +122,36 @@ def client_reported_auth_errors(context: Context, count: int) -> None:
         is_not(has_item(False)),
         what="which auth errors were retryable",
     )
+
+
+@then("the client reported one auth error: {status}, {error}, {retryable}")
+def client_reported_one_auth_error(context: Context, status: str, error: str, retryable: str) -> None:
+    """Waits for the client's auth error and checks its HTTP status ("none" when no answer came), error code,
+    and whether it was marked "worth retrying" or "not worth retrying"; it must also carry a description.
+    Example: Then the client reported one auth error: 401, invalid_client, not worth retrying
+    """
+    reported = wait_for(
+        lambda: observations.named(context.world.client.events(), "auth:error"),
+        has_length(greater_than_or_equal_to(1)),
+        within_s=context.settings.wait_timeout_s,
+        what="the client to report an auth error",
+    )[0].data
+    check(
+        (str(reported.get("status") or "none"), reported.get("error"), reported.get("retryable")),
+        equal_to((status, error, retryable == "worth retrying")),
+        what="the auth error the client reported (status, error, worth retrying)",
+    )
+    check(
+        reported.get("description"),
+        all_of(instance_of(str), is_not(empty())),
+        what="the auth error's description",
+    )
+
+
+@then("the client ends up {state}")
+def client_ends_up(context: Context, state: str) -> None:
+    """Waits until the client is in the named state ("ready" or "failed")."""
+    context.world.await_state(state, what=f"the client to end up {state}")
 
 
 @then("the client waited at least the requested pause before asking again")

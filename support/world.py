@@ -137,6 +137,7 @@ def auth_trouble(trouble: str, settings: Settings) -> ProgrammedResponse:
     # A pause long enough that no backoff delay alone could explain waiting it out.
     pause_s = 4 * settings.backoff_max_ms / 1000
     troubles = {
+        "a refusal of the key": ProgrammedResponse(401, "invalid_client", "The API key is not recognised"),
         "a server error": ProgrammedResponse(500, "server_error", "Internal server error"),
         "service unavailable": ProgrammedResponse(503, "temporarily_unavailable", "Down for maintenance"),
         "a reply that comes late": ProgrammedResponse(200, delay_ms=settings.auth_timeout_ms * 2),

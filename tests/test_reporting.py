@@ -218,8 +218,10 @@ def test_scenario_seed_differs_per_scenario_and_per_run() -> None:
 # -- auth troubles ----------------------------------------------------------------------------------
 
 
-def test_auth_trouble_knows_the_four_troubles() -> None:
+def test_auth_trouble_knows_the_five_troubles() -> None:
     current = settings()
+    refused = auth_trouble("a refusal of the key", current)
+    assert (refused.status, refused.error) == (401, "invalid_client")
     server_error = auth_trouble("a server error", current)
     assert (server_error.status, server_error.error) == (500, "server_error")
     unavailable = auth_trouble("service unavailable", current)
