@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import configparser
 import json
+import platform
 from pathlib import Path
 
 import pytest
 
 from support.allure_results import (
+    ALLURE_FORMATTER,
     CATEGORIES,
     ENVIRONMENT_PROBLEMS,
     PRODUCT_DEFECTS,
     SUITE_DEFECTS,
+    allure_results_dir,
     category_of,
+    clean_results,
     executor,
     finish_results,
     outcomes,
@@ -273,3 +278,102 @@ def test_the_seed_is_read_back_from_the_environment_file(tmp_path: Path) -> None
     write_environment(tmp_path, {"target": "x", "seed": "1234"})
     assert recorded_seed(tmp_path) == "1234"
     assert recorded_seed(tmp_path / "missing") is None
+
+
+# -- where results go, and the environment file ----------------------------------------------------
+
+
+def test_allure_results_dir_is_the_outfile_configured_in_behave_ini() -> None:
+    parser = configparser.ConfigParser()
+    parser.read(ROOT / "behave.ini")
+    formats = parser.get("behave", "format").split()
+    outfiles = parser.get("behave", "outfiles").split()
+    assert allure_results_dir(formats, outfiles) == Path("reports/allure-results")
+
+
+def test_allure_results_dir_follows_the_formatters_position() -> None:
+    assert allure_results_dir([ALLURE_FORMATTER, "pretty"], ["out/allure", "-"]) == Path("out/allure")
+    assert allure_results_dir(["pretty", "progress", ALLURE_FORMATTER], ["-", "-", "a"]) == Path("a")
+
+
+def test_allure_results_dir_is_none_without_the_formatter_or_its_outfile() -> None:
+    assert allure_results_dir(["pretty"], ["-"]) is None
+    assert allure_results_dir([], []) is None
+    assert allure_results_dir(["pretty", ALLURE_FORMATTER], ["-"]) is None
+
+
+def test_clean_results_empties_the_directory(tmp_path: Path) -> None:
+    results = tmp_path / "allure-results"
+    results.mkdir()
+    (results / "old-result.json").write_text("{}", encoding="utf-8")
+    clean_results(results)
+    assert results.is_dir() and not any(results.iterdir())
+    fresh = tmp_path / "new" / "results"
+    clean_results(fresh)
+    assert fresh.is_dir()
+
+
+def test_write_environment_escapes_and_writes_properties(tmp_path: Path) -> None:
+    results = tmp_path / "allure-results"
+    write_environment(
+        results,
+        {
+            "python": "3.11.9",
+            "setting.seed": "42",
+            "url": "ws://127.0.0.1:8080/a=b",
+            "path": "C:\\suite",
+            "note": "two\nlines",
+        },
+    )
+    written = (results / "environment.properties").read_text(encoding="utf-8")
+    assert written.splitlines() == [
+        "python=3.11.9",
+        "setting.seed=42",
+        "url=ws://127.0.0.1:8080/a=b",
+        "path=C:\\\\suite",
+        "note=two\\nlines",
+    ]
+    assert written.endswith("\n")
+
+
+def test_write_environment_output_reads_back_as_java_properties(tmp_path: Path) -> None:
+    facts = {"key:with=odd": "value\\with:odd=chars\nand a break", "#key with spaces": " leading"}
+    write_environment(tmp_path, facts)
+    lines = (tmp_path / "environment.properties").read_text(encoding="utf-8").rstrip("\n").split("\n")
+    assert len(lines) == len(facts)
+    read_back = dict(_split_property(line) for line in lines)
+    assert {_unescape(key): _unescape(value) for key, value in read_back.items()} == facts
+
+
+def test_run_facts_lists_the_target_python_and_every_setting() -> None:
+    facts = run_facts(settings_report(), "the target")
+    assert list(facts)[:3] == ["target", "services", "seed"]
+    assert facts["target"] == "the target"
+    assert facts["python"] == platform.python_version()
+    assert facts["setting.client"] == "reference"
+    assert len([name for name in facts if name.startswith("setting.")]) == len(Settings.names())
+
+
+def _split_property(line: str) -> tuple[str, str]:
+    escaped = False
+    for index, character in enumerate(line):
+        if escaped:
+            escaped = False
+        elif character == "\\":
+            escaped = True
+        elif character == "=":
+            return line[:index], line[index + 1 :]
+    raise AssertionError(f"no separator in {line!r}")
+
+
+def _unescape(text: str) -> str:
+    out, escaped = [], False
+    for character in text:
+        if escaped:
+            out.append("\n" if character == "n" else character)
+            escaped = False
+        elif character == "\\":
+            escaped = True
+        else:
+            out.append(character)
+    return "".join(out)

@@ -1,20 +1,11 @@
-"""What the suite writes for people, and the per-scenario pieces of the world that feed it."""
+"""What the suite writes for people about one scenario, and the pieces of the world that feed it."""
 
 from __future__ import annotations
 
-import configparser
-import platform
 from pathlib import Path
 
 import pytest
 
-from support.allure_results import (
-    ALLURE_FORMATTER,
-    allure_results_dir,
-    clean_results,
-    run_facts,
-    write_environment,
-)
 from support.drivers.base import ObservedEvent
 from support.journal import Journal, JournalEntry
 from support.reporting import REDACTED, redact, story
@@ -27,105 +18,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def settings() -> Settings:
     return Settings.load(read_ini_defaults(ROOT / "behave.ini"), {}, {})
-
-
-# -- Allure results ---------------------------------------------------------------------------------
-
-
-def test_allure_results_dir_is_the_outfile_configured_in_behave_ini() -> None:
-    parser = configparser.ConfigParser()
-    parser.read(ROOT / "behave.ini")
-    formats = parser.get("behave", "format").split()
-    outfiles = parser.get("behave", "outfiles").split()
-    assert allure_results_dir(formats, outfiles) == Path("reports/allure-results")
-
-
-def test_allure_results_dir_follows_the_formatters_position() -> None:
-    assert allure_results_dir([ALLURE_FORMATTER, "pretty"], ["out/allure", "-"]) == Path("out/allure")
-    assert allure_results_dir(["pretty", "progress", ALLURE_FORMATTER], ["-", "-", "a"]) == Path("a")
-
-
-def test_allure_results_dir_is_none_without_the_formatter_or_its_outfile() -> None:
-    assert allure_results_dir(["pretty"], ["-"]) is None
-    assert allure_results_dir([], []) is None
-    assert allure_results_dir(["pretty", ALLURE_FORMATTER], ["-"]) is None
-
-
-def test_clean_results_empties_the_directory(tmp_path: Path) -> None:
-    results = tmp_path / "allure-results"
-    results.mkdir()
-    (results / "old-result.json").write_text("{}", encoding="utf-8")
-    clean_results(results)
-    assert results.is_dir() and not any(results.iterdir())
-    fresh = tmp_path / "new" / "results"
-    clean_results(fresh)
-    assert fresh.is_dir()
-
-
-def test_write_environment_escapes_and_writes_properties(tmp_path: Path) -> None:
-    results = tmp_path / "allure-results"
-    write_environment(
-        results,
-        {
-            "python": "3.11.9",
-            "setting.seed": "42",
-            "url": "ws://127.0.0.1:8080/a=b",
-            "path": "C:\\suite",
-            "note": "two\nlines",
-        },
-    )
-    written = (results / "environment.properties").read_text(encoding="utf-8")
-    assert written.splitlines() == [
-        "python=3.11.9",
-        "setting.seed=42",
-        "url=ws://127.0.0.1:8080/a=b",
-        "path=C:\\\\suite",
-        "note=two\\nlines",
-    ]
-    assert written.endswith("\n")
-
-
-def test_write_environment_output_reads_back_as_java_properties(tmp_path: Path) -> None:
-    facts = {"key:with=odd": "value\\with:odd=chars\nand a break", "#key with spaces": " leading"}
-    write_environment(tmp_path, facts)
-    lines = (tmp_path / "environment.properties").read_text(encoding="utf-8").rstrip("\n").split("\n")
-    assert len(lines) == len(facts)
-    read_back = dict(_split_property(line) for line in lines)
-    assert {_unescape(key): _unescape(value) for key, value in read_back.items()} == facts
-
-
-def test_run_facts_lists_the_target_python_and_every_setting() -> None:
-    facts = run_facts(settings().as_report(), "the target")
-    assert list(facts)[:3] == ["target", "services", "seed"]
-    assert facts["target"] == "the target"
-    assert facts["python"] == platform.python_version()
-    assert facts["setting.client"] == "reference"
-    assert len([name for name in facts if name.startswith("setting.")]) == len(Settings.names())
-
-
-def _split_property(line: str) -> tuple[str, str]:
-    escaped = False
-    for index, character in enumerate(line):
-        if escaped:
-            escaped = False
-        elif character == "\\":
-            escaped = True
-        elif character == "=":
-            return line[:index], line[index + 1 :]
-    raise AssertionError(f"no separator in {line!r}")
-
-
-def _unescape(text: str) -> str:
-    out, escaped = [], False
-    for character in text:
-        if escaped:
-            out.append("\n" if character == "n" else character)
-            escaped = False
-        elif character == "\\":
-            escaped = True
-        else:
-            out.append(character)
-    return "".join(out)
 
 
 # -- redaction --------------------------------------------------------------------------------------
