@@ -1,9 +1,28 @@
-"""Access tokens: exchange the API key for tokens, refresh them before they expire, forget them on exit."""
+"""Access tokens: exchange the API key for tokens, refresh them before they expire, keep them safe, and give
+them back on logout.
+
+The rules, each for a reason:
+
+* **One request at a time.** However many parts of the client need a fresh token at once, one request goes
+  to the auth service and every caller gets its answer. Refresh tokens rotate on every use, so a second,
+  concurrent refresh would present a spent token and look like theft.
+* **A request once sent is seen through.** A caller that stops waiting (its connection dropped) does not
+  cancel the request: the auth service may already have rotated the refresh token, and an answer thrown
+  away would strand the client with a spent one.
+* **A refused refresh ends the token family.** The client says so (``token:expired`` with
+  ``requires_reauth``) and signs in again with its API key, once, instead of asking again and again.
+* **Tokens are checked before use** and only ever named by fingerprint in events.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import json
+import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -11,6 +30,39 @@ import httpx
 from realtime_protocol import fingerprint
 from reference_client.errors import AuthError
 from reference_client.events import EventEmitter
+from reference_client.token_store import StoredTokens, TokenStore, TokenStoreError
+
+_BASE64URL = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+@dataclass(frozen=True)
+class TokenFormat:
+    valid: bool
+    reason: str  # missing_token, empty_token, malformed_token or valid_format
+    detail: str  # plain words; never the token
+
+
+def check_token_format(token: object) -> TokenFormat:
+    """Whether ``token`` has the shape of a signed JWT (three base64url parts, a JSON header naming its
+    algorithm) before it is presented anywhere. Whether it is genuine is for the gateway to decide."""
+    if token is None:
+        return TokenFormat(False, "missing_token", "no token was given")
+    if not isinstance(token, str):
+        return TokenFormat(False, "malformed_token", f"the token is a {type(token).__name__}, not text")
+    if not token:
+        return TokenFormat(False, "empty_token", "the token is empty")
+    parts = token.split(".")
+    # An unsigned token (algorithm "none") has an empty signature: well-formed, but for the gateway to refuse.
+    signature_ok = len(parts) == 3 and (not parts[2] or _BASE64URL.match(parts[2]))
+    if not signature_ok or not all(_BASE64URL.match(part) for part in parts[:2]):
+        return TokenFormat(False, "malformed_token", "the token is not three base64url parts joined by dots")
+    try:
+        header = json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
+    except (binascii.Error, ValueError):
+        return TokenFormat(False, "malformed_token", "the token's header is not JSON")
+    if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
+        return TokenFormat(False, "malformed_token", "the token's header names no algorithm")
+    return TokenFormat(True, "valid_format", "the token has the shape of a signed JWT")
 
 
 class TokenManager:
@@ -21,18 +73,22 @@ class TokenManager:
         http: httpx.AsyncClient,
         events: EventEmitter,
         refresh_fraction: float,
+        store: TokenStore | None = None,
     ) -> None:
-        self._token_url = auth_url.rstrip("/") + "/oauth/token"
+        base = auth_url.rstrip("/")
+        self._token_url = base + "/oauth/token"
+        self._revoke_url = base + "/oauth/revoke"
         self._api_key = api_key
         self._http = http
         self._events = events
         self._refresh_fraction = refresh_fraction
+        self._store = store
+        self._restored = store is None
         self._access_token: str | None = None
         self._refresh_token: str | None = None
         self._issued_at = 0.0
         self._lifetime_s = 0.0
-        # One refresh at a time: concurrent callers wait for the one in flight instead of starting another.
-        self._lock = asyncio.Lock()
+        self._inflight: asyncio.Task[str] | None = None
 
     @property
     def access_token(self) -> str | None:
@@ -46,30 +102,41 @@ class TokenManager:
     def _usable(self) -> bool:
         return self._access_token is not None and self.refresh_due_in() > 0
 
-    def invalidate(self) -> None:
-        """Forget the access token (the gateway said it expired) but keep the refresh token."""
-        self._access_token = None
+    def invalidate(self, token: str | None) -> None:
+        """The gateway said ``token`` expired: forget it (keeping the refresh token), unless it has already
+        been replaced by a newer one, which must not be thrown away."""
+        if token is not None and token == self._access_token:
+            self._access_token = None
 
     async def ensure_token(self) -> str:
         """A token that is not yet due for refresh: the current one, a refreshed one or a new one."""
-        async with self._lock:
-            if not self._usable():
-                if self._refresh_token is not None:
-                    await self._refresh()
-                else:
-                    await self._acquire()
+        self._restore()
+        if self._usable():
             assert self._access_token is not None
             return self._access_token
+        if self._inflight is None:
+            task = asyncio.get_running_loop().create_task(self._obtain(), name="client-token-request")
+            task.add_done_callback(self._settled)
+            self._inflight = task
+        return await asyncio.shield(self._inflight)
 
-    async def refresh_now(self) -> str:
-        async with self._lock:
+    def _settled(self, task: asyncio.Task[str]) -> None:
+        if self._inflight is task:
+            self._inflight = None
+        if not task.cancelled():
+            task.exception()  # every waiter has seen it; nobody waiting is not an unhandled error
+
+    async def _obtain(self) -> str:
+        if self._refresh_token is not None:
             await self._refresh()
-            assert self._access_token is not None
-            return self._access_token
+        else:
+            await self._acquire()
+        assert self._access_token is not None
+        return self._access_token
 
     async def _acquire(self) -> None:
         body = await self._post({"grant_type": "api_key", "api_key": self._api_key})
-        self._store(body)
+        self._accept(body)
         self._events.emit(
             "token:acquired",
             token=fingerprint(self._access_token),
@@ -84,17 +151,19 @@ class TokenManager:
         except AuthError as error:
             if error.retryable:
                 raise
-            # The refresh token is no good any more: say so, then sign in again with the API key.
+            # The refresh token is no good any more (expired, revoked, or its family ended): say so once,
+            # then sign in again with the API key rather than keep presenting it.
             self._events.emit(
                 "token:expired",
                 token=fingerprint(previous),
                 reason="refresh_failed",
+                error=error.error,
                 requires_reauth=True,
             )
-            self._access_token = self._refresh_token = None
+            self._forget()
             await self._acquire()
             return
-        self._store(body)
+        self._accept(body)
         self._events.emit(
             "token:refreshed",
             previous=fingerprint(previous),
@@ -102,20 +171,72 @@ class TokenManager:
             expires_in_ms=round(self._lifetime_s * 1000),
         )
 
-    def _store(self, body: dict[str, Any]) -> None:
+    def _accept(self, body: dict[str, Any]) -> None:
+        access = body.get("access_token")
+        shape = check_token_format(access)
+        self._events.emit("token:checked", valid=shape.valid, reason=shape.reason, detail=shape.detail)
+        if not shape.valid:
+            raise self._report(
+                AuthError(200, shape.reason, f"the auth service handed out an unusable token: {shape.detail}")
+            )
         try:
-            self._access_token = str(body["access_token"])
-            self._refresh_token = str(body.get("refresh_token") or self._refresh_token or "") or None
-            self._lifetime_s = float(body["expires_in"])
+            lifetime_s = float(body["expires_in"])
         except (KeyError, TypeError, ValueError):
-            raise AuthError(
-                None, "bad_response", "the token response lacks access_token or expires_in"
+            raise self._report(
+                AuthError(200, "bad_response", "the token response has no usable expires_in")
             ) from None
+        assert isinstance(access, str)
+        self._access_token = access
+        self._refresh_token = str(body.get("refresh_token") or self._refresh_token or "") or None
+        self._lifetime_s = lifetime_s
         self._issued_at = time.monotonic()
+        self._save()
 
-    async def _post(self, payload: dict[str, Any]) -> dict[str, Any]:
+    # -- keeping tokens between runs ---------------------------------------------------------------
+
+    def _restore(self) -> None:
+        """Once, before the first token is needed: take up the tokens a previous run stored."""
+        if self._restored or self._store is None:
+            return
+        self._restored = True
         try:
-            response = await self._http.post(self._token_url, json=payload)
+            stored = self._store.load()
+        except TokenStoreError as error:
+            # Not fatal: the client signs in with its key as if nothing were stored.
+            self._events.emit("token:store_unreadable", reason=str(error))
+            return
+        if stored is None:
+            return
+        left_s = stored.seconds_left()
+        self._access_token = stored.access_token if left_s > 0 else None
+        self._refresh_token = stored.refresh_token
+        self._lifetime_s = stored.lifetime_s
+        self._issued_at = time.monotonic() - (stored.lifetime_s - left_s)
+        self._events.emit(
+            "token:restored",
+            token=fingerprint(stored.access_token),
+            expires_in_ms=max(0, round(left_s * 1000)),
+            refresh_token=stored.refresh_token is not None,
+        )
+
+    def _save(self) -> None:
+        if self._store is None or self._access_token is None:
+            return
+        expires_at = time.time() + self._lifetime_s - (time.monotonic() - self._issued_at)
+        try:
+            self._store.save(
+                StoredTokens(self._access_token, self._refresh_token, expires_at, self._lifetime_s)
+            )
+        except OSError as error:
+            self._events.emit(
+                "token:store_unwritable", reason=f"the token store can't be written ({error.strerror})"
+            )
+
+    # -- talking to the auth service ---------------------------------------------------------------
+
+    async def _post(self, payload: dict[str, Any], url: str | None = None) -> dict[str, Any]:
+        try:
+            response = await self._http.post(url or self._token_url, json=payload)
         except httpx.TimeoutException:
             raise self._report(
                 AuthError(None, "timeout", "the auth service did not answer in time")
@@ -147,15 +268,44 @@ class TokenManager:
         )
         return error
 
-    def clear(self) -> list[str]:
-        """Forget every token; return the names of what was held."""
+    async def revoke(self) -> None:
+        """Ask the auth service to revoke the tokens held (RFC 7009), refresh token first so no new access can
+        be minted from it. Best effort: a failure is reported, and the tokens are forgotten either way."""
+        revoked: list[str] = []
+        failed: list[str] = []
+        for hint, token in (("refresh_token", self._refresh_token), ("access_token", self._access_token)):
+            if not token:
+                continue
+            try:
+                await self._post({"token": token, "token_type_hint": hint}, url=self._revoke_url)
+            except AuthError:
+                failed.append(hint)
+            else:
+                revoked.append(hint)
+        self._events.emit("token:revoked", revoked=revoked, failed=failed)
+
+    def clear(self, forget_stored: bool) -> list[str]:
+        """Forget every token held, and the stored ones too when asked; return the names of what was
+        cleared."""
         cleared = [
             name
             for name, value in (("access_token", self._access_token), ("refresh_token", self._refresh_token))
             if value
         ]
-        self._access_token = self._refresh_token = None
+        self._forget()
+        if forget_stored and self._store is not None and self._store.clear():
+            cleared.append("stored_tokens")
         return cleared
+
+    def _forget(self) -> None:
+        self._access_token = self._refresh_token = None
+
+    async def aclose(self) -> None:
+        """Stop a token request still in flight (the client is going away, nobody needs its answer)."""
+        task, self._inflight = self._inflight, None
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 def _error_from(response: httpx.Response) -> AuthError:

@@ -27,10 +27,12 @@ from realtime_protocol import (
     decode,
     encode,
 )
+from realtime_protocol.secrets import masked_logger
 from reference_client.auth import TokenManager
 from reference_client.backoff import Backoff
 from reference_client.config import ClientConfig
 from reference_client.errors import (
+    AuthError,
     Classification,
     ClientClosedError,
     HeartbeatTimeoutError,
@@ -40,8 +42,11 @@ from reference_client.errors import (
 from reference_client.events import EventEmitter, Listener
 from reference_client.session import Arrival, PendingPublish, SessionState
 from reference_client.states import ConnectionState
+from reference_client.token_store import TokenStore
 
 log = logging.getLogger("reference_client")
+# websockets writes handshake headers (the bearer token among them) and frames at debug level: mask them.
+_wire_log = masked_logger("reference_client.websocket")
 
 _SHUTDOWN_CODE = int(CloseCode.NORMAL)
 
@@ -53,9 +58,20 @@ class RealtimeClient:
         self._rng = random.Random(config.random_seed)
         self._backoff = Backoff(config.backoff, self._rng)
         self._http = httpx.AsyncClient(timeout=config.auth_timeout_ms / 1000)
-        self._auth = TokenManager(
-            config.auth_url, config.api_key, self._http, self._events, config.token_refresh_fraction
+        store = (
+            TokenStore(config.token_store_path, config.token_store_key)
+            if config.token_store_path is not None and config.token_store_key is not None
+            else None
         )
+        self._auth = TokenManager(
+            config.auth_url,
+            config.api_key,
+            self._http,
+            self._events,
+            config.token_refresh_fraction,
+            store,
+        )
+        self._token_in_use: str | None = None  # the access token the gateway last accepted from us
         self._session = SessionState()
         self._state = ConnectionState.INITIALIZED
         self._supervisor: asyncio.Task[None] | None = None
@@ -117,8 +133,24 @@ class RealtimeClient:
             await self._send_publish(pending)
         return message_id
 
-    async def close(self, reason: str = "the application asked to shut down") -> None:
-        """Graceful shutdown: flush or report pending messages, close with 1000, clean up in order."""
+    async def access_token(self, refused: str | None = None) -> str:
+        """A current access token for the application's own calls to the services, renewed if it is due.
+
+        A caller whose call was refused for its token passes that token as ``refused`` and gets a newer one.
+        However many callers ask at once, at most one request goes to the auth service."""
+        if self._closing:
+            raise ClientClosedError("the client has been shut down")
+        self._auth.invalidate(refused)
+        return await self._auth.ensure_token()
+
+    async def logout(self) -> None:
+        """Shut down, and end the sign-in: the tokens are revoked at the auth service and deleted from the
+        token store too, so the next start signs in afresh."""
+        await self.close("the user logged out", logout=True)
+
+    async def close(self, reason: str = "the application asked to shut down", logout: bool = False) -> None:
+        """Graceful shutdown: flush or report pending messages, close with 1000, clean up in order. The stored
+        tokens are kept for the next start unless this is a logout."""
         if self._closing:
             return
         was_ready = self._state is ConnectionState.READY
@@ -137,7 +169,14 @@ class RealtimeClient:
             await connection.close(_SHUTDOWN_CODE, "client shutdown")
             close_code = _SHUTDOWN_CODE
         await self._stop_supervisor()
-        self._events.emit("auth:cleanup", tokens_cleared=self._auth.clear())
+        await self._auth.aclose()
+        if logout:
+            await self._auth.revoke()
+        self._events.emit(
+            "auth:cleanup",
+            reason="user_logout" if logout else "shutdown",
+            tokens_cleared=self._auth.clear(forget_stored=logout),
+        )
         self._events.emit(
             "session:cleanup",
             session_id=self._session.session_id,
@@ -190,7 +229,7 @@ class RealtimeClient:
                 )
                 return
             if ended.renew_token:
-                self._auth.invalidate()
+                self._auth.invalidate(self._token_in_use)
             attempt, jittered_ms = self._backoff.next_delay_ms()
             delay_ms = max(jittered_ms, ended.recommended_delay_ms)
             self._set_state(ConnectionState.RECONNECTING, f"retry {attempt} after: {ended.description}")
@@ -222,12 +261,14 @@ class RealtimeClient:
             connection = await connect(
                 self.config.gateway_url,
                 additional_headers={"Authorization": f"Bearer {token}"},
+                logger=_wire_log,
                 open_timeout=self.config.connect_timeout_ms / 1000,
                 ping_interval=None,  # heartbeats are ours, so their timing is configurable and visible
                 close_timeout=self.config.heartbeat_timeout_ms / 1000,
                 max_size=self.config.max_message_bytes,
             )
             self._connection = connection
+            self._token_in_use = token
             self._set_state(ConnectionState.CONNECTED, "the gateway accepted the handshake")
             how = await self._open_session(connection)
             ready_at = time.monotonic()
@@ -361,18 +402,30 @@ class RealtimeClient:
                 )
 
     async def _refresh_tokens(self, connection: ClientConnection) -> Classification:
-        """Refresh the token when due and hand it to the live connection; never ends the session itself."""
+        """Refresh the token when due and hand it to the live connection; never ends the session itself.
+
+        A failure worth retrying is retried with backoff. One that is not (the key itself is refused) stops
+        renewal: asking again would only be a storm. The session then runs until the gateway closes it for
+        expiry, and the reconnect that follows says why access can't be had."""
+        backoff = Backoff(self.config.backoff, self._rng)
         while True:
             await asyncio.sleep(max(0.0, self._auth.refresh_due_in()))
             try:
-                token = await self._auth.refresh_now()
-            except Exception as error:
-                # Already reported as auth:error. If the token lapses the gateway closes with
-                # TOKEN_EXPIRED and the next attempt signs in again; until then, try again shortly.
-                log.debug("token refresh failed: %s", classify(error).description)
-                await asyncio.sleep(self.config.backoff.initial_ms / 1000)
+                token = await self._auth.ensure_token()
+            except AuthError as error:
+                # Already reported as auth:error.
+                log.debug("token renewal failed: %s", classify(error).description)
+                if not error.retryable:
+                    await asyncio.Future()  # until the connection ends
+                _, delay_ms = backoff.next_delay_ms()
+                await asyncio.sleep(
+                    max(delay_ms, self.config.backoff.initial_ms, (error.retry_after_s or 0) * 1000) / 1000
+                )
                 continue
-            await connection.send(encode({"type": MessageType.AUTH, "token": token}))
+            backoff.reset()
+            if token != self._token_in_use:
+                await connection.send(encode({"type": MessageType.AUTH, "token": token}))
+                self._token_in_use = token
 
     async def _send(self, message: dict[str, Any]) -> None:
         connection = self._connection

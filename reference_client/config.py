@@ -28,6 +28,9 @@ class ClientConfig:
     shutdown_flush_ms: int = 2_000  # how long shutdown waits for unacknowledged messages
     max_message_bytes: int = 1 << 20
     random_seed: int | None = None  # for jitter and message ids; None draws from the system
+    # Where to keep tokens between runs, encrypted with this key (TokenStore.new_key()); both or neither.
+    token_store_path: str | None = None
+    token_store_key: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("auth_url", "gateway_url"):
@@ -51,6 +54,8 @@ class ClientConfig:
             raise ConfigError(f"stable_connection_ms must not be negative, got {self.stable_connection_ms!r}")
         if self.retry_limit is not None and self.retry_limit < 0:
             raise ConfigError(f"retry_limit must not be negative, got {self.retry_limit!r}")
+        if (self.token_store_path is None) != (self.token_store_key is None):
+            raise ConfigError("token_store_path and token_store_key go together: give both or neither")
         if not 0 < self.token_refresh_fraction < 1:
             raise ConfigError(
                 f"token_refresh_fraction must be between 0 and 1, got {self.token_refresh_fraction!r}"

@@ -20,10 +20,11 @@ def services_are_running(context: Context) -> None:
 
 @given("the auth service will answer the next {count:d} sign-in requests with {trouble}")
 @given("the auth service will answer the next sign-in request with {trouble}")
+@given("the auth service will answer the next renewal request with {trouble}")
 def auth_will_misbehave(context: Context, trouble: str, count: int = 1) -> None:
-    """Makes the auth service answer the next sign-in request(s) with the named trouble instead of a token: "a
-    refusal of the key", "a server error", "service unavailable", "a reply that comes late" or "too many
-    requests, asking for a pause".
+    """Makes the auth service answer the next token request(s) (sign-in or renewal) with the named trouble
+    instead of tokens: "a refusal of the key", "a refusal of the refresh token", "a server error", "service
+    unavailable", "a reply that comes late" or "too many requests, asking for a pause".
     """
     context.world.program_auth_trouble(trouble, count)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 import threading
-import time
 from pathlib import Path
 
 import allure
@@ -24,12 +23,10 @@ from support.allure_results import (
 from support.drivers import ObservedEvent, describe_target
 from support.fixtures import TAG_FIXTURES
 from support.problems import EnvironmentProblem
-from support.reporting import redact, story
+from support.reporting import redact
 from support.runtime import BackgroundLoop
 from support.services.stack import ServiceStack
 from support.settings import Settings, read_ini_defaults
-from support.timeline import render_timeline
-from support.transcript import transcript_table
 from support.world import ScenarioWorld, scenario_seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,6 +75,7 @@ def before_scenario(context: Context, scenario: Scenario) -> None:
     context.services.reset(seed)
     context.world = ScenarioWorld(settings=context.settings, services=context.services, seed=seed)
     context.open_worlds.append(context.world)
+    context.world.logs.install()
     context.world.mark("scenario start")
 
 
@@ -95,17 +93,12 @@ def after_scenario(context: Context, scenario: Scenario) -> None:
 def attach_what_happened(
     context: Context, scenario: Scenario, world: ScenarioWorld, events: dict[str, list[ObservedEvent]]
 ) -> None:
-    """The scenario's picture, transcript and story, for the report; secrets are redacted from each."""
-    start, end = world.since("scenario start"), time.monotonic()
-    journal = context.services.journal_entries()
-    attachments = (
-        ("Connection timeline", render_timeline(events, journal, start, end, scenario.name), "SVG"),
-        ("Message transcript", transcript_table(context.services.transcript(), start), "HTML"),
-        ("What happened", f"Scenario seed {world.seed}\n\n{story(events, journal, start)}", "TEXT"),
-    )
-    for name, body, kind in attachments:
+    """The scenario's picture, transcript, story and log, for the report; secrets are redacted from each."""
+    for attachment in world.report_attachments(scenario.name, events):
         allure.attach(
-            redact(body, world.secrets), name=name, attachment_type=getattr(allure.attachment_type, kind)
+            redact(attachment.body, world.secrets),
+            name=attachment.name,
+            attachment_type=getattr(allure.attachment_type, attachment.kind),
         )
 
 

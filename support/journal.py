@@ -12,10 +12,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from realtime_protocol.secrets import mask_secrets
+
 
 def describe_facts(name: str, facts: Mapping[str, Any]) -> str:
-    """``name (key=value, …)`` for people to read; facts without a value are left out."""
-    shown = ", ".join(f"{key}={value}" for key, value in facts.items() if value is not None)
+    """``name (key=value, …)`` for people to read; facts without a value are left out. Secret-named fields
+    inside a value (a message carrying a password) are masked."""
+    shown = ", ".join(
+        f"{key}={mask_secrets(str(value))}" for key, value in facts.items() if value is not None
+    )
     return name + (f" ({shown})" if shown else "")
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from support.drivers.base import ObservedEvent
 from support.journal import JournalEntry, describe_facts
+from support.timeline import render_timeline
+from support.transcript import Frame, transcript_table
 
 REDACTED = "[REDACTED]"
 
@@ -22,6 +24,34 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     if not wanted:
         return text
     return re.sub("|".join(re.escape(secret) for secret in wanted), REDACTED, text)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    body: str
+    kind: str  # the name of an allure.attachment_type: SVG, HTML or TEXT
+
+
+def scenario_attachments(
+    title: str,
+    seed: int,
+    events: Mapping[str, Sequence[ObservedEvent]],
+    journal: Sequence[JournalEntry],
+    frames: Sequence[Frame],
+    log_lines: Sequence[str],
+    start: float,
+    end: float,
+) -> list[Attachment]:
+    """What the report shows of one scenario: its picture, transcript, story and log. Not yet redacted."""
+    attachments = [
+        Attachment("Connection timeline", render_timeline(events, journal, start, end, title), "SVG"),
+        Attachment("Message transcript", transcript_table(frames, start), "HTML"),
+        Attachment("What happened", f"Scenario seed {seed}\n\n{story(events, journal, start)}", "TEXT"),
+    ]
+    if log_lines:
+        attachments.append(Attachment("Log", "\n".join(log_lines), "TEXT"))
+    return attachments
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ REGENERATE = ".venv/bin/python -m support.step_catalogue"
 AREA_TITLES = {
     "service_steps.py": "Services",
     "client_steps.py": "The client",
+    "token_steps.py": "Tokens",
     "network_steps.py": "The network",
     "messaging_steps.py": "Messages",
 }

@@ -5,16 +5,29 @@ Steps keep a ``ScenarioWorld`` on ``context.world``; it is plain Python so it ca
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import random
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from faker import Faker
 from hamcrest import equal_to
 
-from support.drivers import ClientDriver, ClientSetup, ClientTimings, make_driver
+from support.drivers import (
+    ClientDriver,
+    ClientSetup,
+    ClientTimings,
+    ObservedEvent,
+    TokenKeeping,
+    make_driver,
+)
+from support.log_capture import LogCapture
+from support.reporting import Attachment, scenario_attachments
 from support.services.auth_service import ProgrammedResponse
 from support.services.stack import ServiceStack
 from support.settings import Settings
@@ -22,6 +35,7 @@ from support.test_data import account_profiles
 from support.waiting import wait_for
 
 MAIN_CLIENT = "the client"
+RESTARTED_CLIENT = "the client before its restart"
 
 
 def scenario_seed(run_seed: int, *identity: str) -> int:
@@ -46,6 +60,12 @@ class ScenarioWorld:
     session_before_disruption: str | None = None
     gateway_answer: int | None = None  # the HTTP status of the last bare request to the gateway
     auth_pause_ms: float = 0.0  # the Retry-After the auth service was told to ask for
+    subjects: dict[str, str] = field(default_factory=dict)  # API key -> the user name it signs in as
+    api_keys: dict[str, str] = field(default_factory=dict)  # client name -> its API key
+    token_keeping: TokenKeeping | None = None  # where clients that keep tokens keep them
+    fresh_access: list[str] = field(default_factory=list)  # what callers got asking at once, by fingerprint
+    auth_answer: tuple[int, dict[str, str]] | None = None  # the last answer to a bare token request
+    logs: LogCapture = field(default_factory=LogCapture)  # installed by the hooks for the scenario's length
 
     def __post_init__(self) -> None:
         self.faker = Faker()
@@ -58,9 +78,10 @@ class ScenarioWorld:
         """An API key for a newly made-up person; registered with the auth service unless asked not to be."""
         key = "key_" + "".join(self.rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=32))
         self.secrets.append(key)
+        self.subjects[key] = subject = self.faker.user_name()
         if registered:
             channels = account_profiles()[profile].channels
-            self.services.register_account(key, subject=self.faker.user_name(), channels=channels)
+            self.services.register_account(key, subject=subject, channels=channels)
         return key
 
     def program_auth_trouble(self, trouble: str, count: int) -> None:
@@ -72,20 +93,72 @@ class ScenarioWorld:
 
     def hand_out_flawed_tokens(self, flaw: str) -> None:
         """Make the auth service hand out access tokens with a flaw named in plain words."""
-        self.services.hand_out_flawed_tokens(token_flaw(flaw))
+        named = token_flaw(flaw)
+        if named is not None:
+            self.services.hand_out_flawed_tokens(named)
+
+    def present_refresh_token(self, token: str) -> tuple[int, dict[str, str]]:
+        """Ask the auth service for new tokens with ``token``, as anyone holding it could."""
+        grant = {"grant_type": "refresh_token", "refresh_token": token}
+        self.auth_answer = self.services.ask_for_tokens(grant)
+        return self.auth_answer
+
+    def push_secret_message(self, channel: str) -> None:
+        """The server pushes a message carrying a made-up password (noted as a secret) on ``channel``."""
+        password = self.faker.password(length=16)
+        self.secrets.append(password)
+        self.services.publish(channel, {"text": self.faker.sentence(), "password": password})
 
     # -- clients -----------------------------------------------------------------------------------
 
-    def create_client(self, api_key: str, name: str = MAIN_CLIENT) -> ClientDriver:
+    def create_client(self, api_key: str, name: str = MAIN_CLIENT, keep_tokens: bool = False) -> ClientDriver:
         setup = ClientSetup(
             endpoints=self.services.endpoints,
             api_key=api_key,
             timings=_timings(self.settings),
             seed=scenario_seed(self.seed, name),
+            token_keeping=self._keep_tokens() if keep_tokens else None,
         )
         driver = make_driver(self.settings.client, setup)
         self.clients[name] = driver
+        self.api_keys[name] = api_key
         return driver
+
+    def restart_client(self) -> ClientDriver:
+        """Shut the client down and start it again as a new process would: same key, same token store."""
+        before = self.clients.pop(MAIN_CLIENT)
+        before.shutdown()
+        self.clients[RESTARTED_CLIENT] = before
+        return self.create_client(self.api_keys[MAIN_CLIENT], keep_tokens=self.token_keeping is not None)
+
+    def _keep_tokens(self) -> TokenKeeping:
+        if self.token_keeping is None:
+            directory = Path(tempfile.mkdtemp(prefix="rtas-tokens-"))
+            key = base64.urlsafe_b64encode(self.rng.randbytes(32))
+            self.secrets.append(key.decode("ascii"))
+            self.token_keeping = TokenKeeping(str(directory / "tokens"), key)
+        return self.token_keeping
+
+    def stored_tokens(self) -> bytes | None:
+        """What the client's token store holds on disk, byte for byte; None when there is no file."""
+        if self.token_keeping is None:
+            raise AssertionError("The scenario's client does not keep its tokens.")
+        try:
+            return Path(self.token_keeping.path).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def issued(self, kind: str | None = None) -> list[str]:
+        """The tokens (of one kind, "access" or "refresh", if given) the auth service handed to the main
+        client's user, oldest first. Each is noted as a secret, so the report never shows it."""
+        subject = self.subjects[self.api_keys[MAIN_CLIENT]]
+        tokens = [
+            issued.value
+            for issued in self.services.issued_tokens(subject)
+            if kind is None or issued.kind == kind
+        ]
+        self.secrets += [token for token in tokens if token not in self.secrets]
+        return tokens
 
     @property
     def client(self) -> ClientDriver:
@@ -124,11 +197,31 @@ class ScenarioWorld:
 
     # -- the end -----------------------------------------------------------------------------------
 
+    def report_attachments(
+        self, title: str, events: dict[str, list[ObservedEvent]] | None = None
+    ) -> list[Attachment]:
+        """What the report shows of this scenario so far, before redaction (the hooks redact it)."""
+        if events is None:
+            events = {name: driver.events() for name, driver in self.clients.items()}
+        return scenario_attachments(
+            title,
+            self.seed,
+            events,
+            self.services.journal_entries(),
+            self.services.transcript(),
+            self.logs.lines(),
+            self.since("scenario start"),
+            time.monotonic(),
+        )
+
     def close(self) -> list[str]:
         """Dispose of every client; return what each left running (nothing, when all is well)."""
         leaks: list[str] = []
         for name, driver in self.clients.items():
             leaks += [f"{name}: {leftover}" for leftover in driver.dispose()]
+        if self.token_keeping is not None:
+            shutil.rmtree(Path(self.token_keeping.path).parent, ignore_errors=True)
+        self.logs.uninstall()
         return leaks
 
 
@@ -138,6 +231,9 @@ def auth_trouble(trouble: str, settings: Settings) -> ProgrammedResponse:
     pause_s = 4 * settings.backoff_max_ms / 1000
     troubles = {
         "a refusal of the key": ProgrammedResponse(401, "invalid_client", "The API key is not recognised"),
+        "a refusal of the refresh token": ProgrammedResponse(
+            401, "invalid_grant", "The refresh token has expired"
+        ),
         "a server error": ProgrammedResponse(500, "server_error", "Internal server error"),
         "service unavailable": ProgrammedResponse(503, "temporarily_unavailable", "Down for maintenance"),
         "a reply that comes late": ProgrammedResponse(200, delay_ms=settings.auth_timeout_ms * 2),
@@ -151,8 +247,12 @@ def auth_trouble(trouble: str, settings: Settings) -> ProgrammedResponse:
         raise ValueError(f"Unknown auth trouble {trouble!r}; known: {', '.join(sorted(troubles))}") from None
 
 
-# The flaws a forged or broken access token can have, by the names scenarios use for them.
-TOKEN_FLAWS = {
+# The flaws a forged or broken access token can have, by the names scenarios use for them (None: no flaw).
+TOKEN_FLAWS: dict[str, str | None] = {
+    "a well-formed access token": None,
+    "an answer without any access token": "missing",
+    "an empty access token": "empty",
+    "an access token that is not a token at all": "malformed",
     "a token whose claims were edited after signing": "tampered",
     "a token that has already expired": "expired",
     'an unsigned token (algorithm "none")': "unsigned",
@@ -162,7 +262,7 @@ TOKEN_FLAWS = {
 }
 
 
-def token_flaw(name: str) -> str:
+def token_flaw(name: str) -> str | None:
     try:
         return TOKEN_FLAWS[name]
     except KeyError:

@@ -174,7 +174,7 @@ def test_the_report_files_the_failure_under_product_defects(failing_run: Run) ->
 def test_the_report_opens_in_a_real_browser_with_scenarios_message_and_timeline(failing_run: Run) -> None:
     view = inspect_report(failing_run.report, FAILING)
     assert sorted(view.scenarios) == sorted([FAILING, PASSING])
-    assert view.attachments == ["Connection timeline", "Message transcript", "What happened"]
+    assert view.attachments == ["Connection timeline", "Message transcript", "What happened", "Log"]
     assert view.timeline_rendered, "the timeline attachment did not render as a picture"
     assert NEVER_ARRIVED in view.status_message and "AssertionError" not in view.status_message
 

@@ -9,6 +9,7 @@ import pytest
 from support.drivers.base import ObservedEvent
 from support.journal import Journal, JournalEntry
 from support.reporting import REDACTED, redact, story
+from support.services.auth_service import ANSWER_FLAWS
 from support.services.tokens import FLAWS
 from support.settings import Settings, read_ini_defaults
 from support.world import TOKEN_FLAWS, auth_trouble, scenario_seed, token_flaw
@@ -143,9 +144,12 @@ def test_an_unknown_auth_trouble_is_refused_clearly() -> None:
     assert "\n" not in message
 
 
-def test_every_flaw_the_token_authority_knows_has_a_name_for_scenarios() -> None:
-    assert sorted(TOKEN_FLAWS.values()) == sorted(FLAWS)
+def test_every_flaw_the_services_know_has_a_name_for_scenarios_and_one_name_means_no_flaw() -> None:
+    named = [flaw for flaw in TOKEN_FLAWS.values() if flaw is not None]
+    assert sorted(named) == sorted((*FLAWS, *ANSWER_FLAWS))
+    assert list(TOKEN_FLAWS.values()).count(None) == 1
     assert token_flaw("a token that has already expired") == "expired"
+    assert token_flaw("a well-formed access token") is None
 
 
 def test_an_unknown_kind_of_token_is_refused_in_one_line() -> None:

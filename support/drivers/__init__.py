@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from support.drivers.base import ClientDriver, ClientSetup, ClientTimings, ObservedEvent
+from support.drivers.base import ClientDriver, ClientSetup, ClientTimings, ObservedEvent, TokenKeeping
 from support.drivers.reference import ReferenceClientDriver
 
 DRIVERS: dict[str, Callable[[ClientSetup], ClientDriver]] = {
@@ -27,6 +27,7 @@ __all__ = [
     "ClientSetup",
     "ClientTimings",
     "ObservedEvent",
+    "TokenKeeping",
     "describe_target",
     "make_driver",
 ]

@@ -42,11 +42,20 @@ class ClientTimings:
 
 
 @dataclass(frozen=True)
+class TokenKeeping:
+    """Where the client should keep its tokens between runs, and the key to keep them with."""
+
+    path: str
+    key: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class ClientSetup:
     endpoints: Endpoints
-    api_key: str
+    api_key: str = field(repr=False)
     timings: ClientTimings
     seed: int
+    token_keeping: TokenKeeping | None = None
 
 
 class ClientDriver(Protocol):
@@ -60,6 +69,13 @@ class ClientDriver(Protocol):
 
     def shutdown(self) -> None:
         """Graceful shutdown; returns when the client says it is closed."""
+
+    def logout(self) -> None:
+        """Sign out: revoke and forget every token, stored ones included, and shut down."""
+
+    def need_fresh_access(self, callers: int) -> list[str]:
+        """As ``callers`` parts of the application would at once after the service refused the current access
+        token: ask the client for a newer one. Returns the fingerprint each caller got."""
 
     def events(self) -> list[ObservedEvent]:
         """Every event observed so far, oldest first."""

@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 import reference_client
+from realtime_protocol import fingerprint
 from reference_client import BackoffPolicy, ClientConfig, ClientEvent, RealtimeClient
 from support.drivers.base import ClientSetup, ObservedEvent
 from support.runtime import BackgroundLoop
@@ -36,6 +37,8 @@ class ReferenceClientDriver:
             token_refresh_fraction=timings.token_refresh_fraction,
             shutdown_flush_ms=timings.shutdown_flush_ms,
             random_seed=setup.seed,
+            token_store_path=setup.token_keeping.path if setup.token_keeping else None,
+            token_store_key=setup.token_keeping.key if setup.token_keeping else None,
         )
         self._events: list[ObservedEvent] = []
         self._lock = threading.Lock()
@@ -63,6 +66,17 @@ class ReferenceClientDriver:
 
     def shutdown(self) -> None:
         self._loop.run(self._client.close())
+
+    def logout(self) -> None:
+        self._loop.run(self._client.logout())
+
+    def need_fresh_access(self, callers: int) -> list[str]:
+        async def all_at_once() -> list[str]:
+            refused = await self._client.access_token()
+            tokens = await asyncio.gather(*(self._client.access_token(refused) for _ in range(callers)))
+            return [fingerprint(token) for token in tokens]
+
+        return self._loop.run(all_at_once())
 
     def events(self) -> list[ObservedEvent]:
         with self._lock:

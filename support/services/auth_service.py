@@ -55,6 +55,20 @@ _DEFAULT_ERRORS = {
 }
 
 
+# Ways a token answer itself can be broken (as opposed to a flawed token inside it, see tokens.FLAWS):
+# the access token left out, empty, or not shaped like a token at all.
+ANSWER_FLAWS = ("missing", "empty", "malformed")
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token the service handed out, kept for the suite to check where it went. Never journaled."""
+
+    kind: str  # "access" or "refresh"
+    subject: str
+    value: str = field(repr=False)
+
+
 @dataclass(frozen=True)
 class Account:
     subject: str
@@ -144,6 +158,7 @@ class AuthService:
         self._refresh_tokens: dict[str, _RefreshToken] = {}
         self._families: dict[str, _Family] = {}
         self._revoked_access: set[str] = set()
+        self._issued: list[IssuedToken] = []
         self._programmed: deque[ProgrammedResponse] = deque()
         self._requests_seen = 0
         # When set, every access token handed out has this flaw (see TokenAuthority.issue_flawed).
@@ -206,6 +221,21 @@ class AuthService:
             raise ValueError("an API key must be a non-empty string")
         self._accounts[api_key] = account
 
+    def close_account(self, api_key: str) -> None:
+        """The account behind ``api_key`` is gone: its key is no longer recognised and every refresh token it
+        holds is revoked, so no new access can be had. Access tokens already issued run out on their own."""
+        account = self._accounts.pop(api_key, None)
+        if account is None:
+            raise KeyError("no account has that API key")
+        families = {record.family for record in self._refresh_tokens.values() if record.account == account}
+        for family in families:
+            self._revoke_family(family)
+        self.journal.record("account closed", subject=account.subject, families_revoked=len(families))
+
+    def issued_tokens(self, subject: str | None = None) -> list[IssuedToken]:
+        """Every token handed out since the last reset (to ``subject``, if given), oldest first."""
+        return [issued for issued in self._issued if subject is None or issued.subject == subject]
+
     def program(self, *responses: ProgrammedResponse) -> None:
         """Queue answers for the next ``len(responses)`` token requests, after any already queued."""
         self._programmed.extend(responses)
@@ -216,6 +246,7 @@ class AuthService:
         self._refresh_tokens.clear()
         self._families.clear()
         self._revoked_access.clear()
+        self._issued.clear()
         self._programmed.clear()
         self._requests_seen = 0
         self.token_flaw = None
@@ -379,7 +410,7 @@ class AuthService:
         return self._token_answer(access, refresh)
 
     def _issue_pair(self, account: Account, family: str, key_fingerprint: str) -> tuple[str, str]:
-        if self.token_flaw is None:
+        if self.token_flaw is None or self.token_flaw in ANSWER_FLAWS:
             access = self.authority.issue(account.subject, account.channels, self.access_lifetime_ms)
         else:
             access = self.authority.issue_flawed(
@@ -393,15 +424,26 @@ class AuthService:
             expires_at=time.monotonic() + self.refresh_lifetime_ms / 1000,
         )
         self._families[family].tokens.append(refresh)
+        self._issued += [
+            IssuedToken("access", account.subject, access),
+            IssuedToken("refresh", account.subject, refresh),
+        ]
         return access, refresh
 
     def _token_answer(self, access: str, refresh: str) -> dict[str, Any]:
-        return {
+        answer: dict[str, Any] = {
             "access_token": access,
             "refresh_token": refresh,
             "token_type": "Bearer",
             "expires_in": self.access_lifetime_ms / 1000,
         }
+        if self.token_flaw == "missing":
+            del answer["access_token"]
+        elif self.token_flaw == "empty":
+            answer["access_token"] = ""
+        elif self.token_flaw == "malformed":
+            answer["access_token"] = "not-a-token"
+        return answer
 
     def _revoke_family(self, family: str) -> None:
         # Access tokens already issued stay valid until they expire; only the refresh chain is cut.

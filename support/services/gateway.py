@@ -25,11 +25,14 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from realtime_protocol import CloseCode, MessageType, ProtocolError, decode, describe_close_code, encode
+from realtime_protocol.secrets import masked_logger
 from support.journal import Journal
 from support.services.tokens import AccessClaims, InvalidTokenError, TokenAuthority
 from support.transcript import FROM_CLIENT, TO_CLIENT, Transcript
 
 StopMode = Literal["graceful", "crash"]
+# websockets writes handshake headers (bearer tokens among them) at debug level: mask them.
+_WIRE_LOG = masked_logger("support.services.gateway.websocket")
 
 
 @dataclass
@@ -116,6 +119,7 @@ class Gateway:
             ping_interval=None,  # the client drives heartbeats; the gateway just answers pings
             max_size=self.max_frame_bytes,
             close_timeout=1,
+            logger=_WIRE_LOG,
         )
         self._port = self._server.sockets[0].getsockname()[1]
         self.journal.record("gateway started", port=self._port)

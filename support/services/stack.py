@@ -11,13 +11,21 @@ import random
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import httpx
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from support.journal import Journal, JournalEntry
 from support.problems import EnvironmentProblem
 from support.runtime import BackgroundLoop
-from support.services.auth_service import Account, AuthService, ProgrammedResponse
+from support.services.auth_service import (
+    ANSWER_FLAWS,
+    TOKEN_PATH,
+    Account,
+    AuthService,
+    IssuedToken,
+    ProgrammedResponse,
+)
 from support.services.fault_proxy import FaultProxy, FaultRecord
 from support.services.gateway import Gateway, StopMode
 from support.services.tokens import FLAWS, TokenAuthority
@@ -95,6 +103,7 @@ class ServiceStack:
         await self.proxy.reset()
         await self.gateway.reset()
         self.gateway.resume_window_ms = self.settings.resume_window_ms
+        await self.auth.start()  # a scenario may have stopped it
         self.auth.reset()
         self.network_journal.clear()
 
@@ -139,9 +148,34 @@ class ServiceStack:
 
     def hand_out_flawed_tokens(self, flaw: str) -> None:
         """From now on the auth service signs people in with access tokens that have this flaw."""
-        if flaw not in FLAWS:
-            raise ValueError(f"unknown token flaw {flaw!r} (known: {', '.join(FLAWS)})")
+        known = (*FLAWS, *ANSWER_FLAWS)
+        if flaw not in known:
+            raise ValueError(f"unknown token flaw {flaw!r} (known: {', '.join(known)})")
         self.loop.call(lambda: setattr(self.auth, "token_flaw", flaw))
+
+    def close_account(self, api_key: str) -> None:
+        self.loop.call(lambda: self.auth.close_account(api_key))
+
+    def issued_tokens(self, subject: str | None = None) -> list[IssuedToken]:
+        return self.loop.call(lambda: self.auth.issued_tokens(subject))
+
+    def stop_auth(self) -> None:
+        """The auth service goes away: its port refuses connections until ``start_auth``."""
+        self.loop.run(self.auth.stop())
+
+    def start_auth(self) -> None:
+        self.loop.run(self.auth.start())
+
+    def ask_for_tokens(self, grant: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """Post a token request to the auth service as any HTTP client could: its status and JSON answer."""
+
+        async def post() -> tuple[int, dict[str, Any]]:
+            async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_S) as http:
+                response = await http.post(self.auth.url + TOKEN_PATH, json=grant)
+            answer = response.json()
+            return response.status_code, answer if isinstance(answer, dict) else {}
+
+        return self.loop.run(post())
 
     # -- gateway -----------------------------------------------------------------------------------
 
@@ -187,6 +221,9 @@ class ServiceStack:
 
     def stop_stream(self, channel: str) -> int:
         return self.loop.run(self.gateway.stop_stream(channel))
+
+    def publish(self, channel: str, data: Any) -> None:
+        self.loop.run(self.gateway.publish(channel, data))
 
     def push(self, channel: str, count: int) -> None:
         async def push_all() -> None:
