@@ -14,11 +14,15 @@ from hamcrest import (
     is_not,
     less_than,
     not_none,
+    starts_with,
 )
 
 from support import observations
 from support.matchers import in_order_once_each
 from support.waiting import check, holds_throughout, wait_for
+
+# How far apart two readings of the monotonic clock can be for the same instant, in seconds.
+CLOCK_RESOLUTION_S = 0.002
 
 
 @given("a client with a valid API key")
@@ -94,10 +98,21 @@ def client_gives_up(context: Context, reason: str) -> None:
 
 @then("the client was given an access token")
 def client_got_token(context: Context) -> None:
-    """Checks that the client reported getting exactly one access token, and that it is a Bearer token."""
+    """Checks that the client reported getting exactly one access token: a Bearer token, named only by its
+    fingerprint, with the lifetime the auth service gave it; and that a refresh token came with it."""
     acquired = observations.named(context.world.client.events(), "token:acquired")
     check(acquired, has_length(1), what="the number of access tokens the client reported getting")
-    check(acquired[0].data.get("token_type"), equal_to("Bearer"), what="the kind of token")
+    check(
+        (acquired[0].data.get("token_type"), acquired[0].data.get("expires_in_ms")),
+        equal_to(("Bearer", context.settings.token_lifetime_ms)),
+        what="the kind of token and its lifetime in milliseconds",
+    )
+    check(
+        str(acquired[0].data.get("token")),
+        starts_with("fp:"),
+        what="how the client named the token (a fingerprint, never the token)",
+    )
+    check(context.world.issued("refresh"), has_length(1), what="the refresh tokens the client was given")
 
 
 @then("the client asked the auth service for access only once")
@@ -290,8 +305,8 @@ def access_nears_end_of_life(context: Context) -> None:
 
 @then("the client renewed its access in good time")
 def renewed_in_good_time(context: Context) -> None:
-    """Checks that the client renewed its first access token before that token's lifetime was over, and that
-    the renewal replaced that token.
+    """Checks that the client renewed its first access token once the configured fraction of its lifetime had
+    passed but before the lifetime was over, and that the renewal replaced that token.
     """
     events = context.world.client.events()
     acquired = check(
@@ -306,9 +321,11 @@ def renewed_in_good_time(context: Context) -> None:
         what="the token that was renewed",
     )
     lifetime_s = float(acquired.data["expires_in_ms"]) / 1000
+    # Timers never fire early, so the lower bound needs no slack beyond the clock's resolution.
+    due_s = lifetime_s * context.settings.token_refresh_fraction - CLOCK_RESOLUTION_S
     check(
         refreshed.at - acquired.at,
-        less_than(lifetime_s),
+        all_of(greater_than_or_equal_to(due_s), less_than(lifetime_s)),
         what=f"the seconds before renewing a {lifetime_s:g} s token",
     )
 
