@@ -12,7 +12,7 @@ MASK = "[REDACTED]"
 SECRET_FIELDS = ("access_token", "refresh_token", "token", "api_key", "password", "secret", "authorization")
 _NAMES = "|".join(SECRET_FIELDS)
 _FIELD = re.compile(
-    rf"""(?P<name>["']?\b(?:{_NAMES})\b["']?\s*[:=]\s*["']?)(?!Bearer\b)(?P<value>[^"'\s,&}}]+)""",
+    rf"""(?P<name>["']?\b(?:{_NAMES})\b["']?\s*[:=]\s*["']?)(?!Bearer\b|fp:)(?P<value>[^"'\s,&}})\]]+)""",
     re.IGNORECASE,
 )
 _BEARER = re.compile(r"(?P<name>\bBearer\s+)(?P<value>[A-Za-z0-9._~+/=-]+)", re.IGNORECASE)

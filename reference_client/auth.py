@@ -85,6 +85,7 @@ class TokenManager:
         self._store = store
         self._restored = store is None
         self._access_token: str | None = None
+        self._refused_token: str | None = None  # the last token forgotten as refused, to name in events
         self._refresh_token: str | None = None
         self._issued_at = 0.0
         self._lifetime_s = 0.0
@@ -106,11 +107,11 @@ class TokenManager:
         """The gateway said ``token`` expired: forget it (keeping the refresh token), unless it has already
         been replaced by a newer one, which must not be thrown away."""
         if token is not None and token == self._access_token:
-            self._access_token = None
+            self._access_token, self._refused_token = None, token
 
     async def ensure_token(self) -> str:
         """A token that is not yet due for refresh: the current one, a refreshed one or a new one."""
-        self._restore()
+        self.restore()
         if self._usable():
             assert self._access_token is not None
             return self._access_token
@@ -145,7 +146,7 @@ class TokenManager:
         )
 
     async def _refresh(self) -> None:
-        previous = self._access_token
+        previous = self._access_token or self._refused_token
         try:
             body = await self._post({"grant_type": "refresh_token", "refresh_token": self._refresh_token})
         except AuthError as error:
@@ -186,7 +187,7 @@ class TokenManager:
                 AuthError(200, "bad_response", "the token response has no usable expires_in")
             ) from None
         assert isinstance(access, str)
-        self._access_token = access
+        self._access_token, self._refused_token = access, None
         self._refresh_token = str(body.get("refresh_token") or self._refresh_token or "") or None
         self._lifetime_s = lifetime_s
         self._issued_at = time.monotonic()
@@ -194,7 +195,7 @@ class TokenManager:
 
     # -- keeping tokens between runs ---------------------------------------------------------------
 
-    def _restore(self) -> None:
+    def restore(self) -> None:
         """Once, before the first token is needed: take up the tokens a previous run stored."""
         if self._restored or self._store is None:
             return
@@ -271,6 +272,7 @@ class TokenManager:
     async def revoke(self) -> None:
         """Ask the auth service to revoke the tokens held (RFC 7009), refresh token first so no new access can
         be minted from it. Best effort: a failure is reported, and the tokens are forgotten either way."""
+        self.restore()  # a client logging out before it needed a token still holds the stored ones
         revoked: list[str] = []
         failed: list[str] = []
         for hint, token in (("refresh_token", self._refresh_token), ("access_token", self._access_token)):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from realtime_protocol import fingerprint
 
-# Shorter pieces could turn up by chance. A JWT's header is left out: it is the same for every token.
+# Long secrets are also looked for in pieces this long; shorter pieces could turn up by chance.
 _PIECE = 24
 
 
@@ -35,7 +35,9 @@ def telltales(secret: str) -> set[str]:
         base64.urlsafe_b64encode(raw).decode("ascii").rstrip("="),
     }
     parts = secret.split(".")
-    for part in parts[1:] if len(parts) == 3 else parts:
+    # Only a JWT's signature is its own: the header and the start of the claims are shared by every token
+    # of the same issuer, and without its signature a token opens nothing.
+    for part in parts[2:] if len(parts) == 3 else parts:
         found |= {part[start : start + _PIECE] for start in range(0, len(part) - _PIECE + 1, _PIECE)}
     return found
 

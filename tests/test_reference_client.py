@@ -340,7 +340,7 @@ class Services:
             await response.aread()
             if response.status_code == 200:
                 body = response.json()
-                observed.tokens += [body["access_token"], body["refresh_token"]]
+                observed.tokens += [body[key] for key in ("access_token", "refresh_token") if body.get(key)]
 
         # The client's own HTTP client, so the raw tokens it was given can be looked for in its events.
         client._http.event_hooks["response"].append(keep_tokens)

@@ -227,7 +227,7 @@ class AuthService:
         account = self._accounts.pop(api_key, None)
         if account is None:
             raise KeyError("no account has that API key")
-        families = {record.family for record in self._refresh_tokens.values() if record.account == account}
+        families = {record.family for record in self._refresh_tokens.values() if record.account is account}
         for family in families:
             self._revoke_family(family)
         self.journal.record("account closed", subject=account.subject, families_revoked=len(families))
