@@ -76,12 +76,16 @@ class ScenarioWorld:
 
     # -- clients -----------------------------------------------------------------------------------
 
-    def create_client(self, api_key: str, name: str = MAIN_CLIENT) -> ClientDriver:
+    def create_client(
+        self, api_key: str, name: str = MAIN_CLIENT, trust_test_authority: bool = True
+    ) -> ClientDriver:
+        """A client of the given key; over TLS it trusts the run's test authority unless asked not to."""
         setup = ClientSetup(
             endpoints=self.services.endpoints,
             api_key=api_key,
             timings=_timings(self.settings),
             seed=scenario_seed(self.seed, name),
+            trust_test_authority=trust_test_authority,
         )
         driver = make_driver(self.settings.client, setup)
         self.clients[name] = driver

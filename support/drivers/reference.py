@@ -36,6 +36,7 @@ class ReferenceClientDriver:
             token_refresh_fraction=timings.token_refresh_fraction,
             shutdown_flush_ms=timings.shutdown_flush_ms,
             random_seed=setup.seed,
+            ca_file=setup.ca_file,
         )
         self._events: list[ObservedEvent] = []
         self._lock = threading.Lock()
