@@ -28,7 +28,12 @@ from typing import Any
 import httpx
 
 from realtime_protocol import fingerprint
-from reference_client.errors import AuthError
+from reference_client.errors import (
+    CERTIFICATE_UNTRUSTED,
+    AuthError,
+    describe_certificate_problem,
+    untrusted_certificate,
+)
 from reference_client.events import EventEmitter
 from reference_client.token_store import StoredTokens, TokenStore, TokenStoreError
 
@@ -150,7 +155,9 @@ class TokenManager:
         try:
             body = await self._post({"grant_type": "refresh_token", "refresh_token": self._refresh_token})
         except AuthError as error:
-            if error.retryable:
+            # Only a refusal from the service itself says the refresh token is no good; trouble reaching
+            # the service (or trusting it) is no reason to throw the refresh token away.
+            if error.retryable or error.status is None:
                 raise
             # The refresh token is no good any more (expired, revoked, or its family ended): say so once,
             # then sign in again with the API key rather than keep presenting it.
@@ -243,6 +250,16 @@ class TokenManager:
                 AuthError(None, "timeout", "the auth service did not answer in time")
             ) from None
         except httpx.TransportError as error:
+            certificate_error = untrusted_certificate(error)
+            if certificate_error is not None:
+                # Asking again cannot make the certificate trustworthy, so this is not "unreachable".
+                raise self._report(
+                    AuthError(
+                        None,
+                        CERTIFICATE_UNTRUSTED,
+                        describe_certificate_problem("the auth service", certificate_error),
+                    )
+                ) from None
             raise self._report(
                 AuthError(
                     None, "unreachable", f"the auth service could not be reached ({type(error).__name__})"

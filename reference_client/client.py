@@ -14,6 +14,7 @@ import random
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
@@ -57,7 +58,9 @@ class RealtimeClient:
         self._events = EventEmitter()
         self._rng = random.Random(config.random_seed)
         self._backoff = Backoff(config.backoff, self._rng)
-        self._http = httpx.AsyncClient(timeout=config.auth_timeout_ms / 1000)
+        # One TLS context for sign-in and the realtime connection, so both trust exactly the same authorities.
+        self._tls = config.tls_context()
+        self._http = httpx.AsyncClient(timeout=config.auth_timeout_ms / 1000, verify=self._tls)
         store = (
             TokenStore(config.token_store_path, config.token_store_key)
             if config.token_store_path is not None and config.token_store_key is not None
@@ -266,6 +269,8 @@ class RealtimeClient:
                 ping_interval=None,  # heartbeats are ours, so their timing is configurable and visible
                 close_timeout=self.config.heartbeat_timeout_ms / 1000,
                 max_size=self.config.max_message_bytes,
+                # websockets refuses a TLS context for a ws:// address, so it is given for wss:// only.
+                ssl=self._tls if urlparse(self.config.gateway_url).scheme == "wss" else None,
             )
             self._connection = connection
             self._token_in_use = token

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlparse
 
 from reference_client.backoff import BackoffPolicy
@@ -31,6 +33,8 @@ class ClientConfig:
     # Where to keep tokens between runs, encrypted with this key (TokenStore.new_key()); both or neither.
     token_store_path: str | None = None
     token_store_key: bytes | None = field(default=None, repr=False)
+    # A PEM file of one more certificate authority to trust for https:// and wss://, besides the system's.
+    ca_file: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("auth_url", "gateway_url"):
@@ -60,3 +64,16 @@ class ClientConfig:
             raise ConfigError(
                 f"token_refresh_fraction must be between 0 and 1, got {self.token_refresh_fraction!r}"
             )
+        if self.ca_file is not None and not Path(self.ca_file).is_file():
+            raise ConfigError(f"ca_file must be an existing file, got {self.ca_file!r}")
+
+    def tls_context(self) -> ssl.SSLContext:
+        """The one TLS context for every secure connection: the system's trusted authorities, plus the one in
+        ``ca_file`` if given. Certificates and host names are always checked."""
+        context = ssl.create_default_context()
+        if self.ca_file is not None:
+            try:
+                context.load_verify_locations(cafile=self.ca_file)
+            except (OSError, ssl.SSLError) as error:
+                raise ConfigError(f"ca_file {self.ca_file!r} holds no usable certificate: {error}") from None
+        return context

@@ -25,6 +25,10 @@ FATAL_CLOSE_CODES = {
 }
 
 
+# The classification (and the auth error) for a server certificate the client does not trust.
+CERTIFICATE_UNTRUSTED = "certificate_untrusted"
+
+
 @dataclass(frozen=True)
 class Classification:
     kind: str  # a short stable name, e.g. "connection_refused"
@@ -57,7 +61,10 @@ class AuthError(Exception):
 
     @property
     def retryable(self) -> bool:
-        # Bad credentials or a bad request will not get better by asking again.
+        # Bad credentials or a bad request will not get better by asking again, and neither will a
+        # certificate the client does not trust.
+        if self.error == CERTIFICATE_UNTRUSTED:
+            return False
         return self.status is None or self.status == 429 or self.status >= 500
 
 
@@ -69,7 +76,28 @@ class HeartbeatTimeoutError(Exception):
     """No reply to a heartbeat in time: the link is half-open or too slow to use."""
 
 
+def untrusted_certificate(error: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate check that failed behind ``error``, if one did: libraries such as httpx wrap it in a
+    transport error of their own, so the whole chain of causes is searched."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def describe_certificate_problem(server: str, error: ssl.SSLCertVerificationError) -> str:
+    # verify_message says why in a few words; it is only set when OpenSSL itself raised the error.
+    why = getattr(error, "verify_message", None) or getattr(error, "reason", None) or str(error)
+    return f"{server}'s certificate is not trusted ({why})"
+
+
 def classify(error: BaseException) -> Classification:
+    if isinstance(error, AuthError) and error.error == CERTIFICATE_UNTRUSTED:
+        return Classification(CERTIFICATE_UNTRUSTED, False, error.description)
     if isinstance(error, AuthError):
         return Classification(
             kind=f"auth_{error.status or 'unreachable'}",
@@ -91,9 +119,10 @@ def classify(error: BaseException) -> Classification:
         return Classification(
             f"handshake_{status}", True, f"the gateway answered HTTP {status} to the upgrade"
         )
-    if isinstance(error, ssl.SSLCertVerificationError):
+    certificate_error = untrusted_certificate(error)
+    if certificate_error is not None:
         return Classification(
-            "certificate_untrusted", False, f"the server's certificate is not trusted ({error})"
+            CERTIFICATE_UNTRUSTED, False, describe_certificate_problem("the server", certificate_error)
         )
     if isinstance(error, socket.gaierror):
         return Classification("name_not_resolved", True, "the server's name could not be resolved")

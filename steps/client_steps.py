@@ -96,6 +96,15 @@ def client_gives_up(context: Context, reason: str) -> None:
     )
 
 
+@then("the client never got a session")
+def client_never_got_session(context: Context) -> None:
+    """Checks that the client has no session id and never reported starting or resuming a session."""
+    client = context.world.client
+    check(client.session_id, equal_to(None), what="the client's session id")
+    started = [e.name for e in client.events() if e.name in ("session:started", "session:resumed")]
+    check(started, empty(), what="the sessions the client reported")
+
+
 @then("the client was given an access token")
 def client_got_token(context: Context) -> None:
     """Checks that the client reported getting exactly one access token: a Bearer token, named only by its

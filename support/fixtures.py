@@ -17,8 +17,20 @@ from support.services.stack import ServiceStack
 @fixture
 def fresh_services(context: Context) -> Iterator[ServiceStack]:
     """A service stack of the scenario's own, for scenarios that stop or break the shared one."""
+    yield from _own_services(context, tls=None)
+
+
+@fixture
+def tls_services(context: Context) -> Iterator[ServiceStack]:
+    """A service stack over TLS (https://, wss://, a test certificate authority of its own), whatever the
+    ``tls`` setting says; on a feature, its scenarios share it."""
+    yield from _own_services(context, tls=True)
+
+
+def _own_services(context: Context, tls: bool | None) -> Iterator[ServiceStack]:
+    # tls=None follows the tls setting, like the shared stack.
     shared = context.services
-    stack = ServiceStack(context.settings)
+    stack = ServiceStack(context.settings, tls=tls)
     try:
         stack.start()
         context.services = stack
@@ -30,4 +42,5 @@ def fresh_services(context: Context) -> Iterator[ServiceStack]:
 
 TAG_FIXTURES: dict[str, Callable[..., Any]] = {
     "fixture.services.fresh": fresh_services,
+    "fixture.services.tls": tls_services,
 }

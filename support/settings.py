@@ -27,6 +27,9 @@ ENV_PREFIX = "RTAS_"
 USERDATA_SECTION = "behave.userdata"
 # Userdata read by other tools, not by the suite (compared in lower case: configparser lowers keys).
 FOREIGN_PREFIXES = ("allureformatter.",)
+# How a yes/no setting may be spelled (compared in lower case); "on" and "off" are what the docs use.
+TRUE_WORDS = ("on", "true", "yes", "1")
+FALSE_WORDS = ("off", "false", "no", "0")
 
 
 class SettingsError(ValueError):
@@ -59,6 +62,7 @@ class Settings:
     stream_rate_per_s: float = _spec(minimum=0.1)
     wait_timeout_ms: int = _spec(minimum=1)
     detection_grace_ms: int = _spec(minimum=0)
+    tls: bool = _spec()  # the services over https:// and wss://, with a test certificate authority
 
     def __post_init__(self) -> None:
         if self.backoff_max_ms < self.backoff_initial_ms:
@@ -82,7 +86,7 @@ class Settings:
         return (self.heartbeat_interval_ms + self.heartbeat_timeout_ms + self.detection_grace_ms) / 1000
 
     def as_report(self) -> dict[str, str]:
-        return {name: str(value) for name, value in dataclasses.asdict(self).items()}
+        return {name: _shown(value) for name, value in dataclasses.asdict(self).items()}
 
     @classmethod
     def names(cls) -> list[str]:
@@ -136,8 +140,17 @@ def _convert(item: dataclasses.Field[Any], source: str, raw: str) -> Any:
             raise SettingsError(f"{where} must be a whole number or 'random', got {raw!r}")
         return int(raw)
     kind = (
-        item.type if isinstance(item.type, type) else {"int": int, "float": float, "str": str}[str(item.type)]
+        item.type
+        if isinstance(item.type, type)
+        else {"int": int, "float": float, "str": str, "bool": bool}[str(item.type)]
     )
+    if kind is bool:
+        # bool("off") is True, so yes/no settings are read from words rather than converted.
+        if raw.lower() in TRUE_WORDS:
+            return True
+        if raw.lower() in FALSE_WORDS:
+            return False
+        raise SettingsError(f"{where} must be on or off (true/false, yes/no, 1/0 work too), got {raw!r}")
     choices = item.metadata.get("choices") or ()
     if choices and raw not in choices:
         raise SettingsError(f"{where} must be one of {', '.join(choices)}, got {raw!r}")
@@ -155,6 +168,13 @@ def _convert(item: dataclasses.Field[Any], source: str, raw: str) -> Any:
     if maximum is not None and value > maximum:
         raise SettingsError(f"{where} must be at most {maximum:g}, got {raw!r}")
     return value
+
+
+def _shown(value: Any) -> str:
+    # Yes/no settings are shown the way they are written: on or off.
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
 
 
 def read_ini_defaults(path: Path) -> dict[str, str]:

@@ -39,6 +39,7 @@ AREA_TITLES = {
     "token_steps.py": "Tokens",
     "network_steps.py": "The network",
     "messaging_steps.py": "Messages",
+    "secure_transport_steps.py": "Secure transport",
 }
 STEP_TYPES = ("given", "when", "then", "step")
 GHERKIN_KEYWORD = re.compile(r"^(Given|When|Then|And|But|\*)\s+")

@@ -111,13 +111,22 @@ class ScenarioWorld:
 
     # -- clients -----------------------------------------------------------------------------------
 
-    def create_client(self, api_key: str, name: str = MAIN_CLIENT, keep_tokens: bool = False) -> ClientDriver:
+    def create_client(
+        self,
+        api_key: str,
+        name: str = MAIN_CLIENT,
+        keep_tokens: bool = False,
+        trust_test_authority: bool = True,
+    ) -> ClientDriver:
+        """A client of the given key; over TLS it trusts the run's test authority unless asked not to. A
+        client that keeps its tokens between runs keeps them in the scenario's token store."""
         setup = ClientSetup(
             endpoints=self.services.endpoints,
             api_key=api_key,
             timings=_timings(self.settings),
             seed=scenario_seed(self.seed, name),
             token_keeping=self._keep_tokens() if keep_tokens else None,
+            trust_test_authority=trust_test_authority,
         )
         driver = make_driver(self.settings.client, setup)
         self.clients[name] = driver

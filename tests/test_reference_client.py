@@ -11,8 +11,9 @@ import contextlib
 import random
 import socket
 import ssl
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -35,10 +36,13 @@ from reference_client import (
     classify,
     classify_close,
 )
+from reference_client.auth import TokenManager
 from reference_client.errors import ClientClosedError, HeartbeatTimeoutError, ProtocolViolationError
+from reference_client.events import EventEmitter
 from reference_client.session import Arrival, SessionState
 from support.journal import Journal
 from support.services.auth_service import Account, AuthService
+from support.services.certificates import CertificateAuthority
 from support.services.gateway import Gateway
 from support.services.tokens import TokenAuthority
 from tests.polling import eventually
@@ -247,6 +251,7 @@ def test_a_valid_config_hides_the_api_key() -> None:
         {"retry_limit": -1},
         {"token_refresh_fraction": 0},
         {"token_refresh_fraction": 1},
+        {"ca_file": "/nonexistent/test-authority.pem"},
     ],
     ids=lambda overrides: "-".join(f"{key}={value}" for key, value in overrides.items()),
 )
@@ -349,13 +354,27 @@ class Services:
 
 
 @contextlib.asynccontextmanager
-async def services(access_lifetime_ms: int = 60_000) -> AsyncIterator[Services]:
+async def services(
+    access_lifetime_ms: int = 60_000,
+    *,
+    auth_tls: ssl.SSLContext | None = None,
+    gateway_tls: ssl.SSLContext | None = None,
+) -> AsyncIterator[Services]:
     auth_journal, gateway_journal = Journal("auth service"), Journal("gateway")
     auth = AuthService(
-        AUTHORITY, auth_journal, access_lifetime_ms=access_lifetime_ms, refresh_lifetime_ms=60_000
+        AUTHORITY,
+        auth_journal,
+        access_lifetime_ms=access_lifetime_ms,
+        refresh_lifetime_ms=60_000,
+        ssl_context=auth_tls,
     )
     gateway = Gateway(
-        AUTHORITY, gateway_journal, resume_window_ms=2_000, rng=random.Random(1), is_revoked=auth.is_revoked
+        AUTHORITY,
+        gateway_journal,
+        resume_window_ms=2_000,
+        rng=random.Random(1),
+        is_revoked=auth.is_revoked,
+        ssl_context=gateway_tls,
     )
     stack = Services(auth, gateway, auth_journal, gateway_journal)
     try:
@@ -523,5 +542,215 @@ def test_no_event_carries_the_api_key_or_a_token() -> None:
             text += repr(list(s.gateway_journal)) + repr(list(s.auth_journal))
             for secret in [API_KEY, UNKNOWN_KEY, *observed.tokens]:
                 assert secret not in text
+
+    run(scenario)
+
+
+# -- TLS: trusting an extra authority, and certificates that are not trusted ------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificates() -> Iterator[CertificateAuthority]:
+    authority = CertificateAuthority()
+    yield authority
+    authority.close()
+
+
+def untrusted_certificate_error() -> httpx.ConnectError:
+    """What httpx raises for a certificate it does not trust: its own error, with OpenSSL's behind it."""
+    wrapped = httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    wrapped.__cause__ = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    return wrapped
+
+
+def test_an_untrusted_certificate_behind_a_transport_error_is_classified_not_retryable() -> None:
+    classification = classify(untrusted_certificate_error())
+    assert (classification.kind, classification.retryable) == ("certificate_untrusted", False)
+    assert "certificate is not trusted" in classification.description
+    # Any other connect failure stays a retryable network error.
+    assert classify(httpx.ConnectError("connection refused")).retryable is True
+
+
+def test_a_sign_in_error_for_an_untrusted_certificate_is_not_retryable() -> None:
+    error = AuthError(None, "certificate_untrusted", "the auth service's certificate is not trusted (x)")
+    assert error.retryable is False
+    classification = classify(error)
+    assert (classification.kind, classification.retryable) == ("certificate_untrusted", False)
+    assert classification.description == "the auth service's certificate is not trusted (x)"
+
+
+def test_the_tls_context_trusts_the_extra_authority_and_always_checks(
+    certificates: CertificateAuthority,
+) -> None:
+    context = config(ca_file=str(certificates.ca_file)).tls_context()
+    assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
+    organisations = [
+        value for ca in context.get_ca_certs() for rdn in ca["subject"] for key, value in rdn
+        if key == "organizationName"
+    ]  # fmt: skip
+    assert "Realtime acceptance suite test authority" in organisations
+    assert "Realtime acceptance suite test authority" not in [
+        value for ca in config().tls_context().get_ca_certs() for rdn in ca["subject"] for _, value in rdn
+    ]
+
+
+def test_a_ca_file_that_holds_no_certificate_is_refused(tmp_path: Path) -> None:
+    not_a_certificate = tmp_path / "ca.pem"
+    not_a_certificate.write_text("not a certificate\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="holds no usable certificate"):
+        config(ca_file=str(not_a_certificate)).tls_context()
+
+
+def token_manager(
+    handler: Callable[[httpx.Request], httpx.Response],
+) -> tuple[TokenManager, list[ClientEvent]]:
+    events, seen = EventEmitter(), []
+    events.add_listener(seen.append)
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    return TokenManager("https://auth.example", API_KEY, http, events, 0.9), seen
+
+
+def test_sign_in_against_an_untrusted_certificate_is_one_not_retryable_auth_error() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise untrusted_certificate_error()
+
+    async def scenario() -> None:
+        manager, seen = token_manager(handler)
+        with pytest.raises(AuthError) as raised:
+            await manager.ensure_token()
+        assert (raised.value.error, raised.value.retryable) == ("certificate_untrusted", False)
+        (reported,) = [event for event in seen if event.name == "auth:error"]
+        assert (reported.data["status"], reported.data["error"], reported.data["retryable"]) == (
+            None,
+            "certificate_untrusted",
+            False,
+        )
+        assert "the auth service's certificate is not trusted" in reported.data["description"]
+        assert API_KEY not in repr(seen)
+
+    run(scenario)
+
+
+def test_a_refresh_against_an_untrusted_certificate_keeps_the_refresh_token_and_does_not_sign_in_again() -> (
+    None
+):
+    requests: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        grant = httpx.Request("POST", request.url, content=request.content).read().decode()
+        requests.append("refresh" if "refresh_token" in grant else "api_key")
+        if len(requests) > 1:
+            raise untrusted_certificate_error()
+        return httpx.Response(200, json={"access_token": access, "refresh_token": "r1", "expires_in": 60})
+
+    access = AUTHORITY.issue("client-7", ("prices",), 60_000)
+
+    async def scenario() -> None:
+        manager, seen = token_manager(handler)
+        manager.invalidate(await manager.ensure_token())
+        with pytest.raises(AuthError) as raised:
+            await manager.ensure_token()
+        assert raised.value.error == "certificate_untrusted"
+        assert requests == ["api_key", "refresh"]  # no sign-in with the API key behind the failed refresh
+        assert [event.name for event in seen] == ["token:checked", "token:acquired", "auth:error"]
+        assert manager.clear(forget_stored=False) == ["refresh_token"]
+
+    run(scenario)
+
+
+def supervisor_has_ended() -> bool:
+    # The auth service's keep-alive handler may still run; what matters is that the client tried no more.
+    return "client-supervisor" not in client_tasks()
+
+
+def tls_handshakes(journal: Journal) -> Callable[[], None]:
+    def hello() -> None:
+        journal.record("tls handshake")
+
+    return hello
+
+
+def test_a_client_that_trusts_the_authority_works_over_https_and_wss(
+    certificates: CertificateAuthority,
+) -> None:
+    async def scenario() -> None:
+        auth_journal, gateway_journal = Journal("auth hellos"), Journal("gateway hellos")
+        async with services(
+            auth_tls=certificates.server_context(tls_handshakes(auth_journal)),
+            gateway_tls=certificates.server_context(tls_handshakes(gateway_journal)),
+        ) as s:
+            assert s.auth.url.startswith("https://") and s.gateway.url.startswith("wss://")
+            observed = s.client(ca_file=str(certificates.ca_file))
+            await ready(observed)
+            await observed.client.subscribe("prices")
+            await eventually(lambda: bool(observed.named("subscribed")), what="the subscription")
+            await s.gateway.publish("prices", {"n": 1})
+            await eventually(lambda: len(observed.named("message")) == 1, what="the message")
+            await observed.client.close()
+            assert observed.client.state is ConnectionState.CLOSED
+            assert auth_journal.count("tls handshake") >= 1
+            assert gateway_journal.count("tls handshake") == 1
+            assert observed.named("error:classified") == []
+
+    run(scenario)
+
+
+def test_an_untrusted_certificate_at_sign_in_ends_the_client_after_one_attempt(
+    certificates: CertificateAuthority,
+) -> None:
+    async def scenario() -> None:
+        hellos = Journal("hellos")
+        async with services(
+            auth_tls=certificates.server_context(tls_handshakes(hellos)),
+            gateway_tls=certificates.server_context(tls_handshakes(hellos)),
+        ) as s:
+            observed = s.client()  # trusts only the system's authorities
+            await observed.client.connect()
+            await eventually(
+                lambda: observed.client.state is ConnectionState.FAILED, what="the client failing"
+            )
+            await eventually(supervisor_has_ended, what="the client's attempts having ended")
+            assert observed.states() == ["connecting", "authenticating", "failed"]
+            (reported,) = observed.named("auth:error")
+            assert (reported.data["error"], reported.data["retryable"]) == ("certificate_untrusted", False)
+            (classified,) = observed.named("error:classified")
+            assert (classified.data["classification"], classified.data["retryable"]) == (
+                "certificate_untrusted",
+                False,
+            )
+            assert "the auth service's certificate is not trusted" in observed.client.last_error.description
+            assert observed.named("reconnect:scheduled") == []
+            assert hellos.count("tls handshake") == 1  # one attempt at the auth service, none at the gateway
+            assert s.auth.requests_seen == 0
+            assert s.gateway_journal.count("connection opened") == 0
+
+    run(scenario)
+
+
+def test_an_untrusted_certificate_at_the_gateway_ends_the_client_after_one_attempt(
+    certificates: CertificateAuthority,
+) -> None:
+    async def scenario() -> None:
+        hellos = Journal("gateway hellos")
+        async with services(gateway_tls=certificates.server_context(tls_handshakes(hellos))) as s:
+            observed = s.client()  # signs in over plain http, then meets a certificate it does not trust
+            await observed.client.connect()
+            await eventually(
+                lambda: observed.client.state is ConnectionState.FAILED, what="the client failing"
+            )
+            await eventually(supervisor_has_ended, what="the client's attempts having ended")
+            assert observed.states() == ["connecting", "authenticating", "failed"]
+            assert len(observed.named("token:acquired")) == 1 and observed.named("auth:error") == []
+            (classified,) = observed.named("error:classified")
+            assert (classified.data["classification"], classified.data["retryable"]) == (
+                "certificate_untrusted",
+                False,
+            )
+            reason = observed.named("state:changed")[-1].data["reason"]
+            assert "certificate is not trusted" in reason
+            assert observed.named("reconnect:scheduled") == []
+            assert hellos.count("tls handshake") == 1
+            assert s.gateway_journal.count("connection opened") == 0
+            assert s.gateway.session_ids() == []
 
     run(scenario)

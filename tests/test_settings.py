@@ -204,3 +204,33 @@ def test_allure_formatter_userdata_is_left_to_allure_but_a_near_miss_is_still_re
     assert settings.seed == 7
     with pytest.raises(SettingsError, match=r"Unknown setting 'Allure\.issue_pattern' in the command line"):
         load(command_line={"Allure.issue_pattern": "https://tracker/{}"})
+
+
+def test_tls_is_off_by_default_and_reported_as_on_or_off() -> None:
+    settings = Settings.load(DEFAULTS, {}, {})
+    assert settings.tls is False
+    assert settings.as_report()["tls"] == "off"
+    assert load(command_line={"tls": "on"}).as_report()["tls"] == "on"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        *[("on", True), ("ON", True), ("true", True), ("yes", True), ("1", True)],
+        *[("off", False), ("Off", False), ("false", False), ("no", False), ("0", False)],
+    ],
+)
+def test_a_yes_no_setting_reads_the_usual_words(raw: str, expected: bool) -> None:
+    assert load(command_line={"tls": raw}).tls is expected
+
+
+def test_tls_can_come_from_the_environment() -> None:
+    assert load(environ={"RTAS_TLS": "on"}).tls is True
+    assert load(environ={"RTAS_TLS": "on"}, command_line={"tls": "off"}).tls is False
+
+
+@pytest.mark.parametrize("raw", ["maybe", "", "2", "enabled"])
+def test_a_yes_no_setting_refuses_other_words_in_one_line(raw: str) -> None:
+    message = load_error(command_line={"tls": raw})
+    assert "Setting 'tls' from the command line must be on or off" in message
+    assert f"got {raw!r}" in message

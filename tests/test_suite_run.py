@@ -119,3 +119,32 @@ def test_ctrl_c_ends_the_run_within_seconds_and_keeps_what_was_written(project: 
     assert "The run left work behind" not in text
     for path in (project / "reports" / "allure-results").glob("*.json"):
         json.loads(path.read_text())  # every result written so far is whole
+
+
+JOURNEYS = ("authenticate", "connect", "lose_network", "reconnect", "shutdown")
+
+
+def story_lines(story: str, who: str, what: str) -> int:
+    """How many lines of a "What happened" story say that ``who`` did ``what``."""
+    return len(re.findall(rf"^\s*-?\d+ ms  {re.escape(who)}\s+{re.escape(what)}\b", story, re.MULTILINE))
+
+
+def test_the_core_journeys_pass_over_tls(project: Path) -> None:
+    features = [f"features/{name}.feature" for name in JOURNEYS]
+    result = run_behave(project, *features, "-D", "tls=on", "-D", "seed=7", "--format=progress", timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert f"{len(JOURNEYS)} features passed, 0 failed, 0 skipped" in result.stdout
+    properties = (project / "reports" / "allure-results" / "environment.properties").read_text()
+    assert "setting.tls=on" in properties
+    # Proof the journeys really were encrypted: in every scenario, each connection the gateway opened had a
+    # TLS handshake of its own, and every sign-in went to an auth service that spoke TLS.
+    stories = [story for story in attachments(project) if story.startswith("Scenario seed")]
+    assert len(stories) >= 15
+    connected = 0
+    for story in stories:
+        opened = story_lines(story, "gateway", "connection opened")
+        assert story_lines(story, "gateway", "tls handshake") >= opened, story
+        if story_lines(story, "auth service", "token requested"):
+            assert story_lines(story, "auth service", "tls handshake") >= 1, story
+        connected += opened > 0
+    assert connected >= 15

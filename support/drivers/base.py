@@ -56,6 +56,14 @@ class ClientSetup:
     timings: ClientTimings
     seed: int
     token_keeping: TokenKeeping | None = None
+    # Over TLS, trust the test authority in ``endpoints.ca_file`` besides the system's authorities. False
+    # makes a client that, like any ordinary installation, does not know the test authority.
+    trust_test_authority: bool = True
+
+    @property
+    def ca_file(self) -> str | None:
+        """The extra certificate authority this client should trust, if any."""
+        return self.endpoints.ca_file if self.trust_test_authority else None
 
 
 class ClientDriver(Protocol):

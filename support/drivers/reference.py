@@ -39,6 +39,7 @@ class ReferenceClientDriver:
             random_seed=setup.seed,
             token_store_path=setup.token_keeping.path if setup.token_keeping else None,
             token_store_key=setup.token_keeping.key if setup.token_keeping else None,
+            ca_file=setup.ca_file,
         )
         self._events: list[ObservedEvent] = []
         self._lock = threading.Lock()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import ssl
 import time
 import uuid
 from collections import deque
@@ -146,8 +147,10 @@ class AuthService:
         *,
         access_lifetime_ms: int,
         refresh_lifetime_ms: int,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.authority = authority
+        self.ssl_context = ssl_context  # set: the service speaks https only
         self.journal = journal
         self.access_lifetime_ms = access_lifetime_ms
         self.refresh_lifetime_ms = refresh_lifetime_ms
@@ -181,7 +184,8 @@ class AuthService:
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{HOST}:{self.port}"
 
     @property
     def running(self) -> bool:
@@ -199,7 +203,7 @@ class AuthService:
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_GRACE_S)
         await runner.setup()
         try:
-            await web.TCPSite(runner, HOST, self._port).start()
+            await web.TCPSite(runner, HOST, self._port, ssl_context=self.ssl_context).start()
         except OSError as error:
             await runner.cleanup()
             raise OSError(

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import itertools
 import random
+import ssl
 import time
 from collections import deque
 from collections.abc import Callable
@@ -71,8 +72,10 @@ class Gateway:
         is_revoked: Callable[[str], bool] = lambda token_id: False,
         max_outbox: int = 10_000,
         max_frame_bytes: int = 1 << 20,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.authority = authority
+        self.ssl_context = ssl_context  # set: the gateway speaks wss only
         self.journal = journal
         self.transcript = Transcript()
         self.resume_window_ms = resume_window_ms
@@ -102,7 +105,8 @@ class Gateway:
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/realtime"
+        scheme = "wss" if self.ssl_context is not None else "ws"
+        return f"{scheme}://127.0.0.1:{self.port}/realtime"
 
     @property
     def running(self) -> bool:
@@ -120,6 +124,7 @@ class Gateway:
             max_size=self.max_frame_bytes,
             close_timeout=1,
             logger=_WIRE_LOG,
+            ssl=self.ssl_context,
         )
         self._port = self._server.sockets[0].getsockname()[1]
         self.journal.record("gateway started", port=self._port)

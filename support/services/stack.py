@@ -8,6 +8,7 @@ hooks can call them directly; each hands the real work to the services' loop.
 from __future__ import annotations
 
 import random
+import ssl
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -26,6 +27,7 @@ from support.services.auth_service import (
     IssuedToken,
     ProgrammedResponse,
 )
+from support.services.certificates import CertificateAuthority
 from support.services.fault_proxy import FaultProxy, FaultRecord
 from support.services.gateway import Gateway, StopMode
 from support.services.tokens import FLAWS, TokenAuthority
@@ -42,11 +44,16 @@ class Endpoints:
 
     auth_url: str
     gateway_url: str
+    ca_file: str | None = None  # the test authority's certificate, to trust when the services run over TLS
 
 
 class ServiceStack:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, tls: bool | None = None) -> None:
         self.settings = settings
+        self.tls = settings.tls if tls is None else tls  # https:// and wss:// with a test authority
+        self._certificates: CertificateAuthority | None = None
+        self._gateway_tls: ssl.SSLContext | None = None
+        self._gateway_shows_impostor = False
         self.loop = BackgroundLoop("services")
         self.auth_journal = Journal("auth service")
         self.gateway_journal = Journal("gateway")
@@ -62,6 +69,10 @@ class ServiceStack:
     def start(self) -> None:
         """Start every service, or raise ``EnvironmentProblem`` saying which could not start and why."""
         try:
+            if self.tls:
+                self._starting = "test certificate authority"
+                self._certificates = CertificateAuthority()
+            self._starting = "event loop"
             self.loop.start()
             self.loop.run(self._start())
         except (OSError, TimeoutError) as error:
@@ -77,15 +88,18 @@ class ServiceStack:
             self.auth_journal,
             access_lifetime_ms=self.settings.token_lifetime_ms,
             refresh_lifetime_ms=self.settings.refresh_token_lifetime_ms,
+            ssl_context=self._server_tls(self.auth_journal),
         )
         await self._auth.start()
         self._starting = "gateway"
+        self._gateway_tls = self._server_tls(self.gateway_journal)
         self._gateway = Gateway(
             authority,
             self.gateway_journal,
             resume_window_ms=self.settings.resume_window_ms,
             rng=self._rng,
             is_revoked=self._auth.is_revoked,
+            ssl_context=self._gateway_tls,
         )
         await self._gateway.start()
         self._starting = "fault proxy"
@@ -93,6 +107,13 @@ class ServiceStack:
             "gateway link", "127.0.0.1", self._gateway.port, rng=self._rng, journal=self.network_journal
         )
         await self._proxy.start()
+
+    def _server_tls(self, journal: Journal) -> ssl.SSLContext | None:
+        """A TLS context for one service (None without TLS); every TLS handshake a client starts with the
+        service is journaled, so attempts that fail on the certificate are seen too."""
+        if self._certificates is None:
+            return None
+        return self._certificates.server_context(on_hello=lambda: journal.record("tls handshake"))
 
     def reset(self, seed: int) -> None:
         """Make the stack as good as new for the next scenario, with its randomness re-seeded."""
@@ -104,15 +125,22 @@ class ServiceStack:
         await self.gateway.reset()
         self.gateway.resume_window_ms = self.settings.resume_window_ms
         await self.auth.start()  # a scenario may have stopped it
+        if self._gateway_shows_impostor and self._certificates is not None and self._gateway_tls is not None:
+            self._certificates.show_genuine_certificate(self._gateway_tls)
+            self._gateway_shows_impostor = False
         self.auth.reset()
         self.network_journal.clear()
 
     def stop(self) -> list[str]:
         """Stop everything; return descriptions of any tasks that had to be cancelled."""
-        if not self.loop.running:
-            return []
-        self.loop.run(self._stop())
-        return self.loop.stop()
+        try:
+            if not self.loop.running:
+                return []
+            self.loop.run(self._stop())
+            return self.loop.stop()
+        finally:
+            if self._certificates is not None:
+                self._certificates.close()
 
     async def _stop(self) -> None:
         if self._proxy is not None:
@@ -124,7 +152,13 @@ class ServiceStack:
 
     @property
     def endpoints(self) -> Endpoints:
-        return Endpoints(auth_url=self.auth.url, gateway_url=f"ws://127.0.0.1:{self.proxy.port}/realtime")
+        # The client goes through the fault proxy, which relays TLS untouched, so network faults still apply.
+        scheme = "wss" if self._certificates is not None else "ws"
+        return Endpoints(
+            auth_url=self.auth.url,
+            gateway_url=f"{scheme}://127.0.0.1:{self.proxy.port}/realtime",
+            ca_file=str(self._certificates.ca_file) if self._certificates is not None else None,
+        )
 
     @property
     def auth(self) -> AuthService:
@@ -170,7 +204,8 @@ class ServiceStack:
         """Post a token request to the auth service as any HTTP client could: its status and JSON answer."""
 
         async def post() -> tuple[int, dict[str, Any]]:
-            async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_S) as http:
+            trust = self._certificates.client_context() if self._certificates is not None else True
+            async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_S, verify=trust) as http:
                 response = await http.post(self.auth.url + TOKEN_PATH, json=grant)
             answer = response.json()
             return response.status_code, answer if isinstance(answer, dict) else {}
@@ -187,13 +222,24 @@ class ServiceStack:
             headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
             try:
                 async with connect(
-                    self.gateway.url, additional_headers=headers, open_timeout=PROBE_TIMEOUT_S
+                    self.gateway.url,
+                    additional_headers=headers,
+                    open_timeout=PROBE_TIMEOUT_S,
+                    ssl=self._certificates.client_context() if self._certificates is not None else None,
                 ):
                     return 101
             except InvalidStatus as refused:
                 return refused.response.status_code
 
         return self.loop.run(probe())
+
+    def show_untrusted_gateway_certificate(self) -> None:
+        """From now until the next reset, the gateway shows a certificate from an authority nobody trusts."""
+        certificates, context = self._certificates, self._gateway_tls
+        if certificates is None or context is None:
+            raise RuntimeError("the services are not running over TLS, so the gateway shows no certificate")
+        self.loop.call(lambda: certificates.show_impostor_certificate(context))
+        self._gateway_shows_impostor = True
 
     # -- network -----------------------------------------------------------------------------------
 
