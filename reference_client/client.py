@@ -324,6 +324,18 @@ class RealtimeClient:
         elif kind == MessageType.SUBSCRIBED:
             self._session.confirmed.add(message["channel"])
             self._events.emit("subscribed", channel=message["channel"])
+        elif kind == MessageType.ERROR and "id" in message and message["id"] in self._session.unacked:
+            # The gateway will never take this message: stop sending it, and tell the application.
+            refused = self._session.unacked.pop(message["id"])
+            self._events.emit(
+                "publish:refused",
+                id=refused.id,
+                channel=refused.channel,
+                code=message["code"],
+                reason=message["message"],
+            )
+            if not self._session.unacked:
+                self._drained.set()
         elif kind == MessageType.ERROR:
             self._events.emit("server:error", code=message["code"], message=message["message"])
         else:

@@ -59,8 +59,10 @@ class ScenarioWorld:
         key = "key_" + "".join(self.rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=32))
         self.secrets.append(key)
         if registered:
-            channels = account_profiles()[profile].channels
-            self.services.register_account(key, subject=self.faker.user_name(), channels=channels)
+            rights = account_profiles()[profile]
+            self.services.register_account(
+                key, subject=self.faker.user_name(), channels=rights.read, publish=rights.publish
+            )
         return key
 
     def program_auth_trouble(self, trouble: str, count: int) -> None:

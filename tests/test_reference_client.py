@@ -525,3 +525,54 @@ def test_no_event_carries_the_api_key_or_a_token() -> None:
                 assert secret not in text
 
     run(scenario)
+
+
+READER_KEY = "key-live-reader-51c0"
+
+
+def test_a_refused_publish_is_reported_dropped_and_never_sent_again() -> None:
+    async def scenario() -> None:
+        async with services() as s:
+            s.auth.register(READER_KEY, Account(subject="rita", channels=("*",), publish_channels=()))
+            observed = s.client(api_key=READER_KEY)
+            await ready(observed)
+            message_id = await observed.client.publish("announcements", {"text": "hello"})
+            await eventually(lambda: bool(observed.named("publish:refused")), what="the refusal")
+
+            (refused,) = observed.named("publish:refused")
+            assert refused.data == {
+                "id": message_id,
+                "channel": "announcements",
+                "code": "forbidden",
+                "reason": "no right to post to 'announcements'",
+            }
+            assert observed.client.pending == 0
+            assert observed.named("server:error") == []  # reported as a refusal, not as a stray error
+
+            # A reconnect resends whatever is pending: the refused message is not among it.
+            assert await s.gateway.close_connections(CloseCode.SERVICE_RESTART, "restarting") == 1
+            await eventually(lambda: bool(observed.named("session:resumed")), what="the session resuming")
+            await eventually(lambda: observed.client.state is ConnectionState.READY, what="ready again")
+            await observed.client.close()
+            assert s.gateway_journal.count("publish refused", id=message_id) == 1
+            assert observed.named("publish:resent") == []
+            assert observed.named("publish:unsent") == []
+
+    run(scenario)
+
+
+def test_an_error_naming_a_message_the_client_does_not_hold_is_a_server_error() -> None:
+    async def scenario() -> None:
+        async with services() as s:
+            observed = s.client()
+            await ready(observed)
+            await observed.client._receive(
+                observed.client._connection,  # type: ignore[arg-type]
+                '{"type": "error", "code": "forbidden", "message": "no", "id": "not-mine"}',
+            )
+            assert [event.data for event in observed.named("server:error")] == [
+                {"code": "forbidden", "message": "no"}
+            ]
+            assert observed.named("publish:refused") == []
+
+    run(scenario)

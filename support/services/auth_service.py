@@ -58,7 +58,8 @@ _DEFAULT_ERRORS = {
 @dataclass(frozen=True)
 class Account:
     subject: str
-    channels: tuple[str, ...] = ("*",)
+    channels: tuple[str, ...] = ("*",)  # what the account may read
+    publish_channels: tuple[str, ...] | None = None  # what it may post to; None: wherever it may read
 
 
 @dataclass(frozen=True)
@@ -380,7 +381,9 @@ class AuthService:
 
     def _issue_pair(self, account: Account, family: str, key_fingerprint: str) -> tuple[str, str]:
         if self.token_flaw is None:
-            access = self.authority.issue(account.subject, account.channels, self.access_lifetime_ms)
+            access = self.authority.issue(
+                account.subject, account.channels, self.access_lifetime_ms, publish=account.publish_channels
+            )
         else:
             access = self.authority.issue_flawed(
                 self.token_flaw, account.subject, account.channels, self.access_lifetime_ms
