@@ -21,8 +21,10 @@ class TokenManager:
         http: httpx.AsyncClient,
         events: EventEmitter,
         refresh_fraction: float,
+        client_id: str | None = None,
     ) -> None:
         self._token_url = auth_url.rstrip("/") + "/oauth/token"
+        self._client_id = client_id  # sent with every token request, so the auth service knows the caller
         self._api_key = api_key
         self._http = http
         self._events = events
@@ -114,6 +116,8 @@ class TokenManager:
         self._issued_at = time.monotonic()
 
     async def _post(self, payload: dict[str, Any]) -> dict[str, Any]:
+        if self._client_id:
+            payload = {**payload, "client_id": self._client_id}
         try:
             response = await self._http.post(self._token_url, json=payload)
         except httpx.TimeoutException:

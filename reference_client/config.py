@@ -28,6 +28,9 @@ class ClientConfig:
     shutdown_flush_ms: int = 2_000  # how long shutdown waits for unacknowledged messages
     max_message_bytes: int = 1 << 20
     random_seed: int | None = None  # for jitter and message ids; None draws from the system
+    # Who the client says it is to the auth service (OAuth client_id, not a secret); None: one made from
+    # random_seed.
+    client_id: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("auth_url", "gateway_url"):

@@ -59,6 +59,8 @@ class Settings:
     stream_rate_per_s: float = _spec(minimum=0.1)
     wait_timeout_ms: int = _spec(minimum=1)
     detection_grace_ms: int = _spec(minimum=0)
+    auth_failure_limit: int = _spec(minimum=1)
+    auth_failure_window_ms: int = _spec(minimum=1)
 
     def __post_init__(self) -> None:
         if self.backoff_max_ms < self.backoff_initial_ms:

@@ -38,6 +38,7 @@ AREA_TITLES = {
     "client_steps.py": "The client",
     "network_steps.py": "The network",
     "messaging_steps.py": "Messages",
+    "access_steps.py": "Access and load",
 }
 STEP_TYPES = ("given", "when", "then", "step")
 GHERKIN_KEYWORD = re.compile(r"^(Given|When|Then|And|But|\*)\s+")

@@ -18,6 +18,7 @@ from support.drivers import ClientDriver, ClientSetup, ClientTimings, make_drive
 from support.services.auth_service import ProgrammedResponse
 from support.services.stack import ServiceStack
 from support.settings import Settings
+from support.sign_in_caller import SignInCaller
 from support.test_data import account_profiles
 from support.waiting import wait_for
 
@@ -46,6 +47,7 @@ class ScenarioWorld:
     session_before_disruption: str | None = None
     gateway_answer: int | None = None  # the HTTP status of the last bare request to the gateway
     auth_pause_ms: float = 0.0  # the Retry-After the auth service was told to ask for
+    caller: SignInCaller | None = None  # someone signing in over HTTP without a client
 
     def __post_init__(self) -> None:
         self.faker = Faker()
@@ -88,6 +90,15 @@ class ScenarioWorld:
         driver = make_driver(self.settings.client, setup)
         self.clients[name] = driver
         return driver
+
+    def caller_for_sign_ins(self) -> SignInCaller:
+        """Someone (not a client) who signs in over HTTP under a client id of their own."""
+        if self.caller is None:
+            client_id = "caller-" + "".join(self.rng.choices("0123456789abcdef", k=12))
+            self.caller = SignInCaller(
+                self.services.endpoints.auth_url, client_id, self.settings.wait_timeout_s
+            )
+        return self.caller
 
     @property
     def client(self) -> ClientDriver:

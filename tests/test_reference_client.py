@@ -576,3 +576,31 @@ def test_an_error_naming_a_message_the_client_does_not_hold_is_a_server_error() 
             assert observed.named("publish:refused") == []
 
     run(scenario)
+
+
+def test_the_client_names_itself_to_the_auth_service_by_its_client_id() -> None:
+    async def scenario() -> None:
+        async with services(access_lifetime_ms=300) as s:
+            seeded, same_seed = s.client(random_seed=7), s.client(random_seed=7)
+            other_seed = s.client(random_seed=8)
+            named = s.client(client_id="kiosk-3", token_refresh_fraction=0.3)
+            assert seeded.client.client_id == same_seed.client.client_id
+            assert seeded.client.client_id.startswith("rtc-")
+            assert other_seed.client.client_id != seeded.client.client_id
+            assert named.client.client_id == "kiosk-3"
+
+            await ready(named)
+            await eventually(lambda: bool(named.named("token:refreshed")), what="a token refresh")
+            await ready(seeded)
+            callers = {
+                (entry.detail["grant_type"], entry.detail["caller"])
+                for entry in s.auth_journal.entries("token requested")
+            }
+            assert {
+                ("api_key", "kiosk-3"),
+                ("refresh_token", "kiosk-3"),
+                ("api_key", seeded.client.client_id),
+            } <= callers
+            assert {caller for _, caller in callers} == {"kiosk-3", seeded.client.client_id}
+
+    run(scenario)

@@ -115,7 +115,13 @@ def test_every_step_has_an_example_and_a_description(catalogue: Catalogue) -> No
 def test_the_catalogue_lists_every_step_decorator_in_the_step_files(catalogue: Catalogue) -> None:
     decorators = sum(len(STEP_DECORATOR.findall(path.read_text())) for path in STEPS_DIR.glob("*.py"))
     assert len(catalogue.steps()) == decorators
-    assert [area.title for area in catalogue.areas] == ["Services", "The client", "The network", "Messages"]
+    assert [area.title for area in catalogue.areas] == [
+        "Services",
+        "The client",
+        "The network",
+        "Messages",
+        "Access and load",
+    ]
     assert all(area.description for area in catalogue.areas)
 
 

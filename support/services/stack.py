@@ -69,6 +69,8 @@ class ServiceStack:
             self.auth_journal,
             access_lifetime_ms=self.settings.token_lifetime_ms,
             refresh_lifetime_ms=self.settings.refresh_token_lifetime_ms,
+            failure_limit=self.settings.auth_failure_limit,
+            failure_window_ms=self.settings.auth_failure_window_ms,
         )
         await self._auth.start()
         self._starting = "gateway"
