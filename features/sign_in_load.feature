@@ -1,6 +1,8 @@
 @allure.label.epic:Access_security @area.sign_in_load
-Feature: Signing in holds up under abuse
-  Someone trying key after wrong key is slowed down, and only they are: everyone else still gets in.
+Feature: Signing in holds up under abuse and under a rush
+  Someone trying key after wrong key is slowed down, and only they are: everyone else still gets in. And
+  when hundreds of clients sign in at the same moment, every one of them gets in, with a session of its
+  own; the report says how long it took.
 
   Background:
     Given the realtime services are running
@@ -17,3 +19,11 @@ Feature: Signing in holds up under abuse
     And that caller is still refused as too many requests, even with a right key
     When that caller has waited the pause it was given
     Then that caller's right key is accepted again
+
+  @normal @allure.label.story:Sign_in_rush
+  Scenario: Hundreds of clients signing in at the same moment all get in, each with a session of its own
+    Given a crowd of clients, each with a valid API key of its own
+    When they all connect at the same moment
+    And the rush settles, with its numbers in the report
+    Then every one of them signed in and became ready
+    And each of them has a session of its own

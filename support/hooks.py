@@ -98,10 +98,12 @@ def attach_what_happened(
     """The scenario's picture, transcript and story, for the report; secrets are redacted from each."""
     start, end = world.since("scenario start"), time.monotonic()
     journal = context.services.journal_entries()
+    # What the scenario measured comes first, so the numbers are not lost among hundreds of events.
+    findings = "".join(f"{finding}\n\n" for finding in world.findings)
     attachments = (
         ("Connection timeline", render_timeline(events, journal, start, end, scenario.name), "SVG"),
         ("Message transcript", transcript_table(context.services.transcript(), start), "HTML"),
-        ("What happened", f"Scenario seed {world.seed}\n\n{story(events, journal, start)}", "TEXT"),
+        ("What happened", f"Scenario seed {world.seed}\n\n{findings}{story(events, journal, start)}", "TEXT"),
     )
     for name, body, kind in attachments:
         allure.attach(

@@ -61,6 +61,7 @@ class Settings:
     detection_grace_ms: int = _spec(minimum=0)
     auth_failure_limit: int = _spec(minimum=1)
     auth_failure_window_ms: int = _spec(minimum=1)
+    rush_clients: int = _spec(minimum=1, maximum=2000)
 
     def __post_init__(self) -> None:
         if self.backoff_max_ms < self.backoff_initial_ms:

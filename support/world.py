@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 from faker import Faker
 from hamcrest import equal_to
 
-from support.drivers import ClientDriver, ClientSetup, ClientTimings, make_driver
+from support.drivers import (
+    ClientDriver,
+    ClientSetup,
+    ClientTimings,
+    close_all,
+    connect_all,
+    make_driver,
+    make_drivers,
+)
+from support.people import Person
 from support.services.auth_service import ProgrammedResponse
 from support.services.stack import ServiceStack
 from support.settings import Settings
@@ -47,7 +56,11 @@ class ScenarioWorld:
     session_before_disruption: str | None = None
     gateway_answer: int | None = None  # the HTTP status of the last bare request to the gateway
     auth_pause_ms: float = 0.0  # the Retry-After the auth service was told to ask for
+    people: dict[str, Person] = field(default_factory=dict)  # client name -> whose client it is
+    channels: list[str] = field(default_factory=list)  # channels the scenario made up, in order
+    connect_told: dict[str, float] = field(default_factory=dict)  # client name -> when told to connect
     caller: SignInCaller | None = None  # someone signing in over HTTP without a client
+    findings: list[str] = field(default_factory=list)  # what the scenario measured, for its story
 
     def __post_init__(self) -> None:
         self.faker = Faker()
@@ -66,6 +79,21 @@ class ScenarioWorld:
                 key, subject=self.faker.user_name(), channels=rights.read, publish=rights.publish
             )
         return key
+
+    def new_person(self, profile: str = "member", read: tuple[str, ...] | None = None) -> Person:
+        """A made-up person with a unique name and a registered key, with the profile's rights, or the
+        profile's publishing rights and the given reading rights."""
+        rights = account_profiles()[profile]
+        person = Person(
+            name=self.faker.unique.user_name(),
+            api_key=self.new_api_key(registered=False),
+            read=rights.read if read is None else read,
+            publish=rights.publish,
+        )
+        self.services.register_account(
+            person.api_key, subject=person.name, channels=person.read, publish=person.publish
+        )
+        return person
 
     def program_auth_trouble(self, trouble: str, count: int) -> None:
         """Make the auth service answer the next ``count`` sign-ins with a trouble named in plain words."""
@@ -90,6 +118,29 @@ class ScenarioWorld:
         driver = make_driver(self.settings.client, setup)
         self.clients[name] = driver
         return driver
+
+    def create_crowd(self, people: list[Person]) -> list[ClientDriver]:
+        """A client for each person, named after them, sharing what the driver can share between clients."""
+        setups = [
+            ClientSetup(
+                endpoints=self.services.endpoints,
+                api_key=person.api_key,
+                timings=_timings(self.settings),
+                seed=scenario_seed(self.seed, person.name),
+            )
+            for person in people
+        ]
+        drivers = make_drivers(self.settings.client, setups)
+        for person, driver in zip(people, drivers, strict=True):
+            self.people[person.name] = person
+            self.clients[person.name] = driver
+        return drivers
+
+    def connect_crowd(self) -> None:
+        """Tell every person's client to connect at the same moment, remembering when each was told."""
+        names = list(self.people)
+        told = connect_all([self.clients[name] for name in names])
+        self.connect_told.update(zip(names, told, strict=True))
 
     def caller_for_sign_ins(self) -> SignInCaller:
         """Someone (not a client) who signs in over HTTP under a client id of their own."""
@@ -140,6 +191,11 @@ class ScenarioWorld:
     def close(self) -> list[str]:
         """Dispose of every client; return what each left running (nothing, when all is well)."""
         leaks: list[str] = []
+        try:
+            # Together, so a crowd's closing handshakes overlap; any client left open is closed below.
+            close_all(list(self.clients.values()))
+        except Exception as error:
+            leaks.append(f"closing the clients together failed ({error})")
         for name, driver in self.clients.items():
             leaks += [f"{name}: {leftover}" for leftover in driver.dispose()]
         return leaks

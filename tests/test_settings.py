@@ -43,6 +43,7 @@ def test_behave_ini_lists_every_setting_and_its_defaults_are_valid() -> None:
     assert settings.token_refresh_fraction == pytest.approx(0.9)
     assert settings.wait_timeout_s == pytest.approx(5.0)
     assert (settings.auth_failure_limit, settings.auth_failure_window_ms) == (5, 1000)
+    assert settings.rush_clients == 200
     assert settings.as_report()["client"] == "reference"
     assert set(settings.as_report()) == set(Settings.names())
 
@@ -149,6 +150,8 @@ def test_a_setting_given_only_on_the_command_line_is_not_missing() -> None:
             "the environment",
             "a whole number",
         ),
+        ({"command_line": {"rush_clients": "5000"}}, "rush_clients", "the command line", "at most 2000"),
+        ({"command_line": {"rush_clients": "0"}}, "rush_clients", "the command line", "at least 1"),
     ],
 )
 def test_a_bad_value_is_refused_in_one_line_naming_the_setting(
