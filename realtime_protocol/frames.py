@@ -39,6 +39,7 @@ _OPTIONAL: dict[MessageType, dict[str, type | tuple[type, ...]]] = {
     MessageType.HELLO: {"resume": (dict, type(None))},
     MessageType.ACK: {"seq": int, "id": str},
     MessageType.WELCOME: {"reason": (str, type(None)), "replay": int},
+    MessageType.ERROR: {"id": str},  # the publish the error is about, when it is about one
 }
 
 # Values of these fields are never repeated in error messages.

@@ -79,10 +79,12 @@ class TokenManager:
         events: EventEmitter,
         refresh_fraction: float,
         store: TokenStore | None = None,
+        client_id: str | None = None,
     ) -> None:
         base = auth_url.rstrip("/")
         self._token_url = base + "/oauth/token"
         self._revoke_url = base + "/oauth/revoke"
+        self._client_id = client_id  # sent with every token request, so the auth service knows the caller
         self._api_key = api_key
         self._http = http
         self._events = events
@@ -243,6 +245,8 @@ class TokenManager:
     # -- talking to the auth service ---------------------------------------------------------------
 
     async def _post(self, payload: dict[str, Any], url: str | None = None) -> dict[str, Any]:
+        if self._client_id:
+            payload = {**payload, "client_id": self._client_id}
         try:
             response = await self._http.post(url or self._token_url, json=payload)
         except httpx.TimeoutException:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import random
 import time
@@ -61,6 +62,7 @@ class RealtimeClient:
         # One TLS context for sign-in and the realtime connection, so both trust exactly the same authorities.
         self._tls = config.tls_context()
         self._http = httpx.AsyncClient(timeout=config.auth_timeout_ms / 1000, verify=self._tls)
+        self.client_id = config.client_id or _default_client_id(config.random_seed)
         store = (
             TokenStore(config.token_store_path, config.token_store_key)
             if config.token_store_path is not None and config.token_store_key is not None
@@ -73,6 +75,7 @@ class RealtimeClient:
             self._events,
             config.token_refresh_fraction,
             store,
+            client_id=self.client_id,
         )
         self._token_in_use: str | None = None  # the access token the gateway last accepted from us
         self._session = SessionState()
@@ -370,6 +373,18 @@ class RealtimeClient:
         elif kind == MessageType.SUBSCRIBED:
             self._session.confirmed.add(message["channel"])
             self._events.emit("subscribed", channel=message["channel"])
+        elif kind == MessageType.ERROR and "id" in message and message["id"] in self._session.unacked:
+            # The gateway will never take this message: stop sending it, and tell the application.
+            refused = self._session.unacked.pop(message["id"])
+            self._events.emit(
+                "publish:refused",
+                id=refused.id,
+                channel=refused.channel,
+                code=message["code"],
+                reason=message["message"],
+            )
+            if not self._session.unacked:
+                self._drained.set()
         elif kind == MessageType.ERROR:
             self._events.emit("server:error", code=message["code"], message=message["message"])
         else:
@@ -465,3 +480,11 @@ class RealtimeClient:
             return  # nothing but the shutdown's own states once shutdown has begun
         previous, self._state = self._state, state
         self._events.emit("state:changed", state=state.value, previous=previous.value, reason=reason)
+
+
+def _default_client_id(seed: int | None) -> str:
+    """The name the client gives the auth service when the application gives none: stable for a seed, so a
+    seeded run is repeatable, and otherwise drawn at random."""
+    if seed is None:
+        return f"rtc-{uuid.uuid4().hex[:16]}"
+    return "rtc-" + hashlib.sha256(f"client-id:{seed}".encode()).hexdigest()[:16]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,9 @@ class ClientConfig:
     token_store_key: bytes | None = field(default=None, repr=False)
     # A PEM file of one more certificate authority to trust for https:// and wss://, besides the system's.
     ca_file: str | None = None
+    # Who the client says it is to the auth service (OAuth client_id, not a secret); None: one made from
+    # random_seed.
+    client_id: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("auth_url", "gateway_url"):
@@ -70,10 +74,17 @@ class ClientConfig:
     def tls_context(self) -> ssl.SSLContext:
         """The one TLS context for every secure connection: the system's trusted authorities, plus the one in
         ``ca_file`` if given. Certificates and host names are always checked."""
-        context = ssl.create_default_context()
-        if self.ca_file is not None:
-            try:
-                context.load_verify_locations(cafile=self.ca_file)
-            except (OSError, ssl.SSLError) as error:
-                raise ConfigError(f"ca_file {self.ca_file!r} holds no usable certificate: {error}") from None
-        return context
+        return _tls_context(self.ca_file)
+
+
+@functools.lru_cache(maxsize=8)
+def _tls_context(ca_file: str | None) -> ssl.SSLContext:
+    # Made once per CA file and shared: reading the system's trusted authorities takes about 20 ms, which
+    # hundreds of clients in one application would otherwise each pay again. A context is safe to share.
+    context = ssl.create_default_context()
+    if ca_file is not None:
+        try:
+            context.load_verify_locations(cafile=ca_file)
+        except (OSError, ssl.SSLError) as error:
+            raise ConfigError(f"ca_file {ca_file!r} holds no usable certificate: {error}") from None
+    return context

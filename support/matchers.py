@@ -139,3 +139,25 @@ class KeepsGrowing(BaseMatcher[Sequence[float]]):
 
 def keeps_growing() -> KeepsGrowing:
     return KeepsGrowing()
+
+
+class NoProblems(BaseMatcher[Sequence[str]]):
+    """Matches an empty list of problems, each a plain sentence; a mismatch names the first ten."""
+
+    def __init__(self, noun: str) -> None:
+        self.noun = noun
+
+    def _matches(self, item: Sequence[str]) -> bool:
+        return not item
+
+    def describe_to(self, description: Description) -> None:
+        description.append_text(f"no {self.noun}")
+
+    def describe_mismatch(self, item: Sequence[str], mismatch_description: Description) -> None:
+        shown = "; ".join(item[:10]) + (f"; and {len(item) - 10} more" if len(item) > 10 else "")
+        mismatch_description.append_text(f"{len(item)} {self.noun}: {shown}")
+
+
+def no_problems(noun: str) -> NoProblems:
+    """No problems of a kind (say "leaks"): the failure lists them in plain words."""
+    return NoProblems(noun)

@@ -42,12 +42,18 @@ def scenario_attachments(
     log_lines: Sequence[str],
     start: float,
     end: float,
+    findings: Sequence[str] = (),
 ) -> list[Attachment]:
-    """What the report shows of one scenario: its picture, transcript, story and log. Not yet redacted."""
+    """What the report shows of one scenario: its picture, transcript, story and log. Not yet redacted.
+    What the scenario measured (``findings``) opens the story, so the numbers are not lost among hundreds
+    of events."""
+    measured = "".join(f"{finding}\n\n" for finding in findings)
     attachments = [
         Attachment("Connection timeline", render_timeline(events, journal, start, end, title), "SVG"),
         Attachment("Message transcript", transcript_table(frames, start), "HTML"),
-        Attachment("What happened", f"Scenario seed {seed}\n\n{story(events, journal, start)}", "TEXT"),
+        Attachment(
+            "What happened", f"Scenario seed {seed}\n\n{measured}{story(events, journal, start)}", "TEXT"
+        ),
     ]
     if log_lines:
         attachments.append(Attachment("Log", "\n".join(log_lines), "TEXT"))

@@ -63,6 +63,9 @@ class Settings:
     wait_timeout_ms: int = _spec(minimum=1)
     detection_grace_ms: int = _spec(minimum=0)
     tls: bool = _spec()  # the services over https:// and wss://, with a test certificate authority
+    auth_failure_limit: int = _spec(minimum=1)
+    auth_failure_window_ms: int = _spec(minimum=1)
+    rush_clients: int = _spec(minimum=1, maximum=2000)
 
     def __post_init__(self) -> None:
         if self.backoff_max_ms < self.backoff_initial_ms:

@@ -40,6 +40,7 @@ AREA_TITLES = {
     "network_steps.py": "The network",
     "messaging_steps.py": "Messages",
     "secure_transport_steps.py": "Secure transport",
+    "access_steps.py": "Access and load",
 }
 STEP_TYPES = ("given", "when", "then", "step")
 GHERKIN_KEYWORD = re.compile(r"^(Given|When|Then|And|But|\*)\s+")

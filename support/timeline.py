@@ -51,6 +51,7 @@ MOMENTS: dict[str, tuple[str, str]] = {  # client event -> (short label, line co
     "auth:error": ("sign-in error", VERMILLION),
     "session:continuity_lost": ("session lost, new one", ORANGE),
     "session:resumed": ("session resumed", GREEN),
+    "publish:refused": ("message refused", VERMILLION),
 }
 SERVICE_POINTS: dict[tuple[str, str], tuple[str, str]] = {  # (source, kind) -> (short label, colour)
     ("gateway", "session started"): ("session started", GREEN),
@@ -60,6 +61,7 @@ SERVICE_POINTS: dict[tuple[str, str], tuple[str, str]] = {  # (source, kind) -> 
     ("gateway", "token renewed"): ("token renewed", BLUE),
     ("gateway", "token renewal refused"): ("renewal refused", VERMILLION),
     ("gateway", "handshake refused"): ("sign-in refused", VERMILLION),
+    ("gateway", "publish refused"): ("post refused", VERMILLION),
     ("gateway", "stream started"): ("stream started", BLUE),
     ("gateway", "stream stopped"): ("stream stopped", BLUE),
     ("auth service", "token requested"): ("token asked", SKY),
@@ -67,6 +69,7 @@ SERVICE_POINTS: dict[tuple[str, str], tuple[str, str]] = {  # (source, kind) -> 
     ("auth service", "request refused"): ("refused", VERMILLION),
     ("auth service", "token revoked"): ("token revoked", ORANGE),
     ("auth service", "refresh token reused"): ("refresh reused", VERMILLION),
+    ("auth service", "sign-in throttled"): ("throttled", ORANGE),
 }
 # The only data keys ever written into the picture: none of them holds a payload, token or key.
 SAFE_FACTS = (

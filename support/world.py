@@ -24,13 +24,18 @@ from support.drivers import (
     ClientTimings,
     ObservedEvent,
     TokenKeeping,
+    close_all,
+    connect_all,
     make_driver,
+    make_drivers,
 )
 from support.log_capture import LogCapture
+from support.people import Person
 from support.reporting import Attachment, scenario_attachments
 from support.services.auth_service import ProgrammedResponse
 from support.services.stack import ServiceStack
 from support.settings import Settings
+from support.sign_in_caller import SignInCaller
 from support.test_data import account_profiles
 from support.waiting import wait_for
 
@@ -66,6 +71,11 @@ class ScenarioWorld:
     fresh_access: list[str] = field(default_factory=list)  # what callers got asking at once, by fingerprint
     auth_answer: tuple[int, dict[str, str]] | None = None  # the last answer to a bare token request
     logs: LogCapture = field(default_factory=LogCapture)  # installed by the hooks for the scenario's length
+    people: dict[str, Person] = field(default_factory=dict)  # client name -> whose client it is
+    channels: list[str] = field(default_factory=list)  # channels the scenario made up, in order
+    connect_told: dict[str, float] = field(default_factory=dict)  # client name -> when told to connect
+    caller: SignInCaller | None = None  # someone signing in over HTTP without a client
+    findings: list[str] = field(default_factory=list)  # what the scenario measured, for its story
 
     def __post_init__(self) -> None:
         self.faker = Faker()
@@ -80,9 +90,24 @@ class ScenarioWorld:
         self.secrets.append(key)
         self.subjects[key] = subject = self.faker.user_name()
         if registered:
-            channels = account_profiles()[profile].channels
-            self.services.register_account(key, subject=subject, channels=channels)
+            rights = account_profiles()[profile]
+            self.services.register_account(key, subject=subject, channels=rights.read, publish=rights.publish)
         return key
+
+    def new_person(self, profile: str = "member", read: tuple[str, ...] | None = None) -> Person:
+        """A made-up person with a unique name and a registered key, with the profile's rights, or the
+        profile's publishing rights and the given reading rights."""
+        rights = account_profiles()[profile]
+        person = Person(
+            name=self.faker.unique.user_name(),
+            api_key=self.new_api_key(registered=False),
+            read=rights.read if read is None else read,
+            publish=rights.publish,
+        )
+        self.services.register_account(
+            person.api_key, subject=person.name, channels=person.read, publish=person.publish
+        )
+        return person
 
     def program_auth_trouble(self, trouble: str, count: int) -> None:
         """Make the auth service answer the next ``count`` sign-ins with a trouble named in plain words."""
@@ -169,6 +194,38 @@ class ScenarioWorld:
         self.secrets += [token for token in tokens if token not in self.secrets]
         return tokens
 
+    def create_crowd(self, people: list[Person]) -> list[ClientDriver]:
+        """A client for each person, named after them, sharing what the driver can share between clients."""
+        setups = [
+            ClientSetup(
+                endpoints=self.services.endpoints,
+                api_key=person.api_key,
+                timings=_timings(self.settings),
+                seed=scenario_seed(self.seed, person.name),
+            )
+            for person in people
+        ]
+        drivers = make_drivers(self.settings.client, setups)
+        for person, driver in zip(people, drivers, strict=True):
+            self.people[person.name] = person
+            self.clients[person.name] = driver
+        return drivers
+
+    def connect_crowd(self) -> None:
+        """Tell every person's client to connect at the same moment, remembering when each was told."""
+        names = list(self.people)
+        told = connect_all([self.clients[name] for name in names])
+        self.connect_told.update(zip(names, told, strict=True))
+
+    def caller_for_sign_ins(self) -> SignInCaller:
+        """Someone (not a client) who signs in over HTTP under a client id of their own."""
+        if self.caller is None:
+            client_id = "caller-" + "".join(self.rng.choices("0123456789abcdef", k=12))
+            self.caller = SignInCaller(
+                self.services.endpoints.auth_url, client_id, self.settings.wait_timeout_s
+            )
+        return self.caller
+
     @property
     def client(self) -> ClientDriver:
         try:
@@ -221,11 +278,17 @@ class ScenarioWorld:
             self.logs.lines(),
             self.since("scenario start"),
             time.monotonic(),
+            self.findings,
         )
 
     def close(self) -> list[str]:
         """Dispose of every client; return what each left running (nothing, when all is well)."""
         leaks: list[str] = []
+        try:
+            # Together, so a crowd's closing handshakes overlap; any client left open is closed below.
+            close_all(list(self.clients.values()))
+        except Exception as error:
+            leaks.append(f"closing the clients together failed ({error})")
         for name, driver in self.clients.items():
             leaks += [f"{name}: {leftover}" for leftover in driver.dispose()]
         if self.token_keeping is not None:

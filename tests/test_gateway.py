@@ -253,6 +253,60 @@ def test_client_publish_is_acked_and_deduplicated_by_id() -> None:
     run(scenario)
 
 
+def test_a_post_to_a_channel_the_token_may_only_read_is_refused_and_delivered_to_no_one() -> None:
+    async def scenario() -> None:
+        async with rig() as r:
+            reader, sent_from = await r.session(AUTHORITY.issue("rita", ("*",), 60_000, publish=()))
+            listener, heard_by = await r.session(token("bob"))
+            await r.subscribe(listener, "announcements")
+            await r.subscribe(reader, "announcements")  # reading is still allowed
+            publish = {"type": MessageType.PUBLISH, "id": "m-1", "channel": "announcements", "data": {"x": 1}}
+
+            await send(reader, publish)
+            refusal = await receive(reader)
+            assert refusal == {
+                "type": MessageType.ERROR,
+                "code": "forbidden",
+                "message": "no right to post to 'announcements'",
+                "id": "m-1",
+            }
+            assert (
+                r.journal.count("publish refused", session=sent_from["session_id"], subject="rita", id="m-1")
+                == 1
+            )
+            assert r.journal.count("publish accepted") == 0
+            assert r.gateway.messages_sent(heard_by["session_id"]) == 0
+
+            await send(reader, publish)  # sent again: refused again, never remembered as accepted
+            assert (await receive(reader))["code"] == "forbidden"
+            assert r.journal.count("publish refused", id="m-1") == 2
+
+            # The refusals came before this marker, so it is the first and only thing the listener gets.
+            await r.gateway.publish("announcements", {"marker": True})
+            first = await receive(listener)
+            assert (first["seq"], first["data"]) == (1, {"marker": True})
+            assert r.gateway.messages_sent(heard_by["session_id"]) == 1
+            assert r.gateway.messages_sent("s-unknown") == 0
+
+    run(scenario)
+
+
+def test_publish_rights_are_checked_per_channel() -> None:
+    async def scenario() -> None:
+        async with rig() as r:
+            ws, _ = await r.session(AUTHORITY.issue("alice", ("*",), 60_000, publish=("orders",)))
+            await send(ws, {"type": MessageType.PUBLISH, "id": "a", "channel": "orders", "data": 1})
+            assert await receive(ws) == {"type": MessageType.ACK, "id": "a"}
+            await send(ws, {"type": MessageType.PUBLISH, "id": "b", "channel": "prices", "data": 2})
+            assert (await receive(ws))["id"] == "b"
+            assert [entry.kind for entry in r.journal.entries() if entry.kind.startswith("publish")] == [
+                "publish accepted",
+                "publish refused",
+            ]
+
+    run(scenario)
+
+
 def test_resume_within_the_window_replays_missed_messages_in_order() -> None:
     async def scenario() -> None:
         async with rig(resume_window_ms=5_000) as r:

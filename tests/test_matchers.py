@@ -13,6 +13,7 @@ from support.matchers import (
     each_exactly_once,
     in_order_once_each,
     keeps_growing,
+    no_problems,
     numbered_exactly_once_in_order,
 )
 
@@ -157,3 +158,26 @@ def test_keeps_growing_refuses_shrinking_flat_or_too_short_series() -> None:
     assert mismatch(matcher, [100, 100, 100]) == "saw 100, 100, 100"
     assert mismatch(matcher, [0.5]) == "saw 0.5"
     assert mismatch(matcher, []) == "saw nothing"
+
+
+# -- no_problems ---------------------------------------------------------------------------------------
+
+
+def test_no_problems_accepts_an_empty_list_and_says_what_it_wanted() -> None:
+    assert no_problems("leaks").matches([])
+    assert expectation(no_problems("leaks")) == "no leaks"
+
+
+def test_no_problems_names_the_problems_in_plain_words() -> None:
+    problems = ["ann received 2 message(s) from 'news', which they may not read"]
+    assert mismatch(no_problems("leaks"), problems) == (
+        "1 leaks: ann received 2 message(s) from 'news', which they may not read"
+    )
+
+
+def test_no_problems_shortens_a_long_list() -> None:
+    problems = [f"problem {number}" for number in range(1, 14)]
+    said = mismatch(no_problems("problems"), problems)
+    assert said.startswith("13 problems: problem 1; problem 2;")
+    assert "problem 10; and 3 more" in said
+    assert "problem 11" not in said

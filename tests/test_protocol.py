@@ -31,6 +31,7 @@ VALID_FRAMES: list[dict[str, Any]] = [
     {"type": "ack", "seq": 7},
     {"type": "ack", "id": "p-1"},
     {"type": "error", "code": "not_allowed", "message": "You may not publish on prices"},
+    {"type": "error", "code": "forbidden", "message": "no right to post to 'prices'", "id": "p-1"},
     {"type": "auth", "token": TOKEN},
 ]
 
@@ -113,6 +114,12 @@ def test_a_wrong_typed_required_field_is_named() -> None:
 def test_a_boolean_is_not_a_sequence_number() -> None:
     assert protocol_error('{"type": "message", "seq": true, "channel": "prices"}') == (
         "a 'message' frame needs 'seq' as a whole number, got True"
+    )
+
+
+def test_an_error_about_a_publish_names_it_by_its_id_as_a_string() -> None:
+    assert protocol_error('{"type": "error", "code": "forbidden", "message": "no", "id": 7}') == (
+        "a 'error' frame needs 'id' as a string, got 7"
     )
 
 

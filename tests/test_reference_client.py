@@ -695,6 +695,40 @@ def test_a_client_that_trusts_the_authority_works_over_https_and_wss(
     run(scenario)
 
 
+READER_KEY = "key-live-reader-51c0"
+
+
+def test_a_refused_publish_is_reported_dropped_and_never_sent_again() -> None:
+    async def scenario() -> None:
+        async with services() as s:
+            s.auth.register(READER_KEY, Account(subject="rita", channels=("*",), publish_channels=()))
+            observed = s.client(api_key=READER_KEY)
+            await ready(observed)
+            message_id = await observed.client.publish("announcements", {"text": "hello"})
+            await eventually(lambda: bool(observed.named("publish:refused")), what="the refusal")
+
+            (refused,) = observed.named("publish:refused")
+            assert refused.data == {
+                "id": message_id,
+                "channel": "announcements",
+                "code": "forbidden",
+                "reason": "no right to post to 'announcements'",
+            }
+            assert observed.client.pending == 0
+            assert observed.named("server:error") == []  # reported as a refusal, not as a stray error
+
+            # A reconnect resends whatever is pending: the refused message is not among it.
+            assert await s.gateway.close_connections(CloseCode.SERVICE_RESTART, "restarting") == 1
+            await eventually(lambda: bool(observed.named("session:resumed")), what="the session resuming")
+            await eventually(lambda: observed.client.state is ConnectionState.READY, what="ready again")
+            await observed.client.close()
+            assert s.gateway_journal.count("publish refused", id=message_id) == 1
+            assert observed.named("publish:resent") == []
+            assert observed.named("publish:unsent") == []
+
+    run(scenario)
+
+
 def test_an_untrusted_certificate_at_sign_in_ends_the_client_after_one_attempt(
     certificates: CertificateAuthority,
 ) -> None:
@@ -727,6 +761,23 @@ def test_an_untrusted_certificate_at_sign_in_ends_the_client_after_one_attempt(
     run(scenario)
 
 
+def test_an_error_naming_a_message_the_client_does_not_hold_is_a_server_error() -> None:
+    async def scenario() -> None:
+        async with services() as s:
+            observed = s.client()
+            await ready(observed)
+            await observed.client._receive(
+                observed.client._connection,  # type: ignore[arg-type]
+                '{"type": "error", "code": "forbidden", "message": "no", "id": "not-mine"}',
+            )
+            assert [event.data for event in observed.named("server:error")] == [
+                {"code": "forbidden", "message": "no"}
+            ]
+            assert observed.named("publish:refused") == []
+
+    run(scenario)
+
+
 def test_an_untrusted_certificate_at_the_gateway_ends_the_client_after_one_attempt(
     certificates: CertificateAuthority,
 ) -> None:
@@ -752,5 +803,33 @@ def test_an_untrusted_certificate_at_the_gateway_ends_the_client_after_one_attem
             assert hellos.count("tls handshake") == 1
             assert s.gateway_journal.count("connection opened") == 0
             assert s.gateway.session_ids() == []
+
+    run(scenario)
+
+
+def test_the_client_names_itself_to_the_auth_service_by_its_client_id() -> None:
+    async def scenario() -> None:
+        async with services(access_lifetime_ms=300) as s:
+            seeded, same_seed = s.client(random_seed=7), s.client(random_seed=7)
+            other_seed = s.client(random_seed=8)
+            named = s.client(client_id="kiosk-3", token_refresh_fraction=0.3)
+            assert seeded.client.client_id == same_seed.client.client_id
+            assert seeded.client.client_id.startswith("rtc-")
+            assert other_seed.client.client_id != seeded.client.client_id
+            assert named.client.client_id == "kiosk-3"
+
+            await ready(named)
+            await eventually(lambda: bool(named.named("token:refreshed")), what="a token refresh")
+            await ready(seeded)
+            callers = {
+                (entry.detail["grant_type"], entry.detail["caller"])
+                for entry in s.auth_journal.entries("token requested")
+            }
+            assert {
+                ("api_key", "kiosk-3"),
+                ("refresh_token", "kiosk-3"),
+                ("api_key", seeded.client.client_id),
+            } <= callers
+            assert {caller for _, caller in callers} == {"kiosk-3", seeded.client.client_id}
 
     run(scenario)

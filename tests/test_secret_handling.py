@@ -7,6 +7,7 @@ Waits are conditions polled against a deadline, never fixed sleeps.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import secrets
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from faker import Faker
 
 from realtime_protocol.secrets import (
     MASK,
@@ -485,3 +487,20 @@ def test_each_answer_flaw_shapes_the_token_answer(flaw: str) -> None:
         assert service.authority.verify((await sign_in(client)).json()["access_token"])
 
     serve(scenario)
+
+
+def test_made_up_passwords_never_survive_masking_whatever_characters_they_hold() -> None:
+    # Passwords carry punctuation (&, ), ], quotes) that ends an unquoted value early; a quoted value must be
+    # masked up to its own closing quote, whichever quote the text uses.
+    faker = Faker()
+    for seed in range(300):
+        faker.seed_instance(seed)
+        password = faker.password(length=16)
+        for text in (
+            str({"text": "hello", "password": password}),
+            json.dumps({"password": password, "text": "hello"}),
+            f"password={password}",
+        ):
+            masked = mask_secrets(text)
+            assert password not in masked, (seed, text, masked)
+            assert MASK in masked

@@ -42,6 +42,8 @@ def test_behave_ini_lists_every_setting_and_its_defaults_are_valid() -> None:
     assert isinstance(settings.backoff_multiplier, float)
     assert settings.token_refresh_fraction == pytest.approx(0.9)
     assert settings.wait_timeout_s == pytest.approx(5.0)
+    assert (settings.auth_failure_limit, settings.auth_failure_window_ms) == (5, 1000)
+    assert settings.rush_clients == 200
     assert settings.as_report()["client"] == "reference"
     assert set(settings.as_report()) == set(Settings.names())
 
@@ -136,6 +138,20 @@ def test_a_setting_given_only_on_the_command_line_is_not_missing() -> None:
             "at least 0.1",
         ),
         ({"command_line": {"client": "browser"}}, "client", "the command line", "one of reference"),
+        (
+            {"command_line": {"auth_failure_limit": "0"}},
+            "auth_failure_limit",
+            "the command line",
+            "at least 1",
+        ),
+        (
+            {"environ": {"RTAS_AUTH_FAILURE_WINDOW_MS": "soon"}},
+            "auth_failure_window_ms",
+            "the environment",
+            "a whole number",
+        ),
+        ({"command_line": {"rush_clients": "5000"}}, "rush_clients", "the command line", "at most 2000"),
+        ({"command_line": {"rush_clients": "0"}}, "rush_clients", "the command line", "at least 1"),
     ],
 )
 def test_a_bad_value_is_refused_in_one_line_naming_the_setting(

@@ -122,6 +122,7 @@ def test_the_catalogue_lists_every_step_decorator_in_the_step_files(catalogue: C
         "The network",
         "Messages",
         "Secure transport",
+        "Access and load",
     ]
     assert all(area.description for area in catalogue.areas)
 

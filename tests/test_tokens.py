@@ -68,3 +68,51 @@ def test_the_unsigned_token_has_no_signature() -> None:
 def test_an_unknown_flaw_is_refused_clearly() -> None:
     with pytest.raises(ValueError, match=r"unknown token flaw 'rusty' \(known: tampered, expired"):
         AUTHORITY.issue_flawed("rusty", "alice", ("news",), 60_000)
+
+
+# -- reading and posting rights ------------------------------------------------------------------------
+
+
+def test_a_token_without_a_publish_claim_may_post_wherever_it_may_read() -> None:
+    # Tokens issued before reading and posting were told apart keep their meaning.
+    token = AUTHORITY.issue("alice", ("news", "prices"), 60_000)
+    assert "publish" not in claims_of(token)
+    claims = AUTHORITY.verify(token)
+    assert claims.publish_channels is None
+    assert claims.may_publish("news") and claims.may_publish("prices")
+    assert not claims.may_publish("orders")
+
+
+def test_publish_rights_are_signed_into_the_token_apart_from_reading_rights() -> None:
+    token = AUTHORITY.issue("alice", ("*",), 60_000, publish=("orders",))
+    assert claims_of(token)["publish"] == ["orders"]
+    claims = AUTHORITY.verify(token)
+    assert claims.allows("news") and claims.allows("orders")
+    assert claims.may_publish("orders")
+    assert not claims.may_publish("news")
+
+
+def test_a_reader_token_may_read_but_post_nowhere() -> None:
+    claims = AUTHORITY.verify(AUTHORITY.issue("alice", ("*",), 60_000, publish=()))
+    assert claims.publish_channels == ()
+    assert claims.allows("announcements")
+    assert not claims.may_publish("announcements")
+
+
+def test_a_publish_grant_of_every_channel() -> None:
+    claims = AUTHORITY.verify(AUTHORITY.issue("alice", ("news",), 60_000, publish=("*",)))
+    assert claims.may_publish("anything")
+    assert not claims.allows("anything")
+
+
+def test_a_publish_claim_that_is_not_a_list_is_refused() -> None:
+    # Signed with the real key, so only the shape of the claim is wrong.
+    genuine = AUTHORITY.issue("alice", ("*",), 60_000)
+    broken = jwt.encode(
+        {**jwt.decode(genuine, options={"verify_signature": False}), "publish": "news"},
+        AUTHORITY._private_key,
+        "ES256",
+    )
+    with pytest.raises(InvalidTokenError) as refused:
+        AUTHORITY.verify(broken)
+    assert refused.value.reason == "the token's publish grant is not a list of channels"

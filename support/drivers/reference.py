@@ -1,9 +1,16 @@
-"""Drives the reference client on its own event loop thread, as an application would run it."""
+"""Drives the reference client on an event loop thread, as an application would run it.
+
+A single client gets a loop of its own. A crowd of clients (``ReferenceClientDriver.crowd``) shares one
+loop, as one application running many connections would, so hundreds of clients need one thread, not
+hundreds; the loop stops when the last of them is disposed.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
+from collections.abc import Sequence
 from typing import Any
 
 import reference_client
@@ -12,11 +19,33 @@ from reference_client import BackoffPolicy, ClientConfig, ClientEvent, RealtimeC
 from support.drivers.base import ClientSetup, ObservedEvent
 from support.runtime import BackgroundLoop
 
+SCENARIO_ENDED = "the scenario ended"
+
+
+class _SharedLoop:
+    """A client loop and how many drivers still use it; the last one to let go stops it."""
+
+    def __init__(self, name: str) -> None:
+        self.loop = BackgroundLoop(name).start()
+        self._users = 0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        with self._lock:
+            self._users += 1
+
+    def release(self) -> list[str]:
+        """Let go of the loop; stop it (returning what had to be cancelled) if nobody else uses it."""
+        with self._lock:
+            self._users -= 1
+            last = self._users <= 0
+        return self.loop.stop() if last else []
+
 
 class ReferenceClientDriver:
     target = f"reference client {reference_client.__version__} (embedded, Python)"
 
-    def __init__(self, setup: ClientSetup) -> None:
+    def __init__(self, setup: ClientSetup, shared: _SharedLoop | None = None) -> None:
         timings = setup.timings
         config = ClientConfig(
             auth_url=setup.endpoints.auth_url,
@@ -43,8 +72,63 @@ class ReferenceClientDriver:
         )
         self._events: list[ObservedEvent] = []
         self._lock = threading.Lock()
-        self._loop = BackgroundLoop("client").start()
-        self._client: RealtimeClient = self._loop.run(self._create(config))
+        self._shared = shared if shared is not None else _SharedLoop("client")
+        self._loop = self._shared.loop
+        try:
+            self._client: RealtimeClient = self._loop.run(self._create(config))
+        except BaseException:
+            if shared is None:
+                self._loop.stop()
+            raise
+        self._shared.acquire()
+        self._disposed = False
+
+    @classmethod
+    def crowd(cls, setups: Sequence[ClientSetup]) -> list[ReferenceClientDriver]:
+        """One driver per setup, all on one shared loop."""
+        if not setups:
+            return []
+        shared = _SharedLoop("clients")
+        drivers: list[ReferenceClientDriver] = []
+        try:
+            for setup in setups:
+                drivers.append(cls(setup, shared))
+        finally:
+            if len(drivers) < len(setups):
+                for driver in drivers:
+                    driver.dispose()
+                if not drivers:
+                    shared.loop.stop()
+        return drivers
+
+    @staticmethod
+    def connect_together(drivers: Sequence[ReferenceClientDriver]) -> list[float]:
+        """Tell every client to connect in the same turn of their loop; returns when each was told
+        (``time.monotonic()``), in the order given. Clients on different loops are told loop by loop."""
+        told: dict[int, float] = {}
+
+        async def connect_all(group: list[ReferenceClientDriver]) -> None:
+            # Nothing is awaited between the connects: each only starts its client's own task.
+            for driver in group:
+                told[id(driver)] = time.monotonic()
+                await driver._client.connect()
+
+        for group in _by_loop(drivers):
+            group[0]._loop.run(connect_all(group))
+        return [told[id(driver)] for driver in drivers]
+
+    @staticmethod
+    def close_together(drivers: Sequence[ReferenceClientDriver], reason: str) -> None:
+        """Shut every client down at the same time rather than one after another: a crowd's closing
+        handshakes then overlap instead of adding up."""
+
+        async def close_all(group: list[ReferenceClientDriver]) -> None:
+            await asyncio.gather(*(driver._client.close(reason) for driver in group), return_exceptions=True)
+
+        for group in _by_loop(drivers):
+            open_ones = [driver for driver in group if not driver._client.state.terminal]
+            if open_ones and open_ones[0]._loop.running:
+                open_ones[0]._loop.run(close_all(open_ones))
 
     async def _create(self, config: ClientConfig) -> RealtimeClient:
         # Built on its own loop: the client's asyncio objects belong to the loop that runs it.
@@ -96,6 +180,7 @@ class ReferenceClientDriver:
         return self._client.pending
 
     def leftovers(self) -> list[str]:
+        """Tasks still running on the client's loop: for a client of a crowd, those of the whole crowd."""
         if not self._loop.running:
             return []
 
@@ -108,8 +193,17 @@ class ReferenceClientDriver:
         return self._loop.call(running_tasks)
 
     def dispose(self) -> list[str]:
-        if not self._loop.running:
+        if self._disposed:
             return []
-        if not self._client.state.terminal:
-            self._loop.run(self._client.close("the scenario ended"))
-        return self._loop.stop()
+        self._disposed = True
+        if self._loop.running and not self._client.state.terminal:
+            self._loop.run(self._client.close(SCENARIO_ENDED))
+        return self._shared.release()
+
+
+def _by_loop(drivers: Sequence[ReferenceClientDriver]) -> list[list[ReferenceClientDriver]]:
+    """The drivers grouped by the loop they run on, in the order given."""
+    groups: dict[int, list[ReferenceClientDriver]] = {}
+    for driver in drivers:
+        groups.setdefault(id(driver._loop), []).append(driver)
+    return list(groups.values())

@@ -11,6 +11,11 @@ Endpoints (JSON in and out):
 * ``POST /oauth/revoke`` revokes a refresh token (its family) or an access token (by ``jti``).
 * ``GET /health``
 
+A token request may name its caller with an OAuth-style ``client_id`` (requests without one are grouped by
+their network address). With a failure limit set, a caller whose credentials were refused that many times
+within the sliding window is answered ``429 rate_limited`` with ``Retry-After``, whatever it presents, until
+its oldest refusal leaves the window; other callers are unaffected.
+
 Secrets (API keys, access tokens, refresh tokens) only ever appear in journal entries, error text and
 reprs as ``fingerprint()``s.
 """
@@ -19,11 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import secrets
 import ssl
 import time
 import uuid
-from collections import deque
+from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -45,6 +52,9 @@ REFRESH_GRANT = "refresh_token"
 # Long enough for an in-flight normal answer, short enough that a programmed multi-second delay still in
 # progress does not hold up the teardown between scenarios.
 _SHUTDOWN_GRACE_S = 0.5
+
+# A client_id is the caller's own choice of name; a longer one is cut so it cannot swamp the journal.
+_MAX_CLIENT_ID = 100
 
 # Used when a programmed refusal names no error code, so the body is still a well-formed OAuth error.
 _DEFAULT_ERRORS = {
@@ -73,7 +83,48 @@ class IssuedToken:
 @dataclass(frozen=True)
 class Account:
     subject: str
-    channels: tuple[str, ...] = ("*",)
+    channels: tuple[str, ...] = ("*",)  # what the account may read
+    publish_channels: tuple[str, ...] | None = None  # what it may post to; None: wherever it may read
+
+
+class FailureLimiter:
+    """Counts refused sign-ins per caller in a sliding window and says how long a caller over the limit must
+    wait. Refusals for being over the limit are not counted, so a caller that keeps knocking is let back in
+    once its oldest counted refusal leaves the window."""
+
+    def __init__(self, limit: int, window_ms: int, clock: Callable[[], float] = time.monotonic) -> None:
+        if limit < 1:
+            raise ValueError(f"the failure limit must be at least 1, not {limit}")
+        if window_ms < 1:
+            raise ValueError(f"the failure window must be at least 1 ms, not {window_ms}")
+        self.limit = limit
+        self.window_s = window_ms / 1000
+        self._clock = clock
+        self._failures: defaultdict[str, deque[float]] = defaultdict(deque)
+
+    def wait_s(self, caller: str) -> float | None:
+        """Seconds the caller must wait before it is heard again, or None when it is not over the limit."""
+        failures = self._recent(caller)
+        if len(failures) < self.limit:
+            return None
+        # The caller is heard again when enough refusals have aged out to bring it under the limit.
+        return max(0.0, failures[len(failures) - self.limit] + self.window_s - self._clock())
+
+    def record_failure(self, caller: str) -> None:
+        self._recent(caller).append(self._clock())
+
+    def failures(self, caller: str) -> int:
+        return len(self._recent(caller))
+
+    def reset(self) -> None:
+        self._failures.clear()
+
+    def _recent(self, caller: str) -> deque[float]:
+        failures = self._failures[caller]
+        horizon = self._clock() - self.window_s
+        while failures and failures[0] <= horizon:
+            failures.popleft()
+        return failures
 
 
 @dataclass(frozen=True)
@@ -148,6 +199,8 @@ class AuthService:
         access_lifetime_ms: int,
         refresh_lifetime_ms: int,
         ssl_context: ssl.SSLContext | None = None,
+        failure_limit: int | None = None,
+        failure_window_ms: int = 1_000,
     ) -> None:
         self.authority = authority
         self.ssl_context = ssl_context  # set: the service speaks https only
@@ -164,6 +217,8 @@ class AuthService:
         self._issued: list[IssuedToken] = []
         self._programmed: deque[ProgrammedResponse] = deque()
         self._requests_seen = 0
+        # None: callers are never throttled, however often their credentials are refused.
+        self.limiter = None if failure_limit is None else FailureLimiter(failure_limit, failure_window_ms)
         # When set, every access token handed out has this flaw (see TokenAuthority.issue_flawed).
         self.token_flaw: str | None = None
 
@@ -253,6 +308,8 @@ class AuthService:
         self._issued.clear()
         self._programmed.clear()
         self._requests_seen = 0
+        if self.limiter is not None:
+            self.limiter.reset()
         self.token_flaw = None
         self.access_lifetime_ms = self._default_access_lifetime_ms
         self.journal.clear()
@@ -283,8 +340,14 @@ class AuthService:
         grant_type = body.get("grant_type") if body is not None else None
         grant_label = grant_type if grant_type in (API_KEY_GRANT, REFRESH_GRANT) else "invalid"
         credential = _credential(body, grant_type)
+        caller = _caller(body, request)
         # Journaled on arrival, so the time of a request is when the client asked, not when it was answered.
-        self.journal.record("token requested", grant_type=grant_label, key=fingerprint(credential))
+        self.journal.record(
+            "token requested", grant_type=grant_label, key=fingerprint(credential), caller=caller
+        )
+        wait_s = self.limiter.wait_s(caller) if self.limiter is not None else None
+        if wait_s is not None:
+            return self._throttle(caller, wait_s, grant_label, credential)
 
         if self._programmed:
             programmed = self._programmed.popleft()
@@ -319,6 +382,8 @@ class AuthService:
             else:
                 raise _Refusal(400, "invalid_request", "grant_type must be 'api_key' or 'refresh_token'")
         except _Refusal as refusal:
+            if refusal.status == 401 and self.limiter is not None:
+                self.limiter.record_failure(caller)
             self._record_requested(grant_label, refusal.status, credential)
             return self._refuse(refusal, TOKEN_PATH)
         self._record_requested(grant_label, 200, credential)
@@ -415,7 +480,9 @@ class AuthService:
 
     def _issue_pair(self, account: Account, family: str, key_fingerprint: str) -> tuple[str, str]:
         if self.token_flaw is None or self.token_flaw in ANSWER_FLAWS:
-            access = self.authority.issue(account.subject, account.channels, self.access_lifetime_ms)
+            access = self.authority.issue(
+                account.subject, account.channels, self.access_lifetime_ms, publish=account.publish_channels
+            )
         else:
             access = self.authority.issue_flawed(
                 self.token_flaw, account.subject, account.channels, self.access_lifetime_ms
@@ -457,7 +524,9 @@ class AuthService:
 
     # -- journalling -------------------------------------------------------------------------------------
 
-    def _refuse(self, refusal: _Refusal, endpoint: str) -> web.Response:
+    def _refuse(
+        self, refusal: _Refusal, endpoint: str, headers: dict[str, str] | None = None
+    ) -> web.Response:
         self.journal.record(
             "request refused",
             status=refusal.status,
@@ -468,8 +537,16 @@ class AuthService:
         return web.json_response(
             {"error": refusal.error, "error_description": refusal.description},
             status=refusal.status,
-            headers={"Cache-Control": "no-store"},
+            headers={"Cache-Control": "no-store", **(headers or {})},
         )
+
+    def _throttle(self, caller: str, wait_s: float, grant_type: str, credential: str | None) -> web.Response:
+        # Rounded up to the millisecond, so a caller that waits exactly as long as it is told is heard again.
+        retry_after_s = math.ceil(wait_s * 1000) / 1000
+        self.journal.record("sign-in throttled", caller=caller, retry_after_ms=round(retry_after_s * 1000))
+        self._record_requested(grant_type, 429, credential)
+        refusal = _Refusal(429, "rate_limited", "Too many failed sign-ins; wait before trying again")
+        return self._refuse(refusal, TOKEN_PATH, {"Retry-After": _format_seconds(retry_after_s)})
 
     def _record_requested(self, grant_type: str, status: int, credential: str | None) -> None:
         self.journal.record(
@@ -492,6 +569,14 @@ def _credential(body: dict[str, Any] | None, grant_type: object) -> str | None:
         return None
     value = body.get("refresh_token") if grant_type == REFRESH_GRANT else body.get("api_key")
     return value if isinstance(value, str) else None
+
+
+def _caller(body: dict[str, Any] | None, request: web.Request) -> str:
+    """Who is asking: the ``client_id`` the request names, else its network address."""
+    client_id = body.get("client_id") if body is not None else None
+    if isinstance(client_id, str) and client_id.strip():
+        return client_id.strip()[:_MAX_CLIENT_ID]
+    return f"address {request.remote or 'unknown'}"
 
 
 def _format_seconds(seconds: float) -> str:

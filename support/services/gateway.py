@@ -203,6 +203,11 @@ class Gateway:
         session = self._sessions.get(session_id)
         return set(session.subscriptions) if session else set()
 
+    def messages_sent(self, session_id: str) -> int:
+        """How many messages the gateway has numbered for a session (0 for a session it does not hold)."""
+        session = self._sessions.get(session_id)
+        return session.next_seq - 1 if session else 0
+
     async def publish(self, channel: str, data: Any) -> int:
         """Send a message to every session subscribed to the channel, connected or not."""
         reached = 0
@@ -409,6 +414,8 @@ class Gateway:
             elif kind == MessageType.UNSUBSCRIBE:
                 session.subscriptions.discard(message["channel"])
                 self.journal.record("unsubscribed", session=session.id, channel=message["channel"])
+            elif kind == MessageType.PUBLISH and not claims.may_publish(message["channel"]):
+                await self._refuse_publish(connection, session, message)
             elif kind == MessageType.PUBLISH:
                 await self._accept_publish(connection, session, message)
             elif kind == MessageType.ACK and "seq" in message:
@@ -470,6 +477,24 @@ class Gateway:
                     await self._deliver(other, channel, message.get("data"))
         async with session.send_lock:
             await self._send(connection, encode({"type": MessageType.ACK, "id": message_id}))
+
+    async def _refuse_publish(
+        self, connection: ServerConnection, session: GatewaySession, message: dict[str, Any]
+    ) -> None:
+        """A post to a channel the token may not post to: delivered to no one, and answered with an error
+        naming the message, so the client can stop sending it."""
+        message_id, channel = message["id"], message["channel"]
+        self.journal.record(
+            "publish refused", session=session.id, subject=session.subject, id=message_id, channel=channel
+        )
+        refusal = {
+            "type": MessageType.ERROR,
+            "code": "forbidden",
+            "message": f"no right to post to {channel!r}",
+            "id": message_id,
+        }
+        async with session.send_lock:
+            await self._send(connection, encode(refusal))
 
     async def _renew(
         self,

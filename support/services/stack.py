@@ -89,6 +89,8 @@ class ServiceStack:
             access_lifetime_ms=self.settings.token_lifetime_ms,
             refresh_lifetime_ms=self.settings.refresh_token_lifetime_ms,
             ssl_context=self._server_tls(self.auth_journal),
+            failure_limit=self.settings.auth_failure_limit,
+            failure_window_ms=self.settings.auth_failure_window_ms,
         )
         await self._auth.start()
         self._starting = "gateway"
@@ -174,8 +176,17 @@ class ServiceStack:
 
     # -- auth service ------------------------------------------------------------------------------
 
-    def register_account(self, api_key: str, subject: str, channels: tuple[str, ...] = ("*",)) -> None:
-        self.loop.call(lambda: self.auth.register(api_key, Account(subject=subject, channels=channels)))
+    def register_account(
+        self,
+        api_key: str,
+        subject: str,
+        channels: tuple[str, ...] = ("*",),
+        publish: tuple[str, ...] | None = None,
+    ) -> None:
+        """Let ``api_key`` sign in as ``subject``, reading ``channels`` and posting to ``publish`` (None:
+        wherever it may read)."""
+        account = Account(subject=subject, channels=channels, publish_channels=publish)
+        self.loop.call(lambda: self.auth.register(api_key, account))
 
     def program_auth(self, *responses: ProgrammedResponse) -> None:
         self.loop.call(lambda: self.auth.program(*responses))
@@ -289,6 +300,10 @@ class ServiceStack:
 
     def gateway_subscriptions(self, session_id: str) -> set[str]:
         return self.loop.call(lambda: self.gateway.subscriptions_of(session_id))
+
+    def gateway_messages_sent(self, session_ids: list[str]) -> dict[str, int]:
+        """How many messages the gateway has numbered for each of these sessions."""
+        return self.loop.call(lambda: {sid: self.gateway.messages_sent(sid) for sid in session_ids})
 
     # -- what happened -----------------------------------------------------------------------------
 

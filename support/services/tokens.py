@@ -4,6 +4,10 @@ gateway, which checks them.
 Lifetimes are in milliseconds so the suite can run token expiry in fractions of a second; ``exp`` and
 ``iat`` are therefore fractional NumericDates (RFC 7519 §2 allows non-integer values) and expiry is
 checked here to the millisecond rather than by PyJWT, which truncates to whole seconds.
+
+A token grants channels twice over: ``channels`` may be read (subscribed to) and ``publish`` may be posted
+to. A token without a ``publish`` claim, as tokens were before that claim existed, may post wherever it may
+read.
 """
 
 from __future__ import annotations
@@ -37,12 +41,19 @@ class InvalidTokenError(Exception):
 @dataclass(frozen=True)
 class AccessClaims:
     subject: str
-    channels: tuple[str, ...]
+    channels: tuple[str, ...]  # what the token may read; "*" is every channel
     expires_at: float  # wall-clock seconds since the epoch, fractional
     token_id: str
+    publish_channels: tuple[str, ...] | None = None  # what it may post to; None: wherever it may read
 
     def allows(self, channel: str) -> bool:
-        return "*" in self.channels or channel in self.channels
+        """Whether the token may read (subscribe to) the channel."""
+        return _grants(self.channels, channel)
+
+    def may_publish(self, channel: str) -> bool:
+        """Whether the token may post to the channel."""
+        granted = self.channels if self.publish_channels is None else self.publish_channels
+        return _grants(granted, channel)
 
     def seconds_left(self, now: float | None = None) -> float:
         return self.expires_at - (time.time() if now is None else now)
@@ -57,7 +68,17 @@ class TokenAuthority:
         self._private_key = ec.generate_private_key(ec.SECP256R1())
         self._public_key = self._private_key.public_key()
 
-    def issue(self, subject: str, channels: tuple[str, ...], lifetime_ms: int, **extra: Any) -> str:
+    def issue(
+        self,
+        subject: str,
+        channels: tuple[str, ...],
+        lifetime_ms: int,
+        publish: tuple[str, ...] | None = None,
+        **extra: Any,
+    ) -> str:
+        """A signed token reading ``channels`` and posting to ``publish`` (None: wherever it may read)."""
+        if publish is not None:
+            extra["publish"] = list(publish)
         return jwt.encode(self._claims(subject, channels, lifetime_ms, **extra), self._private_key, ALGORITHM)
 
     def issue_flawed(self, flaw: str, subject: str, channels: tuple[str, ...], lifetime_ms: int) -> str:
@@ -128,9 +149,17 @@ class TokenAuthority:
         expires_at = float(claims["exp"])
         if expires_at <= time.time():
             raise InvalidTokenError("the token has expired")
+        publish = claims.get("publish")
+        if publish is not None and not isinstance(publish, list):
+            raise InvalidTokenError("the token's publish grant is not a list of channels")
         return AccessClaims(
             subject=str(claims["sub"]),
             channels=tuple(claims.get("channels", ())),
             expires_at=expires_at,
             token_id=str(claims.get("jti", "")),
+            publish_channels=None if publish is None else tuple(str(channel) for channel in publish),
         )
+
+
+def _grants(granted: tuple[str, ...], channel: str) -> bool:
+    return "*" in granted or channel in granted

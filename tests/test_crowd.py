@@ -1,0 +1,262 @@
+"""Plain accounting for scenarios with many clients: made-up people and their rights, who received what
+from where, and the sign-in rush's numbers."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from support import channel_access, rush
+from support.drivers.base import ObservedEvent
+from support.people import CHANNEL_NAMES, Person, channel_names, read_grants
+from support.sign_in_caller import SignInAnswer, summarise_answers
+
+# -- people and their rights ---------------------------------------------------------------------------
+
+
+def person(name: str, *read: str) -> Person:
+    return Person(name=name, api_key=f"key-{name}", read=read, publish=())
+
+
+def test_a_person_reads_what_they_are_granted_and_hides_their_key() -> None:
+    ann = person("ann", "news")
+    assert ann.may_read("news") and not ann.may_read("prices")
+    assert person("bob", "*").may_read("anything")
+    assert "key-ann" not in repr(ann)
+
+
+def test_channel_names_are_familiar_first_then_numbered() -> None:
+    assert channel_names(3) == ["prices", "orders", "news"]
+    many = channel_names(14)
+    assert many[: len(CHANNEL_NAMES)] == list(CHANNEL_NAMES)
+    assert many[-2:] == ["channel-13", "channel-14"]
+    assert len(set(many)) == 14
+    with pytest.raises(ValueError, match="at least one channel"):
+        channel_names(0)
+
+
+@pytest.mark.parametrize(("people", "count"), [(2, 2), (5, 2), (24, 8), (40, 12)])
+def test_every_channel_is_both_read_and_withheld_and_everyone_reads_something(
+    people: int, count: int
+) -> None:
+    channels = channel_names(count)
+    grants = read_grants(people, channels, random.Random(1))
+    assert len(grants) == people
+    for grant in grants:
+        assert grant and len(grant) < count  # something to receive and something to be kept from
+        assert list(grant) == [channel for channel in channels if channel in grant]  # in channel order
+    for channel in channels:
+        assert any(channel in grant for grant in grants)
+        assert any(channel not in grant for grant in grants)
+
+
+def test_grants_come_from_the_seed() -> None:
+    channels = channel_names(8)
+    assert read_grants(24, channels, random.Random(5)) == read_grants(24, channels, random.Random(5))
+    assert read_grants(24, channels, random.Random(5)) != read_grants(24, channels, random.Random(6))
+
+
+@pytest.mark.parametrize(
+    ("people", "count", "words"), [(5, 1, "at least two channels"), (3, 4, "3 people are too few for 4")]
+)
+def test_grants_that_could_not_tell_readers_apart_are_refused(people: int, count: int, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        read_grants(people, channel_names(count), random.Random(1))
+
+
+# -- who received what, from where ---------------------------------------------------------------------
+
+
+def message(channel: str, seq: int, data: Any) -> ObservedEvent:
+    return ObservedEvent("message", {"channel": channel, "seq": seq, "data": data})
+
+
+PEOPLE = {"ann": person("ann", "news"), "bob": person("bob", "news", "prices")}
+
+
+def test_received_groups_what_a_client_delivered_by_channel_in_order() -> None:
+    events = [
+        message("news", 1, {"n": 1}),
+        ObservedEvent("subscribed", {"channel": "news"}),
+        message("prices", 2, {"n": 1}),
+        message("news", 3, {"n": 2}),
+    ]
+    assert channel_access.received(events) == {"news": [{"n": 1}, {"n": 2}], "prices": [{"n": 1}]}
+    assert channel_access.highest_seq(events) == 3
+    assert channel_access.highest_seq([]) == 0
+
+
+def test_nothing_missing_when_everyone_got_every_message_they_may_read() -> None:
+    deliveries = {
+        "ann": {"news": [{"n": 1}, {"n": 2}]},
+        "bob": {"news": [{"n": 1}, {"n": 2}], "prices": [{"n": 1}, {"n": 2}]},
+    }
+    assert channel_access.missing_deliveries(PEOPLE, deliveries, ["news", "prices"], 2) == []
+    assert channel_access.leaks(PEOPLE, deliveries) == []
+
+
+def test_missing_deliveries_name_the_person_the_channel_and_the_messages() -> None:
+    deliveries = {"ann": {"news": [{"n": 1}]}, "bob": {"news": [{"n": 2}, {"n": 1}]}}
+    assert channel_access.missing_deliveries(PEOPLE, deliveries, ["news", "prices"], 2) == [
+        "ann on 'news': 1 message(s) arrived: message 2 never arrived",
+        "bob on 'news': 2 message(s) arrived: message 1 arrived out of order",
+        "bob on 'prices': 0 message(s) arrived: messages 1, 2 never arrived",
+    ]
+
+
+def test_a_message_that_is_not_numbered_counts_as_never_sent() -> None:
+    deliveries = {"ann": {"news": [{"n": 1}, {"text": "hello"}]}}
+    assert channel_access.missing_deliveries({"ann": PEOPLE["ann"]}, deliveries, ["news"], 1) == [
+        "ann on 'news': 2 message(s) arrived: message 0 arrived but was never sent; "
+        "message 0 arrived out of order"
+    ]
+
+
+def test_leaks_name_who_received_how_many_from_where() -> None:
+    deliveries = {"ann": {"news": [{"n": 1}], "prices": [{"n": 1}, {"n": 2}], "orders": []}}
+    assert channel_access.leaks(PEOPLE, deliveries) == [
+        "ann received 2 message(s) from 'prices', which they may not read"
+    ]
+
+
+def test_forbidden_pairs_are_every_channel_each_person_may_not_read() -> None:
+    assert channel_access.forbidden_pairs(PEOPLE, ["news", "prices", "orders"]) == {
+        ("ann", "prices"),
+        ("ann", "orders"),
+        ("bob", "orders"),
+    }
+
+
+def test_subscription_answers_count_confirmations_and_forbidden_refusals() -> None:
+    events = [
+        ObservedEvent("subscribed", {"channel": "news"}),
+        ObservedEvent("server:error", {"code": "forbidden", "message": "no access to 'prices'"}),
+        ObservedEvent("server:error", {"code": "bad_message", "message": "something else"}),
+    ]
+    assert channel_access.subscription_answers(events) == 2
+
+
+def test_still_in_flight_says_who_is_behind() -> None:
+    assert channel_access.still_in_flight({"ann": 3, "bob": 5}, {"ann": 5, "bob": 5, "cy": 1}) == [
+        "ann has 3 of 5",
+        "cy has 0 of 1",
+    ]
+
+
+# -- the sign-in rush ----------------------------------------------------------------------------------
+
+
+def state(name: str, at: float, reason: str = "") -> ObservedEvent:
+    return ObservedEvent("state:changed", {"state": name, "reason": reason}, at)
+
+
+def token_at(at: float) -> ObservedEvent:
+    return ObservedEvent("token:acquired", {"token": "fp:0123456789ab"}, at)
+
+
+def test_percentile_is_the_nearest_rank() -> None:
+    values = [float(n) for n in range(1, 201)]
+    assert rush.percentile(values, 0.5) == 100
+    assert rush.percentile(values, 0.95) == 190
+    assert rush.percentile(values, 1.0) == 200
+    assert rush.percentile([7.0], 0.95) == 7.0
+    assert rush.percentile([3.0, 1.0, 2.0], 0.5) == 2.0
+
+
+@pytest.mark.parametrize(("values", "fraction"), [([], 0.5), ([1.0], 0.0), ([1.0], 1.5)])
+def test_percentile_refuses_what_has_no_answer(values: Sequence[float], fraction: float) -> None:
+    with pytest.raises(ValueError):
+        rush.percentile(values, fraction)
+
+
+def test_measure_times_each_client_from_being_told_to_connect() -> None:
+    events = {
+        "ann": [state("connecting", 10.0), token_at(10.2), state("ready", 10.5)],
+        "bob": [state("connecting", 10.0), token_at(10.4), state("failed", 10.6, "gave up")],
+        "cy": [],
+    }
+    told = {"ann": 10.0, "bob": 10.0, "cy": 10.0}
+    results = rush.measure(told, events, {"ann": "s-1", "bob": None, "cy": None})
+    ann, bob, cy = results
+    assert (ann.succeeded, ann.sign_in_ms, ann.ready_ms) == (True, pytest.approx(200), pytest.approx(500))
+    assert (bob.succeeded, bob.sign_in_ms, bob.ready_ms) == (False, pytest.approx(400), None)
+    assert (cy.succeeded, cy.sign_in_ms, cy.ready_ms) == (False, None, None)
+
+
+def test_an_event_from_before_the_rush_does_not_count() -> None:
+    events = {"ann": [token_at(5.0), state("ready", 5.1), token_at(10.3), state("ready", 10.4)]}
+    (ann,) = rush.measure({"ann": 10.0}, events, {"ann": "s-1"})
+    assert ann.sign_in_ms == pytest.approx(300)
+    assert ann.ready_ms == pytest.approx(400)
+
+
+def test_summarise_counts_successes_sessions_and_spreads() -> None:
+    results = [rush.ClientRush(f"c{n}", 0.0, n / 1000, 2 * n / 1000, f"s-{n}") for n in range(1, 101)] + [
+        rush.ClientRush("late", 0.0, 0.5, None, None)
+    ]
+    summary = rush.summarise(results)
+    assert (summary.count, summary.succeeded, summary.distinct_sessions) == (101, 100, 100)
+    assert summary.success_rate == pytest.approx(100 / 101)
+    assert summary.sign_in == rush.Spread(
+        p50=pytest.approx(51), p95=pytest.approx(96), max=pytest.approx(500)
+    )
+    assert summary.ready == rush.Spread(
+        p50=pytest.approx(100), p95=pytest.approx(190), max=pytest.approx(200)
+    )
+
+
+def test_a_rush_where_no_one_got_anywhere_still_summarises() -> None:
+    summary = rush.summarise([rush.ClientRush("ann", 0.0, None, None, None)])
+    assert (summary.success_rate, summary.sign_in, summary.ready) == (0.0, None, None)
+    assert "none got this far" in rush.summary_text(summary)
+    assert rush.summarise([]).success_rate == 0.0
+
+
+def test_the_summary_reads_as_plain_words_in_text_and_html() -> None:
+    summary = rush.RushSummary(
+        count=200,
+        succeeded=200,
+        distinct_sessions=200,
+        sign_in=rush.Spread(640.2, 760.7, 778.0),
+        ready=rush.Spread(1076.0, 1094.4, 1094.6),
+    )
+    text = rush.summary_text(summary)
+    assert text.splitlines()[0] == "Sign-in rush (times from being told to connect)"
+    assert "Success rate                     100.0%" in text
+    assert "median 640 ms, 95th percentile 761 ms, slowest 778 ms" in text
+    html = rush.summary_html(summary)
+    assert (
+        "<th>Time to be ready</th><td>median 1076 ms, 95th percentile 1094 ms, slowest 1095 ms</td>" in html
+    )
+    assert html.startswith("<!DOCTYPE html>")
+
+
+def test_settled_means_ready_at_least_once_or_given_up() -> None:
+    events = {
+        "ann": [state("connecting", 1), state("ready", 2), state("reconnecting", 3)],
+        "bob": [state("connecting", 1), state("failed", 2, "gave up: the key was refused")],
+        "cy": [state("connecting", 1), state("authenticating", 2, "presenting credentials")],
+        "dee": [],
+    }
+    assert rush.unsettled(events) == ["cy", "dee"]
+    assert rush.never_ready(events) == [
+        "bob never became ready (last: gave up: the key was refused)",
+        "cy never became ready (last: presenting credentials)",
+        "dee never became ready (last: it never started)",
+    ]
+
+
+# -- a caller's answers --------------------------------------------------------------------------------
+
+
+def test_answers_are_summed_up_in_runs() -> None:
+    answers = [SignInAnswer(401, "invalid_client")] * 5 + [SignInAnswer(429, "rate_limited", 0.8)] * 3
+    assert summarise_answers(answers) == "5 answered 401 invalid_client, then 3 answered 429 rate_limited"
+    assert summarise_answers([SignInAnswer(200), SignInAnswer(401, "x"), SignInAnswer(200)]) == (
+        "1 answered 200, then 1 answered 401 x, then 1 answered 200"
+    )
+    assert summarise_answers([]) == "none"
+    assert SignInAnswer(429, "rate_limited", 0.8).describe() == "429 rate_limited (wait 800 ms)"
