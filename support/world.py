@@ -221,8 +221,9 @@ class ScenarioWorld:
         """Someone (not a client) who signs in over HTTP under a client id of their own."""
         if self.caller is None:
             client_id = "caller-" + "".join(self.rng.choices("0123456789abcdef", k=12))
+            endpoints = self.services.endpoints
             self.caller = SignInCaller(
-                self.services.endpoints.auth_url, client_id, self.settings.wait_timeout_s
+                endpoints.auth_url, client_id, self.settings.wait_timeout_s, ca_file=endpoints.ca_file
             )
         return self.caller
 
