@@ -142,9 +142,9 @@ def refresh_token_rotated(context: Context) -> None:
 def auth_refused(context: Context, description: str) -> None:
     """Checks that the auth service answered the last bare token request with 401 invalid_grant and the
     description given."""
-    status, answer = check(context.world.auth_answer, is_not(none()), what="the auth service's answer")
+    answer = check(context.world.auth_answer, is_not(none()), what="the auth service's answer")
     check(
-        (status, answer.get("error"), answer.get("error_description")),
+        (answer.status, answer.error, answer.description),
         equal_to((401, "invalid_grant", description)),
         what="the auth service's answer (status, error, description)",
     )
@@ -154,9 +154,9 @@ def auth_refused(context: Context, description: str) -> None:
 def current_refresh_token_revoked(context: Context) -> None:
     """Presents the client's newest refresh token and checks that the auth service refuses it as revoked."""
     current = context.world.issued("refresh")[-1]
-    status, answer = context.world.present_refresh_token(current)
+    answer = context.world.present_refresh_token(current)
     check(
-        (status, answer.get("error"), answer.get("error_description")),
+        (answer.status, answer.error, answer.description),
         equal_to((401, "invalid_grant", "The refresh token has been revoked")),
         what="the auth service's answer to the client's current refresh token",
     )
@@ -310,8 +310,8 @@ def probe_gateway_with_last_token(context: Context) -> None:
 def last_refresh_refused(context: Context) -> None:
     """Presents the client's last refresh token to the auth service and checks it is refused (401
     invalid_grant)."""
-    status, answer = context.world.present_refresh_token(context.world.issued("refresh")[-1])
-    check((status, answer.get("error")), equal_to((401, "invalid_grant")), what="the auth service's answer")
+    answer = context.world.present_refresh_token(context.world.issued("refresh")[-1])
+    check((answer.status, answer.error), equal_to((401, "invalid_grant")), what="the auth service's answer")
 
 
 @then("none of the scenario's secrets shows up in any log line or report attachment")

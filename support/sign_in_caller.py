@@ -25,6 +25,7 @@ class SignInAnswer:
     error: str | None = None
     retry_after_s: float | None = None
     at: float = 0.0  # time.monotonic() when the answer arrived
+    description: str | None = None  # the OAuth error_description, when refused
 
     def describe(self) -> str:
         words = str(self.status) + (f" {self.error}" if self.error else "")
@@ -47,15 +48,18 @@ class SignInCaller:
 
     def burst(self, api_keys: Sequence[str]) -> list[SignInAnswer]:
         """Sign in with each key in turn, as fast as the service answers, over one connection."""
+        return self._ask([{"grant_type": "api_key", "api_key": api_key} for api_key in api_keys])
+
+    def present_refresh_token(self, refresh_token: str) -> SignInAnswer:
+        """Ask for new tokens with ``refresh_token``, as anyone holding a copy of it could."""
+        return self._ask([{"grant_type": "refresh_token", "refresh_token": refresh_token}])[0]
+
+    def _ask(self, grants: Sequence[dict[str, str]]) -> list[SignInAnswer]:
         answers: list[SignInAnswer] = []
         trust = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else True
         with httpx.Client(base_url=self.auth_url, timeout=self.timeout_s, verify=trust) as http:
-            for api_key in api_keys:
-                response = http.post(
-                    TOKEN_PATH,
-                    json={"grant_type": "api_key", "api_key": api_key, "client_id": self.client_id},
-                )
-                answers.append(_answer(response))
+            for grant in grants:
+                answers.append(_answer(http.post(TOKEN_PATH, json={**grant, "client_id": self.client_id})))
         self.answers += answers
         return answers
 
@@ -63,12 +67,15 @@ class SignInCaller:
 def _answer(response: httpx.Response) -> SignInAnswer:
     arrived = time.monotonic()
     error: str | None = None
+    description: str | None = None
     if response.status_code != 200:
         try:
             body = response.json()
         except ValueError:
             body = None
-        error = str(body.get("error")) if isinstance(body, dict) and body.get("error") else None
+        if isinstance(body, dict):
+            error = str(body["error"]) if body.get("error") else None
+            description = str(body["error_description"]) if body.get("error_description") else None
     retry_after: float | None = None
     header = response.headers.get("Retry-After")
     if header is not None:
@@ -76,7 +83,7 @@ def _answer(response: httpx.Response) -> SignInAnswer:
             retry_after = float(header)
         except ValueError:
             retry_after = None  # an HTTP date: not something the suite's services send
-    return SignInAnswer(response.status_code, error, retry_after, arrived)
+    return SignInAnswer(response.status_code, error, retry_after, arrived, description)
 
 
 def summarise_answers(answers: Sequence[SignInAnswer]) -> str:

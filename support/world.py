@@ -35,7 +35,7 @@ from support.reporting import Attachment, scenario_attachments
 from support.services.auth_service import ProgrammedResponse
 from support.services.stack import ServiceStack
 from support.settings import Settings
-from support.sign_in_caller import SignInCaller
+from support.sign_in_caller import SignInAnswer, SignInCaller
 from support.test_data import account_profiles
 from support.waiting import wait_for
 
@@ -69,7 +69,7 @@ class ScenarioWorld:
     api_keys: dict[str, str] = field(default_factory=dict)  # client name -> its API key
     token_keeping: TokenKeeping | None = None  # where clients that keep tokens keep them
     fresh_access: list[str] = field(default_factory=list)  # what callers got asking at once, by fingerprint
-    auth_answer: tuple[int, dict[str, str]] | None = None  # the last answer to a bare token request
+    auth_answer: SignInAnswer | None = None  # the last answer to a refresh token presented by hand
     logs: LogCapture = field(default_factory=LogCapture)  # installed by the hooks for the scenario's length
     people: dict[str, Person] = field(default_factory=dict)  # client name -> whose client it is
     channels: list[str] = field(default_factory=list)  # channels the scenario made up, in order
@@ -122,10 +122,9 @@ class ScenarioWorld:
         if named is not None:
             self.services.hand_out_flawed_tokens(named)
 
-    def present_refresh_token(self, token: str) -> tuple[int, dict[str, str]]:
+    def present_refresh_token(self, token: str) -> SignInAnswer:
         """Ask the auth service for new tokens with ``token``, as anyone holding it could."""
-        grant = {"grant_type": "refresh_token", "refresh_token": token}
-        self.auth_answer = self.services.ask_for_tokens(grant)
+        self.auth_answer = self.caller_for_sign_ins().present_refresh_token(token)
         return self.auth_answer
 
     def push_secret_message(self, channel: str) -> None:

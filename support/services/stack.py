@@ -12,7 +12,6 @@ import ssl
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import httpx
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
@@ -21,7 +20,6 @@ from support.problems import EnvironmentProblem
 from support.runtime import BackgroundLoop
 from support.services.auth_service import (
     ANSWER_FLAWS,
-    TOKEN_PATH,
     Account,
     AuthService,
     IssuedToken,
@@ -210,18 +208,6 @@ class ServiceStack:
 
     def start_auth(self) -> None:
         self.loop.run(self.auth.start())
-
-    def ask_for_tokens(self, grant: dict[str, str]) -> tuple[int, dict[str, Any]]:
-        """Post a token request to the auth service as any HTTP client could: its status and JSON answer."""
-
-        async def post() -> tuple[int, dict[str, Any]]:
-            trust = self._certificates.client_context() if self._certificates is not None else True
-            async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_S, verify=trust) as http:
-                response = await http.post(self.auth.url + TOKEN_PATH, json=grant)
-            answer = response.json()
-            return response.status_code, answer if isinstance(answer, dict) else {}
-
-        return self.loop.run(post())
 
     # -- gateway -----------------------------------------------------------------------------------
 
