@@ -7,7 +7,9 @@ import pytest
 from support import server_faults
 from support.drivers.base import ObservedEvent
 from support.journal import JournalEntry
+from support.matchers import milliseconds_under, share_at_least
 from support.server_faults import CrowdFault
+from support.waiting import explain
 
 
 def event(name: str, at: float, **data: object) -> ObservedEvent:
@@ -126,3 +128,12 @@ def test_bad_words_get_a_one_line_error(read: object, words: str, message: str) 
     with pytest.raises(ValueError, match="^" + message.replace("(", r"\(").replace(")", r"\)")) as raised:
         read(words)  # type: ignore[operator]
     assert "\n" not in str(raised.value)
+
+
+def test_the_limits_read_as_plain_english_when_they_are_missed() -> None:
+    share, time = share_at_least(0.95), milliseconds_under(500)
+    assert share.matches(0.95) and not share.matches(0.9)
+    assert explain(share, 0.9) == "Expected at least 95%; instead it was 90.0%."
+    assert time.matches(499.9) and not time.matches(500) and not time.matches(None)
+    assert explain(time, 612.4) == "Expected under 500 ms; instead it was 612 ms."
+    assert explain(time, None) == "Expected under 500 ms; instead there was nothing to time."
