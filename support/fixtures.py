@@ -40,7 +40,20 @@ def _own_services(context: Context, tls: bool | None) -> Iterator[ServiceStack]:
         context.services = shared
 
 
+@fixture
+def two_gateway_nodes(context: Context) -> Iterator[ServiceStack]:
+    """A second gateway node (B) sharing its sessions with the usual one (A), behind the fault proxy standing
+    for the load balancer; removed afterwards, so every other scenario has the one gateway."""
+    stack = context.services
+    stack.add_gateway_node()
+    try:
+        yield stack
+    finally:
+        stack.remove_gateway_node()
+
+
 TAG_FIXTURES: dict[str, Callable[..., Any]] = {
     "fixture.services.fresh": fresh_services,
     "fixture.services.tls": tls_services,
+    "fixture.services.two_gateways": two_gateway_nodes,
 }

@@ -68,3 +68,16 @@ class Journal:
 
     def __iter__(self) -> Iterator[JournalEntry]:
         return iter(self.entries())
+
+
+class TaggedJournal(Journal):
+    """Another view of a journal: what it records joins the same entries, each with the given facts added
+    (say, which gateway node did it)."""
+
+    def __init__(self, journal: Journal, **facts: Any) -> None:
+        super().__init__(journal.source)
+        self._entries, self._lock = journal._entries, journal._lock
+        self.facts = facts
+
+    def record(self, kind: str, **detail: Any) -> JournalEntry:
+        return super().record(kind, **detail, **self.facts)

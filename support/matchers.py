@@ -161,3 +161,45 @@ class NoProblems(BaseMatcher[Sequence[str]]):
 def no_problems(noun: str) -> NoProblems:
     """No problems of a kind (say "leaks"): the failure lists them in plain words."""
     return NoProblems(noun)
+
+
+class ShareAtLeast(BaseMatcher[float]):
+    """A share (0 to 1) no smaller than a minimum, both shown as percentages."""
+
+    def __init__(self, minimum: float) -> None:
+        self.minimum = minimum
+
+    def _matches(self, item: float) -> bool:
+        return item >= self.minimum
+
+    def describe_to(self, description: Description) -> None:
+        description.append_text(f"at least {self.minimum:.0%}")
+
+    def describe_mismatch(self, item: float, mismatch_description: Description) -> None:
+        mismatch_description.append_text(f"it was {item:.1%}")
+
+
+def share_at_least(minimum: float) -> ShareAtLeast:
+    return ShareAtLeast(minimum)
+
+
+class MillisecondsUnder(BaseMatcher[float | None]):
+    """A time in milliseconds below a limit; None (nothing to time) never matches."""
+
+    def __init__(self, limit_ms: float) -> None:
+        self.limit_ms = limit_ms
+
+    def _matches(self, item: float | None) -> bool:
+        return item is not None and item < self.limit_ms
+
+    def describe_to(self, description: Description) -> None:
+        description.append_text(f"under {self.limit_ms:.0f} ms")
+
+    def describe_mismatch(self, item: float | None, mismatch_description: Description) -> None:
+        mismatch_description.append_text(
+            "there was nothing to time" if item is None else f"it was {item:.0f} ms"
+        )
+
+
+def milliseconds_under(limit_ms: float) -> MillisecondsUnder:
+    return MillisecondsUnder(limit_ms)

@@ -66,6 +66,9 @@ class Settings:
     auth_failure_limit: int = _spec(minimum=1)
     auth_failure_window_ms: int = _spec(minimum=1)
     rush_clients: int = _spec(minimum=1, maximum=2000)
+    server_fault_clients: int = _spec(minimum=1, maximum=500)
+    gateway_restart_ms: int = _spec(minimum=0)
+    production_second_ms: int = _spec(minimum=1)
 
     def __post_init__(self) -> None:
         if self.backoff_max_ms < self.backoff_initial_ms:
@@ -87,6 +90,10 @@ class Settings:
     def heartbeat_detection_bound_s(self) -> float:
         """How soon a client must notice a half-open link: one heartbeat interval plus its timeout."""
         return (self.heartbeat_interval_ms + self.heartbeat_timeout_ms + self.detection_grace_ms) / 1000
+
+    def suite_seconds(self, production_seconds: float) -> float:
+        """A duration stated in production terms (the seed's "downtime under 10 s"), in the suite's time."""
+        return production_seconds * self.production_second_ms / 1000
 
     def as_report(self) -> dict[str, str]:
         return {name: _shown(value) for name, value in dataclasses.asdict(self).items()}

@@ -64,6 +64,7 @@ SERVICE_POINTS: dict[tuple[str, str], tuple[str, str]] = {  # (source, kind) -> 
     ("gateway", "publish refused"): ("post refused", VERMILLION),
     ("gateway", "stream started"): ("stream started", BLUE),
     ("gateway", "stream stopped"): ("stream stopped", BLUE),
+    ("gateway", "traffic moved"): ("traffic moved", BLUE),
     ("auth service", "token requested"): ("token asked", SKY),
     ("auth service", "token answered"): ("token given", GREEN),
     ("auth service", "request refused"): ("refused", VERMILLION),
@@ -75,6 +76,7 @@ SERVICE_POINTS: dict[tuple[str, str], tuple[str, str]] = {  # (source, kind) -> 
 SAFE_FACTS = (
     "reason", "code", "mode", "status", "error", "description", "waited_ms", "total_attempts", "limit",
     "last_error", "replay", "channel", "rate_per_s", "sent", "grant_type", "endpoint", "retry_after_ms",
+    "node", "to",
 )  # fmt: skip
 MESSAGE_TICKS = (  # (css class, what a tick means, the events it counts, top and bottom in the lane, colour)
     ("received", "received", {"message"}, 2, 11, BLUE),
@@ -304,19 +306,32 @@ def _fault_name(detail: Mapping[str, Any]) -> str:
 
 def _gateway_lane(scale: Scale, entries: Sequence[JournalEntry], end: float) -> Lane:
     stops: list[Mark] = []
-    stopped: JournalEntry | None = None
-    for entry in [*(e for e in entries if e.source == "gateway"), None]:  # None: the scenario's end
-        if entry is not None and entry.kind == "gateway stopped" and stopped is None:
-            stopped = entry
-        elif stopped is not None and (entry is None or entry.kind == "gateway started"):
-            finish = end if entry is None else entry.at
-            how = "crashed" if stopped.detail.get("mode") == "crash" else "shut down"
-            tip = f"gateway {how} at {scale.when(stopped.at)}{_facts(stopped.detail, SAFE_FACTS)}, "
-            tip += "still stopped at the end" if entry is None else f"started again at {scale.when(finish)}"
-            stops.append(Mark(stopped.at, f"gateway {how}", tip, GREY, "gateway-stopped", finish))
-            stopped = None
+    stopped: dict[Any, JournalEntry] = {}  # by gateway node (None when there is just the one gateway)
+    for entry in (e for e in entries if e.source == "gateway"):
+        node = entry.detail.get("node")
+        if entry.kind == "gateway stopped" and node not in stopped:
+            stopped[node] = entry
+        elif entry.kind == "gateway started" and node in stopped:
+            stops.append(_gateway_stop(scale, stopped.pop(node), entry.at))
+    stops += [_gateway_stop(scale, entry, None, end) for entry in stopped.values()]
     note = _count(len(stops), "stop") if stops else "kept running"
     return _marks_lane(scale, "gateway", note, stops + _points(scale, entries, "gateway"))
+
+
+def _gateway_stop(scale: Scale, stopped: JournalEntry, started: float | None, end: float = 0.0) -> Mark:
+    """A stop on the gateway lane, named by how it went: crashed (killed, no close frame), or shut down with
+    the close code its clients were sent; on which node, when there are several."""
+    node = stopped.detail.get("node")
+    who = f"node {node}" if node else "gateway"
+    if stopped.detail.get("mode") == "crash":
+        how = "crashed"
+    else:
+        code = stopped.detail.get("code")
+        how = "shut down" + (f" ({code})" if code is not None else "")
+    finish = end if started is None else started
+    tip = f"{who} {how} at {scale.when(stopped.at)}{_facts(stopped.detail, SAFE_FACTS)}, "
+    tip += "still stopped at the end" if started is None else f"started again at {scale.when(finish)}"
+    return Mark(stopped.at, f"{who} {how}", tip, GREY, "gateway-stopped", finish)
 
 
 def _points(scale: Scale, entries: Sequence[JournalEntry], source: str) -> list[Mark]:

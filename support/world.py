@@ -32,6 +32,7 @@ from support.drivers import (
 from support.log_capture import LogCapture
 from support.people import Person
 from support.reporting import Attachment, scenario_attachments
+from support.server_faults import CrowdFault
 from support.services.auth_service import ProgrammedResponse
 from support.services.stack import ServiceStack
 from support.settings import Settings
@@ -76,6 +77,7 @@ class ScenarioWorld:
     connect_told: dict[str, float] = field(default_factory=dict)  # client name -> when told to connect
     caller: SignInCaller | None = None  # someone signing in over HTTP without a client
     findings: list[str] = field(default_factory=list)  # what the scenario measured, for its story
+    server_faults: list[CrowdFault] = field(default_factory=list)  # what the crowd lived through, in order
 
     def __post_init__(self) -> None:
         self.faker = Faker()

@@ -234,8 +234,30 @@ def test_the_gateway_is_shown_stopped_until_it_starts_again_or_the_scenario_ends
         pytest.approx((x_at(1000), x_at(1500)), abs=0.1),
         pytest.approx((x_at(3000), x_at(END_MS)), abs=0.1),
     ]
-    assert {"gateway crashed", "gateway shut down", "session started", "2 stops"} <= set(words(root))
+    assert {"gateway crashed", "gateway shut down (1001)", "session started", "2 stops"} <= set(words(root))
     assert "code: 1001" in tooltip(stops[1]) and "still stopped at the end" in tooltip(stops[1])
+
+
+def test_each_gateway_node_is_shown_stopped_on_its_own_with_the_warning_its_clients_got() -> None:
+    journal = [
+        entry("gateway", "traffic moved", 900, to="node B"),
+        entry("gateway", "gateway stopped", 1000, mode="graceful", code=1012, node="A"),
+        entry("gateway", "session resumed", 1100, session="s1", node="B"),
+        entry("gateway", "gateway started", 2000, port=1, node="A"),
+        entry("gateway", "gateway stopped", 2500, mode="graceful", code=1001, node="B"),
+        entry("gateway", "gateway started", 3500, port=2, node="B"),
+    ]
+    root = draw({}, journal)
+    stops = sorted(marks(root, "rect", "gateway-stopped"), key=lambda stop: number(stop, "x"))
+    assert [(number(s, "x"), number(s, "x") + number(s, "width")) for s in stops] == [
+        pytest.approx((x_at(1000), x_at(2000)), abs=0.1),
+        pytest.approx((x_at(2500), x_at(3500)), abs=0.1),
+    ]
+    assert {"node A shut down (1012)", "node B shut down (1001)", "traffic moved", "2 stops"} <= set(
+        words(root)
+    )
+    moved = [point for point in marks(root, "polygon", "point") if "traffic moved" in tooltip(point)]
+    assert len(moved) == 1 and "to: node B" in tooltip(moved[0])
 
 
 def test_the_auth_lane_marks_token_requests_and_refusals() -> None:

@@ -53,6 +53,36 @@ class GatewaySession:
             self.outbox.popleft()
 
 
+class ConnectionNumbering:
+    """Numbers connections 1, 2, 3… so the transcript names each connection once, on whichever node."""
+
+    def __init__(self) -> None:
+        self._numbers = itertools.count(1)
+
+    def __iter__(self) -> ConnectionNumbering:
+        return self
+
+    def __next__(self) -> int:
+        return next(self._numbers)
+
+    def restart(self) -> None:
+        self._numbers = itertools.count(1)
+
+
+@dataclass
+class SessionStore:
+    """What gateway nodes behind one load balancer share, so a session opened on one node can be resumed on
+    another: the sessions with their unacknowledged messages and sequence numbers, the sessions that expired,
+    the message ids each user already posted, and the numbering and transcript of connections."""
+
+    sessions: dict[str, GatewaySession] = field(default_factory=dict)
+    expired: set[str] = field(default_factory=set)  # so a late resume is told why, not just "unknown"
+    seen_publish_ids: dict[str, set[str]] = field(default_factory=dict)
+    connection_numbers: ConnectionNumbering = field(default_factory=ConnectionNumbering)
+    numbers: dict[ServerConnection, int] = field(default_factory=dict)
+    transcript: Transcript = field(default_factory=Transcript)
+
+
 @dataclass
 class PushStream:
     channel: str
@@ -73,11 +103,14 @@ class Gateway:
         max_outbox: int = 10_000,
         max_frame_bytes: int = 1 << 20,
         ssl_context: ssl.SSLContext | None = None,
+        store: SessionStore | None = None,
     ) -> None:
         self.authority = authority
+        # Another node given the same store serves the same sessions (a rolling update moves clients over).
+        self.store = store if store is not None else SessionStore()
         self.ssl_context = ssl_context  # set: the gateway speaks wss only
         self.journal = journal
-        self.transcript = Transcript()
+        self.transcript = self.store.transcript
         self.resume_window_ms = resume_window_ms
         self.rng = rng
         self.is_revoked = is_revoked
@@ -85,13 +118,13 @@ class Gateway:
         self.max_frame_bytes = max_frame_bytes
         self._server: Server | None = None
         self._port = 0
-        self._sessions: dict[str, GatewaySession] = {}
-        self._expired: set[str] = set()  # so a late resume is told why, not just "unknown"
+        self._sessions = self.store.sessions
+        self._expired = self.store.expired
         self._claims: dict[int, AccessClaims] = {}
-        self._seen_publish_ids: dict[str, set[str]] = {}
+        self._seen_publish_ids = self.store.seen_publish_ids
         self._streams: dict[str, PushStream] = {}
-        self._connection_numbers = itertools.count(1)
-        self._numbers: dict[ServerConnection, int] = {}
+        self._connection_numbers = self.store.connection_numbers
+        self._numbers = self.store.numbers
         self._handlers: set[asyncio.Task[Any]] = set()
         self._expiries: set[asyncio.Task[None]] = set()
 
@@ -137,7 +170,11 @@ class Gateway:
         if server is None:
             return
         server.close(close_connections=False)
-        connections = [session.connection for session in self._sessions.values() if session.connection]
+        connections = [
+            session.connection
+            for session in self._sessions.values()
+            if session.connection and session.connection in server.all_connections  # not another node's
+        ]
         connections += [c for c in server.connections if c not in connections]
         for connection in connections:
             if mode == "crash":
@@ -177,7 +214,7 @@ class Gateway:
             await self.start()
         self.journal.clear()
         self.transcript.clear()
-        self._connection_numbers = itertools.count(1)
+        self._connection_numbers.restart()
 
     async def close(self) -> None:
         for stream in list(self._streams.values()):

@@ -7,6 +7,7 @@ hooks can call them directly; each hands the real work to the services' loop.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import ssl
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from support.journal import Journal, JournalEntry
+from support.journal import Journal, JournalEntry, TaggedJournal
 from support.problems import EnvironmentProblem
 from support.runtime import BackgroundLoop
 from support.services.auth_service import (
@@ -34,6 +35,8 @@ from support.transcript import Frame
 
 T = TypeVar("T")
 PROBE_TIMEOUT_S = 5.0
+# The gateway nodes behind the load balancer when a scenario asks for two: the usual gateway is node A.
+GATEWAY_NODES = ("A", "B")
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class ServiceStack:
         self._auth: AuthService | None = None
         self._gateway: Gateway | None = None
         self._proxy: FaultProxy | None = None
+        self._second_node: Gateway | None = None  # node B, only while a scenario asks for two nodes
         self._starting = "event loop"  # which service start() is at, to say which one failed
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -124,6 +128,10 @@ class ServiceStack:
         await self.proxy.reset()
         await self.gateway.reset()
         self.gateway.resume_window_ms = self.settings.resume_window_ms
+        if self._second_node is not None:
+            await self._second_node.reset()
+            self._second_node.resume_window_ms = self.settings.resume_window_ms
+        self.proxy.upstream_port = self.gateway.port  # a rolling update may have moved traffic to node B
         await self.auth.start()  # a scenario may have stopped it
         if self._gateway_shows_impostor and self._certificates is not None and self._gateway_tls is not None:
             self._certificates.show_genuine_certificate(self._gateway_tls)
@@ -145,6 +153,8 @@ class ServiceStack:
     async def _stop(self) -> None:
         if self._proxy is not None:
             await self._proxy.close()
+        if self._second_node is not None:
+            await self._remove_gateway_node()
         if self._gateway is not None:
             await self._gateway.close()
         if self._auth is not None:
@@ -280,6 +290,90 @@ class ServiceStack:
 
     def start_gateway(self) -> None:
         self.loop.run(self.gateway.start())
+
+    def restart_gateway(self, mode: StopMode, code: int) -> None:
+        """The gateway restarts, keeping its sessions: it stops (closing each connection with ``code``, or,
+        killed, with no close frame at all), is down for ``gateway_restart_ms``, then listens again."""
+
+        async def restart() -> None:
+            await self.gateway.stop(mode=mode, code=code, keep_sessions=True)
+            await asyncio.sleep(self.settings.gateway_restart_ms / 1000)  # how long the restart itself takes
+            await self.gateway.start()
+
+        self.loop.run(restart())
+
+    def add_gateway_node(self) -> None:
+        """A second gateway node, B, sharing the sessions of the usual gateway, which becomes node A. The
+        fault proxy stands for the load balancer in front of both; it sends new connections to node A."""
+
+        async def add() -> None:
+            first = self.gateway
+            first.journal = TaggedJournal(self.gateway_journal, node=GATEWAY_NODES[0])
+            second = Gateway(
+                first.authority,
+                TaggedJournal(self.gateway_journal, node=GATEWAY_NODES[1]),
+                resume_window_ms=first.resume_window_ms,
+                rng=self._rng,
+                is_revoked=first.is_revoked,
+                ssl_context=self._gateway_tls,
+                store=first.store,
+            )
+            await second.start()
+            self._second_node = second
+
+        if self._second_node is None:
+            self.loop.run(add())
+
+    def remove_gateway_node(self) -> None:
+        """Back to one gateway: node B stops and the balancer sends everything to the usual gateway again."""
+        if self._second_node is not None:
+            self.loop.run(self._remove_gateway_node())
+
+    async def _remove_gateway_node(self) -> None:
+        second, self._second_node = self._second_node, None
+        if second is not None:
+            await second.close()
+        self.gateway.journal = self.gateway_journal
+        self.proxy.upstream_port = self.gateway.port
+        await self.gateway.start()  # a scenario may have left node A stopped
+
+    def gateway_node(self, name: str) -> Gateway:
+        """Gateway node ``name`` ("A" or "B"); node B exists only while a scenario asks for two nodes."""
+        if name not in GATEWAY_NODES:
+            raise ValueError(
+                f"there is no gateway node {name!r} (the nodes are {' and '.join(GATEWAY_NODES)})"
+            )
+        if name == GATEWAY_NODES[0]:
+            return self.gateway
+        if self._second_node is None:
+            raise RuntimeError(
+                "this scenario runs one gateway node; tag it @fixture.services.two_gateways for a second"
+            )
+        return self._second_node
+
+    def route_new_connections_to(self, name: str) -> None:
+        """The load balancer sends every new connection to gateway node ``name``; live ones stay where they
+        are."""
+        node = self.gateway_node(name)
+
+        def route() -> None:
+            self.proxy.upstream_port = node.port
+            self.gateway_journal.record("traffic moved", to=f"node {name}")
+
+        self.loop.call(route)
+
+    def drain_gateway_node(self, name: str, code: int) -> None:
+        """Take gateway node ``name`` out for an update: the balancer sends new connections to the other
+        node, then this one closes each of its connections with ``code`` and stops, leaving its sessions to
+        the other."""
+        other = next(node for node in GATEWAY_NODES if node != name)
+        self.route_new_connections_to(other)
+        node = self.gateway_node(name)
+        self.loop.run(node.stop(mode="graceful", code=code, keep_sessions=True))
+
+    def start_gateway_node(self, name: str) -> None:
+        """Gateway node ``name`` listens again, on the port it had."""
+        self.loop.run(self.gateway_node(name).start())
 
     def gateway_sessions(self) -> list[str]:
         return self.loop.call(self.gateway.session_ids)
