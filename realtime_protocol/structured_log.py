@@ -103,6 +103,22 @@ def adopt_correlation_id(value: str | None) -> str | None:
     return adopted
 
 
+class ConnectionCorrelation(logging.Filter):
+    """For a WebSocket library's logger: a line about a connection that carries no correlation id takes the
+    one sent in the connection's opening request. websockets hands each of its lines the connection (as
+    ``websocket``), and writes some of them, such as the one saying a connection closed, from a callback
+    outside the connection's task, where the task's id is not set."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "correlation_id", None) is None and _current.get() is None:
+            try:
+                headers = record.websocket.request.headers  # type: ignore[attr-defined]
+                record.correlation_id = acceptable_correlation_id(headers.get(CORRELATION_HEADER))
+            except (AttributeError, ReferenceError):
+                pass  # not a connection's line, or the connection is gone
+        return True
+
+
 class CorrelatedLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
     """A logger whose every line carries one correlation id, whichever task it is logged from; a line's
     own ``extra=`` is kept as its data."""

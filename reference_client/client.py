@@ -30,7 +30,12 @@ from realtime_protocol import (
     encode,
 )
 from realtime_protocol.secrets import masked_logger
-from realtime_protocol.structured_log import CORRELATION_HEADER, CorrelatedLogger, correlated
+from realtime_protocol.structured_log import (
+    CORRELATION_HEADER,
+    ConnectionCorrelation,
+    CorrelatedLogger,
+    correlated,
+)
 from reference_client.auth import TokenManager
 from reference_client.backoff import Backoff
 from reference_client.config import ClientConfig
@@ -50,6 +55,7 @@ from reference_client.token_store import TokenStore
 log = logging.getLogger("reference_client")
 # websockets writes handshake headers (the bearer token among them) and frames at debug level: mask them.
 _wire_log = masked_logger("reference_client.websocket")
+_wire_log.addFilter(ConnectionCorrelation())
 
 _SHUTDOWN_CODE = int(CloseCode.NORMAL)
 

@@ -28,7 +28,7 @@ from websockets.http11 import Request, Response
 
 from realtime_protocol import CloseCode, MessageType, ProtocolError, decode, describe_close_code, encode
 from realtime_protocol.secrets import masked_logger
-from realtime_protocol.structured_log import CORRELATION_HEADER, adopt_correlation_id
+from realtime_protocol.structured_log import CORRELATION_HEADER, ConnectionCorrelation, adopt_correlation_id
 from support.journal import Journal
 from support.services.tokens import AccessClaims, InvalidTokenError, TokenAuthority
 from support.transcript import FROM_CLIENT, TO_CLIENT, Transcript
@@ -36,6 +36,7 @@ from support.transcript import FROM_CLIENT, TO_CLIENT, Transcript
 StopMode = Literal["graceful", "crash"]
 # websockets writes handshake headers (bearer tokens among them) at debug level: mask them.
 _WIRE_LOG = masked_logger("support.services.gateway.websocket")
+_WIRE_LOG.addFilter(ConnectionCorrelation())
 log = logging.getLogger("support.services.gateway")
 
 
