@@ -30,6 +30,12 @@ from realtime_protocol import (
     encode,
 )
 from realtime_protocol.secrets import masked_logger
+from realtime_protocol.structured_log import (
+    CORRELATION_HEADER,
+    ConnectionCorrelation,
+    CorrelatedLogger,
+    correlated,
+)
 from reference_client.auth import TokenManager
 from reference_client.backoff import Backoff
 from reference_client.config import ClientConfig
@@ -41,7 +47,7 @@ from reference_client.errors import (
     ProtocolViolationError,
     classify,
 )
-from reference_client.events import EventEmitter, Listener
+from reference_client.events import ClientEvent, EventEmitter, Listener
 from reference_client.session import Arrival, PendingPublish, SessionState
 from reference_client.states import ConnectionState
 from reference_client.token_store import TokenStore
@@ -49,19 +55,48 @@ from reference_client.token_store import TokenStore
 log = logging.getLogger("reference_client")
 # websockets writes handshake headers (the bearer token among them) and frames at debug level: mask them.
 _wire_log = masked_logger("reference_client.websocket")
+_wire_log.addFilter(ConnectionCorrelation())
 
 _SHUTDOWN_CODE = int(CloseCode.NORMAL)
+
+# How loud each event is in the client's log (every event is logged, with its data); the rest are INFO.
+_EVENT_LEVELS = {
+    "message": logging.DEBUG,
+    "message:duplicate": logging.DEBUG,
+    "publish:acked": logging.DEBUG,
+    "token:checked": logging.DEBUG,
+    "auth:error": logging.WARNING,
+    "connection:lost": logging.WARNING,
+    "error:classified": logging.WARNING,
+    "heartbeat:timeout": logging.WARNING,
+    "message:gap": logging.WARNING,
+    "protocol:error": logging.WARNING,
+    "publish:unsent": logging.WARNING,
+    "server:error": logging.WARNING,
+    "session:continuity_lost": logging.WARNING,
+    "token:expired": logging.WARNING,
+    "token:store_unreadable": logging.WARNING,
+    "token:store_unwritable": logging.WARNING,
+    "reconnect:exhausted": logging.ERROR,
+}
 
 
 class RealtimeClient:
     def __init__(self, config: ClientConfig) -> None:
         self.config = config
         self._events = EventEmitter()
+        self.correlation_id = config.correlation_id or _default_correlation_id(config.random_seed)
+        self._log = CorrelatedLogger(log, self.correlation_id)
+        self._events.add_listener(self._log_event)
         self._rng = random.Random(config.random_seed)
         self._backoff = Backoff(config.backoff, self._rng)
         # One TLS context for sign-in and the realtime connection, so both trust exactly the same authorities.
         self._tls = config.tls_context()
-        self._http = httpx.AsyncClient(timeout=config.auth_timeout_ms / 1000, verify=self._tls)
+        self._http = httpx.AsyncClient(
+            timeout=config.auth_timeout_ms / 1000,
+            verify=self._tls,
+            headers={CORRELATION_HEADER: self.correlation_id},
+        )
         self.client_id = config.client_id or _default_client_id(config.random_seed)
         store = (
             TokenStore(config.token_store_path, config.token_store_key)
@@ -93,6 +128,12 @@ class RealtimeClient:
     def add_listener(self, listener: Listener) -> None:
         self._events.add_listener(listener)
 
+    def _log_event(self, event: ClientEvent) -> None:
+        level = _EVENT_LEVELS.get(event.name, logging.INFO)
+        if event.name == "state:changed" and event.data.get("state") == ConnectionState.FAILED.value:
+            level = logging.ERROR
+        self._log.log(level, event.name, extra={"event": dict(event.data)})
+
     @property
     def state(self) -> ConnectionState:
         return self._state
@@ -118,7 +159,11 @@ class RealtimeClient:
             self._skip_wait.set()
             return
         self._backoff.reset()
-        self._supervisor = asyncio.get_running_loop().create_task(self._supervise(), name="client-supervisor")
+        # Everything the supervisor's tasks log, the libraries under it included, carries the correlation id.
+        with correlated(self.correlation_id):
+            self._supervisor = asyncio.get_running_loop().create_task(
+                self._supervise(), name="client-supervisor"
+            )
 
     async def subscribe(self, channel: str) -> None:
         if self._closing:
@@ -266,7 +311,10 @@ class RealtimeClient:
             token = await self._auth.ensure_token()
             connection = await connect(
                 self.config.gateway_url,
-                additional_headers={"Authorization": f"Bearer {token}"},
+                additional_headers={
+                    "Authorization": f"Bearer {token}",
+                    CORRELATION_HEADER: self.correlation_id,
+                },
                 logger=_wire_log,
                 open_timeout=self.config.connect_timeout_ms / 1000,
                 ping_interval=None,  # heartbeats are ours, so their timing is configurable and visible
@@ -480,6 +528,13 @@ class RealtimeClient:
             return  # nothing but the shutdown's own states once shutdown has begun
         previous, self._state = self._state, state
         self._events.emit("state:changed", state=state.value, previous=previous.value, reason=reason)
+
+
+def _default_correlation_id(seed: int | None) -> str:
+    """The correlation id of a client the application gives none: stable for a seed, like the client id."""
+    if seed is None:
+        return f"c-{uuid.uuid4().hex[:16]}"
+    return "c-" + hashlib.sha256(f"correlation-id:{seed}".encode()).hexdigest()[:16]
 
 
 def _default_client_id(seed: int | None) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from realtime_protocol.structured_log import acceptable_correlation_id
 from reference_client.backoff import BackoffPolicy
 
 
@@ -39,6 +40,10 @@ class ClientConfig:
     # Who the client says it is to the auth service (OAuth client_id, not a secret); None: one made from
     # random_seed.
     client_id: str | None = None
+    # Sent with every sign-in request and the realtime connection (X-Correlation-ID) and put on every line the
+    # client logs, so one journey can be followed through the services' logs too; None: one made from
+    # random_seed.
+    correlation_id: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("auth_url", "gateway_url"):
@@ -67,6 +72,11 @@ class ClientConfig:
         if not 0 < self.token_refresh_fraction < 1:
             raise ConfigError(
                 f"token_refresh_fraction must be between 0 and 1, got {self.token_refresh_fraction!r}"
+            )
+        if self.correlation_id is not None and acceptable_correlation_id(self.correlation_id) is None:
+            raise ConfigError(
+                "correlation_id must be 1 to 64 letters, digits or ._:- characters, "
+                f"got {self.correlation_id!r}"
             )
         if self.ca_file is not None and not Path(self.ca_file).is_file():
             raise ConfigError(f"ca_file must be an existing file, got {self.ca_file!r}")

@@ -2,16 +2,25 @@
 
 The report shows it, and the secret scan reads it. Loggers log at ``level`` (INFO unless a scenario asks
 for everything) only while the capture is installed; their previous levels come back afterwards.
+
+Each line is kept twice: as people read it in the report (time, correlation id, level, logger, the message
+as written, then the line's data, redacted), and as the JSON line ``JsonFormatter`` writes for it, which the
+logging scenarios read. The message is kept as written, not masked, so the secret scan still sees what a
+component itself put in its messages.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+from typing import Any
+
+from realtime_protocol.structured_log import JsonFormatter, current_correlation_id
 
 # Whose log lines a scenario keeps: the client, the mock services, and the HTTP and WebSocket libraries.
 CAPTURED_LOGGERS = ("reference_client", "support", "websockets", "httpx", "httpcore", "aiohttp")
-FORMAT = "%(asctime)s.%(msecs)03d %(levelname)-7s %(name)s: %(message)s"
+FORMAT = "%(asctime)s.%(msecs)03d %(correlation)s %(levelname)-7s %(name)s: %(message)s"
 
 
 class LogCapture(logging.Handler):
@@ -19,18 +28,35 @@ class LogCapture(logging.Handler):
         super().__init__(logging.DEBUG)
         self.setFormatter(logging.Formatter(FORMAT, datefmt="%H:%M:%S"))
         self._lines: list[str] = []
+        self._json_lines: list[str] = []
+        self._json = JsonFormatter()
         self._lines_lock = threading.Lock()
         self._level = level
         self._previous_levels: dict[str, int] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
-        line = self.format(record)
+        json_line = self._json.format(record)
+        line = self._readable(record, json.loads(json_line))
         with self._lines_lock:
             self._lines.append(line)
+            self._json_lines.append(json_line)
+
+    def _readable(self, record: logging.LogRecord, fields: dict[str, Any]) -> str:
+        # The correlation id as a column of its own, so the Log attachment can be searched for one journey.
+        correlation_id = getattr(record, "correlation_id", None) or current_correlation_id() or "-"
+        record.correlation = f"{correlation_id:<18}"
+        line = self.format(record)
+        data = fields["data"]
+        return f"{line} {json.dumps(data, ensure_ascii=False)}" if data else line
 
     def lines(self) -> list[str]:
         with self._lines_lock:
             return list(self._lines)
+
+    def json_lines(self) -> list[str]:
+        """The same lines, each as the one JSON object ``JsonFormatter`` writes for it."""
+        with self._lines_lock:
+            return list(self._json_lines)
 
     def install(self) -> LogCapture:
         logging.getLogger().addHandler(self)

@@ -42,6 +42,7 @@ AREA_TITLES = {
     "secure_transport_steps.py": "Secure transport",
     "access_steps.py": "Access and load",
     "server_fault_steps.py": "Server faults",
+    "logging_steps.py": "Logging",
 }
 STEP_TYPES = ("given", "when", "then", "step")
 GHERKIN_KEYWORD = re.compile(r"^(Given|When|Then|And|But|\*)\s+")

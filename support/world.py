@@ -18,6 +18,7 @@ from pathlib import Path
 from faker import Faker
 from hamcrest import equal_to
 
+from realtime_protocol.structured_log import new_correlation_id
 from support.drivers import (
     ClientDriver,
     ClientSetup,
@@ -78,6 +79,7 @@ class ScenarioWorld:
     caller: SignInCaller | None = None  # someone signing in over HTTP without a client
     findings: list[str] = field(default_factory=list)  # what the scenario measured, for its story
     server_faults: list[CrowdFault] = field(default_factory=list)  # what the crowd lived through, in order
+    correlation_ids: dict[str, str] = field(default_factory=dict)  # client name -> the id its lines carry
 
     def __post_init__(self) -> None:
         self.faker = Faker()
@@ -153,8 +155,10 @@ class ScenarioWorld:
             seed=scenario_seed(self.seed, name),
             token_keeping=self._keep_tokens() if keep_tokens else None,
             trust_test_authority=trust_test_authority,
+            correlation_id=new_correlation_id(random.Random(scenario_seed(self.seed, name, "correlation"))),
         )
         driver = make_driver(self.settings.client, setup)
+        self.correlation_ids[name] = setup.correlation_id or ""
         self.clients[name] = driver
         self.api_keys[name] = api_key
         return driver

@@ -124,6 +124,7 @@ def test_the_catalogue_lists_every_step_decorator_in_the_step_files(catalogue: C
         "Secure transport",
         "Access and load",
         "Server faults",
+        "Logging",
     ]
     assert all(area.description for area in catalogue.areas)
 

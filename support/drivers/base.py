@@ -59,6 +59,9 @@ class ClientSetup:
     # Over TLS, trust the test authority in ``endpoints.ca_file`` besides the system's authorities. False
     # makes a client that, like any ordinary installation, does not know the test authority.
     trust_test_authority: bool = True
+    # The id to send with sign-in and the realtime connection (X-Correlation-ID) and to put on every line the
+    # client logs, so its journey can be followed through the services' logs; None: the client picks one.
+    correlation_id: str | None = None
 
     @property
     def ca_file(self) -> str | None:

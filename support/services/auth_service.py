@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import secrets
 import ssl
@@ -38,6 +39,7 @@ from typing import Any
 from aiohttp import web
 
 from realtime_protocol.secrets import fingerprint
+from realtime_protocol.structured_log import CORRELATION_HEADER, adopt_correlation_id
 from support.journal import Journal
 from support.services.tokens import InvalidTokenError, TokenAuthority
 
@@ -45,6 +47,8 @@ HOST = "127.0.0.1"
 TOKEN_PATH = "/oauth/token"
 REVOKE_PATH = "/oauth/revoke"
 HEALTH_PATH = "/health"
+
+log = logging.getLogger("support.services.auth_service")
 
 API_KEY_GRANT = "api_key"
 REFRESH_GRANT = "refresh_token"
@@ -85,6 +89,23 @@ class Account:
     subject: str
     channels: tuple[str, ...] = ("*",)  # what the account may read
     publish_channels: tuple[str, ...] | None = None  # what it may post to; None: wherever it may read
+
+
+@web.middleware
+async def _correlate(request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
+    """Each request is handled in a task of its own: its log lines carry the caller's correlation id, and
+    one line says how it was answered."""
+    adopt_correlation_id(request.headers.get(CORRELATION_HEADER))
+    response: web.StreamResponse = await handler(request)
+    log.log(
+        logging.WARNING if response.status >= 500 else logging.INFO,
+        "%s %s answered %d",
+        request.method,
+        request.path,
+        response.status,
+        extra={"method": request.method, "path": request.path, "status": response.status},
+    )
+    return response
 
 
 class FailureLimiter:
@@ -251,7 +272,7 @@ class AuthService:
         a client configured with ``url`` can reconnect after an outage."""
         if self._runner is not None:
             return
-        app = web.Application()
+        app = web.Application(middlewares=[_correlate])
         app.router.add_post(TOKEN_PATH, self._handle_token)
         app.router.add_post(REVOKE_PATH, self._handle_revoke)
         app.router.add_get(HEALTH_PATH, self._handle_health)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import random
 import ssl
 import time
@@ -27,6 +28,7 @@ from websockets.http11 import Request, Response
 
 from realtime_protocol import CloseCode, MessageType, ProtocolError, decode, describe_close_code, encode
 from realtime_protocol.secrets import masked_logger
+from realtime_protocol.structured_log import CORRELATION_HEADER, ConnectionCorrelation, adopt_correlation_id
 from support.journal import Journal
 from support.services.tokens import AccessClaims, InvalidTokenError, TokenAuthority
 from support.transcript import FROM_CLIENT, TO_CLIENT, Transcript
@@ -34,6 +36,8 @@ from support.transcript import FROM_CLIENT, TO_CLIENT, Transcript
 StopMode = Literal["graceful", "crash"]
 # websockets writes handshake headers (bearer tokens among them) at debug level: mask them.
 _WIRE_LOG = masked_logger("support.services.gateway.websocket")
+_WIRE_LOG.addFilter(ConnectionCorrelation())
+log = logging.getLogger("support.services.gateway")
 
 
 @dataclass
@@ -300,6 +304,8 @@ class Gateway:
     # -- the protocol -----------------------------------------------------------------------------
 
     def _check_handshake(self, connection: ServerConnection, request: Request) -> Response | None:
+        # The handshake and the connection's handler run in one task: its lines carry the caller's id.
+        adopt_correlation_id(request.headers.get(CORRELATION_HEADER))
         token = _bearer_token(request.headers)
         try:
             claims = self.authority.verify(token)
@@ -307,8 +313,10 @@ class Gateway:
                 raise InvalidTokenError("the token has been revoked")
         except InvalidTokenError as error:
             self.journal.record("handshake refused", status=401, reason=error.reason)
+            log.warning("handshake refused: %s", error.reason, extra={"status": 401})
             return connection.respond(HTTPStatus.UNAUTHORIZED, f"{error.reason}\n")
         self._claims[id(connection)] = claims
+        log.info("handshake accepted", extra={"subject": claims.subject})
         return None
 
     async def _handle(self, connection: ServerConnection) -> None:
@@ -338,6 +346,7 @@ class Gateway:
                 reason=describe_close_code(_close_code(connection)),
                 session=session.id if session else None,
             )
+            log.info("connection closed", extra={"connection": number, "code": _close_code(connection)})
             self._numbers.pop(connection, None)
             self._handlers.discard(task)
 
@@ -381,6 +390,7 @@ class Gateway:
                 last_seq=last_seq,
                 replayed=len(session.outbox),
             )
+            log.info("session resumed", extra={"session": session.id, "replayed": len(session.outbox)})
             return session
         session = GatewaySession(id=self._new_session_id(), subject=claims.subject, connection=connection)
         self._sessions[session.id] = session
@@ -391,6 +401,7 @@ class Gateway:
             ),
         )
         self.journal.record("session started", session=session.id, connection=number, resume_refused=refusal)
+        log.info("session started", extra={"session": session.id, "connection": number})
         return session
 
     def _find_resumable(
