@@ -66,6 +66,8 @@ class Settings:
     auth_failure_limit: int = _spec(minimum=1)
     auth_failure_window_ms: int = _spec(minimum=1)
     rush_clients: int = _spec(minimum=1, maximum=2000)
+    avatar_timeout_ms: int = _spec(minimum=1)
+    avatar_slowness_ms: int = _spec(minimum=1)
 
     def __post_init__(self) -> None:
         if self.backoff_max_ms < self.backoff_initial_ms:

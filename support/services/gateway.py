@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import random
 import ssl
 import time
@@ -34,6 +35,7 @@ from support.transcript import FROM_CLIENT, TO_CLIENT, Transcript
 StopMode = Literal["graceful", "crash"]
 # websockets writes handshake headers (bearer tokens among them) at debug level: mask them.
 _WIRE_LOG = masked_logger("support.services.gateway.websocket")
+HEALTH_PATH = "/health"  # answered over plain HTTP, on the same port as the realtime endpoint
 
 
 @dataclass
@@ -73,8 +75,10 @@ class Gateway:
         max_outbox: int = 10_000,
         max_frame_bytes: int = 1 << 20,
         ssl_context: ssl.SSLContext | None = None,
+        revocation_list_reachable: Callable[[], bool] = lambda: True,
     ) -> None:
         self.authority = authority
+        self.revocation_list_reachable = revocation_list_reachable
         self.ssl_context = ssl_context  # set: the gateway speaks wss only
         self.journal = journal
         self.transcript = Transcript()
@@ -262,7 +266,22 @@ class Gateway:
 
     # -- the protocol -----------------------------------------------------------------------------
 
+    def health(self) -> dict[str, Any]:
+        """Up while the gateway can reach the auth service's revocation list (without it, revoked tokens
+        would get in), degraded when it cannot."""
+        reachable = self.revocation_list_reachable()
+        checks = {
+            "revocation list": "ok" if reachable else "the auth service cannot be reached",
+            "node": "accepting connections" if self.running else "not listening",
+            "live sessions": len(self._sessions),
+        }
+        return {"status": "up" if reachable else "degraded", "checks": checks}
+
     def _check_handshake(self, connection: ServerConnection, request: Request) -> Response | None:
+        if request.path == HEALTH_PATH:
+            answer = connection.respond(HTTPStatus.OK, json.dumps(self.health()))
+            answer.headers["Content-Type"] = "application/json"
+            return answer
         token = _bearer_token(request.headers)
         try:
             claims = self.authority.verify(token)
