@@ -87,6 +87,7 @@ class AvatarService:
         self._sessions: dict[str, AvatarSession] = {}
         self.unavailable = False  # every call but /health is answered 503
         self.delay_ms = 0  # every call but /health is answered this late
+        self._generation = 0  # counts resets, so a slow answer begun before one does nothing after it
 
     def __repr__(self) -> str:
         where = self.url if self._port else "not started"
@@ -168,6 +169,7 @@ class AvatarService:
         self._sessions.clear()
         self.unavailable = False
         self.delay_ms = 0
+        self._generation += 1
         self.journal.clear()
 
     def health(self) -> dict[str, Any]:
@@ -206,9 +208,13 @@ class AvatarService:
         # Journaled on arrival, so the story shows when the client asked, however late the answer.
         self.journal.record("request received", endpoint=endpoint, key=fingerprint(key))
         raw = await request.read()
+        generation = self._generation
         try:
             if self.delay_ms:
                 await asyncio.sleep(self.delay_ms / 1000)
+                if generation != self._generation:
+                    # The scenario that asked is over: leave the next one's service untouched.
+                    return web.json_response({"error": "reset"}, status=503)
             if self.unavailable:
                 raise _Refusal(503, "service_unavailable", "The avatar service is unavailable")
             if not key or key not in self._api_keys:
