@@ -1,7 +1,7 @@
 """Steps about the avatar: starting it at the avatar service, having it follow the voice, falling back to
 voice only when the avatar service is in trouble, and closing it at shutdown."""
 
-from behave import given, then, when
+from behave import given, step, then, when
 from behave.runner import Context
 from hamcrest import (
     all_of,
@@ -138,8 +138,7 @@ def service_shows_silent(context: Context) -> None:
     )
 
 
-@given("the avatar service is {trouble}")
-@when("the avatar service is {trouble}")
+@step("the avatar service is {trouble}")
 def avatar_service_in_trouble(context: Context, trouble: str) -> None:
     """Makes the avatar service misbehave until it works normally again: "unavailable" (every call answered
     503) or "too slow to answer" (every answer comes well after the client stops waiting)."""
