@@ -36,7 +36,9 @@ from realtime_protocol.structured_log import (
     CorrelatedLogger,
     correlated,
 )
+from reference_client.audio import AudioSubsystem
 from reference_client.auth import TokenManager
+from reference_client.avatar import AvatarSubsystem
 from reference_client.backoff import Backoff
 from reference_client.config import ClientConfig
 from reference_client.errors import (
@@ -50,6 +52,7 @@ from reference_client.errors import (
 from reference_client.events import ClientEvent, EventEmitter, Listener
 from reference_client.session import Arrival, PendingPublish, SessionState
 from reference_client.states import ConnectionState
+from reference_client.subsystems import Health, Subsystem
 from reference_client.token_store import TokenStore
 
 log = logging.getLogger("reference_client")
@@ -122,6 +125,21 @@ class RealtimeClient:
         self._drained.set()
         self._closing = False
         self.last_error: Classification | None = None
+        self.audio = AudioSubsystem(self._events)
+        self.avatar = (
+            AvatarSubsystem(
+                config.avatar_url,
+                config.avatar_api_key,
+                self._events,
+                timeout_ms=config.avatar_timeout_ms,
+                tls=self._tls,
+            )
+            if config.avatar_url is not None and config.avatar_api_key is not None
+            else None
+        )
+        if self.avatar is not None:
+            self.audio.on_speaking(self.avatar.follow_voice)
+        self._parts_initialized = False
 
     # -- what the application sees ----------------------------------------------------------------
 
@@ -194,6 +212,54 @@ class RealtimeClient:
         self._auth.invalidate(refused)
         return await self._auth.ensure_token()
 
+    async def start_avatar(
+        self, avatar_id: str, quality: str | None = None, background: str | None = None
+    ) -> dict[str, Any] | None:
+        """Start an avatar session; None when the avatar API could not be used (the client goes on voice only,
+        and ``session:error`` says why)."""
+        if self._closing:
+            raise ClientClosedError("the client has been shut down")
+        if self.avatar is None:
+            raise RuntimeError("the client was given no avatar service (avatar_url and avatar_api_key)")
+        return await self.avatar.start(avatar_id, quality, background)
+
+    async def start_speaking(self, voice_id: str) -> None:
+        if self._closing:
+            raise ClientClosedError("the client has been shut down")
+        await self.audio.start_speaking(voice_id)
+
+    async def stop_speaking(self) -> None:
+        if self._closing:
+            raise ClientClosedError("the client has been shut down")
+        await self.audio.stop_speaking()
+
+    def health(self) -> dict[str, Any]:
+        """How the client is: ``up`` when its session is ready and every part is up, ``degraded`` when it
+        works but not fully (reconnecting, or a part such as the avatar fell back), ``down`` when it does not
+        work (not started, failed or closed). With the facts behind it, and no secrets."""
+        parts: dict[str, dict[str, Any]] = {}
+        for part in self._parts():
+            status, facts = part.health()
+            parts[part.name] = {"status": status, **facts}
+        overall: Health
+        if self._state in (ConnectionState.INITIALIZED, ConnectionState.FAILED, ConnectionState.CLOSED):
+            overall = "down"
+        elif self._state is ConnectionState.READY and all(p["status"] == "up" for p in parts.values()):
+            overall = "up"
+        else:
+            overall = "degraded"
+        return {
+            "status": overall,
+            "state": self._state.value,
+            "session_id": self._session.session_id,
+            "last_error": self.last_error.description if self.last_error is not None else None,
+            "subsystems": parts,
+        }
+
+    def _parts(self) -> list[Subsystem]:
+        """The parts that plug into the client, in start-up order (shut down in reverse)."""
+        return [self.audio, *([self.avatar] if self.avatar is not None else [])]
+
     async def logout(self) -> None:
         """Shut down, and end the sign-in: the tokens are revoked at the auth service and deleted from the
         token store too, so the next start signs in afresh."""
@@ -220,6 +286,8 @@ class RealtimeClient:
             await connection.close(_SHUTDOWN_CODE, "client shutdown")
             close_code = _SHUTDOWN_CODE
         await self._stop_supervisor()
+        for part in reversed(self._parts()):
+            await part.cleanup(reason)
         await self._auth.aclose()
         if logout:
             await self._auth.revoke()
@@ -329,6 +397,10 @@ class RealtimeClient:
             how = await self._open_session(connection)
             ready_at = time.monotonic()
             self._set_state(ConnectionState.READY, how)
+            if not self._parts_initialized:
+                self._parts_initialized = True
+                for part in self._parts():
+                    await part.initialize()
             ended = await self._stay_live(connection)
         except asyncio.CancelledError:
             raise

@@ -44,6 +44,10 @@ class ClientConfig:
     # client logs, so one journey can be followed through the services' logs too; None: one made from
     # random_seed.
     correlation_id: str | None = None
+    # The streaming-avatar API and the key for it; both or neither (without them the client has no avatar).
+    avatar_url: str | None = None
+    avatar_api_key: str | None = field(default=None, repr=False)
+    avatar_timeout_ms: int = 5_000  # how long a call to the avatar API may take before falling back to voice
 
     def __post_init__(self) -> None:
         for name in ("auth_url", "gateway_url"):
@@ -60,6 +64,7 @@ class ClientConfig:
             "auth_timeout_ms",
             "shutdown_flush_ms",
             "max_message_bytes",
+            "avatar_timeout_ms",
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)!r}")
@@ -78,6 +83,12 @@ class ClientConfig:
                 "correlation_id must be 1 to 64 letters, digits or ._:- characters, "
                 f"got {self.correlation_id!r}"
             )
+        if (self.avatar_url is None) != (self.avatar_api_key is None):
+            raise ConfigError("avatar_url and avatar_api_key go together: give both or neither")
+        if self.avatar_url is not None:
+            url = urlparse(self.avatar_url)
+            if url.scheme not in ("http", "https") or not url.netloc:
+                raise ConfigError(f"avatar_url must be a http or https URL, got {self.avatar_url!r}")
         if self.ca_file is not None and not Path(self.ca_file).is_file():
             raise ConfigError(f"ca_file must be an existing file, got {self.ca_file!r}")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hamcrest.core.base_matcher import BaseMatcher
@@ -203,3 +203,24 @@ class MillisecondsUnder(BaseMatcher[float | None]):
 
 def milliseconds_under(limit_ms: float) -> MillisecondsUnder:
     return MillisecondsUnder(limit_ms)
+class AllPartsUp(BaseMatcher[Mapping[str, Any]]):
+    """Matches a client's health (as a driver's ``health()`` answers) whose every part is up."""
+
+    def _matches(self, item: Mapping[str, Any]) -> bool:
+        parts = item.get("subsystems") or {}
+        return bool(parts) and all(part.get("status") == "up" for part in parts.values())
+
+    def describe_to(self, description: Description) -> None:
+        description.append_text("every part of the client up")
+
+    def describe_mismatch(self, item: Mapping[str, Any], mismatch_description: Description) -> None:
+        parts = item.get("subsystems") or {}
+        if not parts:
+            mismatch_description.append_text("the client named no parts")
+            return
+        down = [f"{name} {part.get('status')}" for name, part in parts.items() if part.get("status") != "up"]
+        mismatch_description.append_text(f"these parts were not up: {', '.join(down)} (health: {dict(item)})")
+
+
+def all_parts_up() -> AllPartsUp:
+    return AllPartsUp()

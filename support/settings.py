@@ -69,6 +69,8 @@ class Settings:
     server_fault_clients: int = _spec(minimum=1, maximum=500)
     gateway_restart_ms: int = _spec(minimum=0)
     production_second_ms: int = _spec(minimum=1)
+    avatar_timeout_ms: int = _spec(minimum=1)
+    avatar_slowness_ms: int = _spec(minimum=1)
 
     def __post_init__(self) -> None:
         if self.backoff_max_ms < self.backoff_initial_ms:

@@ -43,6 +43,8 @@ AREA_TITLES = {
     "access_steps.py": "Access and load",
     "server_fault_steps.py": "Server faults",
     "logging_steps.py": "Logging",
+    "avatar_steps.py": "Avatar",
+    "health_steps.py": "Health",
 }
 STEP_TYPES = ("given", "when", "then", "step")
 GHERKIN_KEYWORD = re.compile(r"^(Given|When|Then|And|But|\*)\s+")

@@ -52,6 +52,7 @@ MOMENTS: dict[str, tuple[str, str]] = {  # client event -> (short label, line co
     "session:continuity_lost": ("session lost, new one", ORANGE),
     "session:resumed": ("session resumed", GREEN),
     "publish:refused": ("message refused", VERMILLION),
+    "session:error": ("avatar error, voice only", ORANGE),
 }
 SERVICE_POINTS: dict[tuple[str, str], tuple[str, str]] = {  # (source, kind) -> (short label, colour)
     ("gateway", "session started"): ("session started", GREEN),
@@ -71,6 +72,13 @@ SERVICE_POINTS: dict[tuple[str, str], tuple[str, str]] = {  # (source, kind) -> 
     ("auth service", "token revoked"): ("token revoked", ORANGE),
     ("auth service", "refresh token reused"): ("refresh reused", VERMILLION),
     ("auth service", "sign-in throttled"): ("throttled", ORANGE),
+    ("avatar service", "avatar session created"): ("avatar started", GREEN),
+    ("avatar service", "avatar updated"): ("avatar updated", BLUE),
+    ("avatar service", "avatar session closed"): ("avatar closed", GREY),
+    ("avatar service", "request refused"): ("refused", VERMILLION),
+    ("avatar service", "service unavailable"): ("unavailable", VERMILLION),
+    ("avatar service", "service slow"): ("slow", ORANGE),
+    ("avatar service", "service recovered"): ("recovered", GREEN),
 }
 # The only data keys ever written into the picture: none of them holds a payload, token or key.
 SAFE_FACTS = (
@@ -159,6 +167,8 @@ def render_timeline(
     lanes = [lane for client, seen in events.items() for lane in _client_lanes(scale, client, seen, end)]
     lanes += [_network_lane(scale, entries, end), _gateway_lane(scale, entries, end)]
     lanes.append(_auth_lane(scale, entries))
+    if any(entry.source == "avatar service" for entry in entries):
+        lanes.append(_avatar_lane(scale, entries))
     return _picture(heading, scale, lanes)
 
 
@@ -351,6 +361,13 @@ def _auth_lane(scale: Scale, entries: Sequence[JournalEntry]) -> Lane:
     asked = sum(entry.source == "auth service" and entry.kind == "token requested" for entry in entries)
     return _marks_lane(
         scale, "auth service", _count(asked, "token request"), _points(scale, entries, "auth service")
+    )
+
+
+def _avatar_lane(scale: Scale, entries: Sequence[JournalEntry]) -> Lane:
+    calls = sum(entry.source == "avatar service" and entry.kind == "request received" for entry in entries)
+    return _marks_lane(
+        scale, "avatar service", _count(calls, "call"), _points(scale, entries, "avatar service")
     )
 
 

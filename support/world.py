@@ -145,9 +145,11 @@ class ScenarioWorld:
         name: str = MAIN_CLIENT,
         keep_tokens: bool = False,
         trust_test_authority: bool = True,
+        with_avatar: bool = False,
     ) -> ClientDriver:
         """A client of the given key; over TLS it trusts the run's test authority unless asked not to. A
-        client that keeps its tokens between runs keeps them in the scenario's token store."""
+        client that keeps its tokens between runs keeps them in the scenario's token store. A client with an
+        avatar gets a key of its own for the avatar service."""
         setup = ClientSetup(
             endpoints=self.services.endpoints,
             api_key=api_key,
@@ -156,6 +158,7 @@ class ScenarioWorld:
             token_keeping=self._keep_tokens() if keep_tokens else None,
             trust_test_authority=trust_test_authority,
             correlation_id=new_correlation_id(random.Random(scenario_seed(self.seed, name, "correlation"))),
+            avatar_api_key=self._avatar_key(name) if with_avatar else None,
         )
         driver = make_driver(self.settings.client, setup)
         self.correlation_ids[name] = setup.correlation_id or ""
@@ -169,6 +172,14 @@ class ScenarioWorld:
         before.shutdown()
         self.clients[RESTARTED_CLIENT] = before
         return self.create_client(self.api_keys[MAIN_CLIENT], keep_tokens=self.token_keeping is not None)
+
+    def _avatar_key(self, name: str) -> str:
+        # Drawn from a generator of its own, so a scenario's other random choices stay as they were.
+        rng = random.Random(scenario_seed(self.seed, name, "avatar key"))
+        key = "avk_" + "".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=32))
+        self.secrets.append(key)
+        self.services.register_avatar_key(key)
+        return key
 
     def _keep_tokens(self) -> TokenKeeping:
         if self.token_keeping is None:

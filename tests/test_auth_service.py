@@ -83,7 +83,8 @@ def test_health() -> None:
     async def scenario(service: AuthService, client: httpx.AsyncClient, journal: Journal) -> None:
         response = await client.get("/health")
         assert response.status_code == 200
-        assert response.json() == {"status": "up"}
+        assert response.json()["status"] == "up"
+        assert response.json()["checks"]["accounts"] == 1
         assert service.url == f"http://127.0.0.1:{service.port}"
         assert service.requests_seen == 0
 

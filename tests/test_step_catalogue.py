@@ -125,6 +125,8 @@ def test_the_catalogue_lists_every_step_decorator_in_the_step_files(catalogue: C
         "Access and load",
         "Server faults",
         "Logging",
+        "Avatar",
+        "Health",
     ]
     assert all(area.description for area in catalogue.areas)
 

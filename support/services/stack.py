@@ -13,6 +13,7 @@ import ssl
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import httpx
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
@@ -26,6 +27,7 @@ from support.services.auth_service import (
     IssuedToken,
     ProgrammedResponse,
 )
+from support.services.avatar_service import AvatarService, AvatarSession
 from support.services.certificates import CertificateAuthority
 from support.services.fault_proxy import FaultProxy, FaultRecord
 from support.services.gateway import Gateway, StopMode
@@ -46,6 +48,20 @@ class Endpoints:
     auth_url: str
     gateway_url: str
     ca_file: str | None = None  # the test authority's certificate, to trust when the services run over TLS
+    avatar_url: str | None = None  # the streaming-avatar API
+
+
+@dataclass(frozen=True)
+class ServiceHealth:
+    """What a service said at ``GET /health``: up, degraded or down, and the checks behind it."""
+
+    service: str
+    status: str
+    checks: dict[str, Any]
+
+    def describe(self) -> str:
+        facts = ", ".join(f"{name}: {value}" for name, value in self.checks.items())
+        return f"the {self.service} is {self.status}" + (f" ({facts})" if facts else "")
 
 
 class ServiceStack:
@@ -59,11 +75,13 @@ class ServiceStack:
         self.auth_journal = Journal("auth service")
         self.gateway_journal = Journal("gateway")
         self.network_journal = Journal("network")
+        self.avatar_journal = Journal("avatar service")
         self._rng = random.Random(settings.seed)
         self._auth: AuthService | None = None
         self._gateway: Gateway | None = None
         self._proxy: FaultProxy | None = None
         self._second_node: Gateway | None = None  # node B, only while a scenario asks for two nodes
+        self._avatar: AvatarService | None = None
         self._starting = "event loop"  # which service start() is at, to say which one failed
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -104,6 +122,7 @@ class ServiceStack:
             rng=self._rng,
             is_revoked=self._auth.is_revoked,
             ssl_context=self._gateway_tls,
+            revocation_list_reachable=lambda: self.auth.running,
         )
         await self._gateway.start()
         self._starting = "fault proxy"
@@ -111,6 +130,13 @@ class ServiceStack:
             "gateway link", "127.0.0.1", self._gateway.port, rng=self._rng, journal=self.network_journal
         )
         await self._proxy.start()
+        self._starting = "avatar service"
+        self._avatar = AvatarService(
+            self.avatar_journal,
+            random.Random(self.settings.seed),
+            ssl_context=self._server_tls(self.avatar_journal),
+        )
+        await self._avatar.start()
 
     def _server_tls(self, journal: Journal) -> ssl.SSLContext | None:
         """A TLS context for one service (None without TLS); every TLS handshake a client starts with the
@@ -138,6 +164,8 @@ class ServiceStack:
             self._gateway_shows_impostor = False
         self.auth.reset()
         self.network_journal.clear()
+        await self.avatar.start()  # a scenario may have stopped it
+        self.avatar.reset()
 
     def stop(self) -> list[str]:
         """Stop everything; return descriptions of any tasks that had to be cancelled."""
@@ -159,6 +187,8 @@ class ServiceStack:
             await self._gateway.close()
         if self._auth is not None:
             await self._auth.stop()
+        if self._avatar is not None:
+            await self._avatar.stop()
 
     @property
     def endpoints(self) -> Endpoints:
@@ -168,6 +198,7 @@ class ServiceStack:
             auth_url=self.auth.url,
             gateway_url=f"{scheme}://127.0.0.1:{self.proxy.port}/realtime",
             ca_file=str(self._certificates.ca_file) if self._certificates is not None else None,
+            avatar_url=self.avatar.url,
         )
 
     @property
@@ -181,6 +212,10 @@ class ServiceStack:
     @property
     def proxy(self) -> FaultProxy:
         return _started(self._proxy)
+
+    @property
+    def avatar(self) -> AvatarService:
+        return _started(self._avatar)
 
     # -- auth service ------------------------------------------------------------------------------
 
@@ -385,11 +420,54 @@ class ServiceStack:
         """How many messages the gateway has numbered for each of these sessions."""
         return self.loop.call(lambda: {sid: self.gateway.messages_sent(sid) for sid in session_ids})
 
+    # -- avatar service ----------------------------------------------------------------------------
+
+    def register_avatar_key(self, api_key: str) -> None:
+        self.loop.call(lambda: self.avatar.register_key(api_key))
+
+    def avatar_unavailable(self) -> None:
+        """The avatar service answers every call with 503 until ``avatar_recovers``."""
+        self.loop.call(self.avatar.become_unavailable)
+
+    def avatar_slow(self, delay_ms: int) -> None:
+        """The avatar service holds back every answer by ``delay_ms`` until ``avatar_recovers``."""
+        self.loop.call(lambda: self.avatar.become_slow(delay_ms))
+
+    def avatar_recovers(self) -> None:
+        self.loop.call(self.avatar.recover)
+
+    def avatar_sessions(self) -> list[AvatarSession]:
+        return self.loop.call(self.avatar.sessions)
+
+    # -- health --------------------------------------------------------------------------------------
+
+    def health_of(self, service: str) -> ServiceHealth:
+        """Ask a service ("auth service", "gateway" or "avatar service") how it is, at ``GET /health``, as a
+        monitor would; a service that does not answer is down."""
+        bases = {
+            "auth service": self.auth.url,
+            "gateway": self.gateway.url.replace("ws", "http", 1).removesuffix("/realtime"),
+            "avatar service": self.avatar.url,
+        }
+        if service not in bases:
+            raise ValueError(f"no service is called {service!r}; known: {', '.join(bases)}")
+        verify: ssl.SSLContext | bool = (
+            self._certificates.client_context() if self._certificates is not None else True
+        )
+        try:
+            answer = httpx.get(f"{bases[service]}/health", timeout=PROBE_TIMEOUT_S, verify=verify)
+            body = answer.json()
+        except httpx.TransportError as error:
+            return ServiceHealth(service, "down", {"answer": f"none ({type(error).__name__})"})
+        except ValueError:
+            return ServiceHealth(service, "down", {"answer": f"HTTP {answer.status_code}, not JSON"})
+        return ServiceHealth(service, str(body.get("status")), dict(body.get("checks") or {}))
+
     # -- what happened -----------------------------------------------------------------------------
 
     def journal_entries(self) -> list[JournalEntry]:
         """Everything the services and the network recorded, in time order."""
-        entries = [*self.auth_journal, *self.gateway_journal, *self.network_journal]
+        entries = [*self.auth_journal, *self.gateway_journal, *self.network_journal, *self.avatar_journal]
         return sorted(entries, key=lambda entry: entry.at)
 
     def transcript(self) -> list[Frame]:

@@ -1,0 +1,309 @@
+"""A mock streaming-avatar API (shaped like HeyGen's) on loopback HTTP, for the client's avatar to talk to.
+
+It runs on the caller's asyncio loop (aiohttp.web on 127.0.0.1, ephemeral port), like the auth service, and
+can be programmed to be unavailable (``503`` to every call) or slow (every answer held back).
+
+Endpoints (JSON in and out; every one but ``/health`` needs the caller's API key in ``X-Api-Key``):
+
+* ``POST /v1/streaming.new``     ``avatar_id``, ``quality``, ``background`` → ``session_id``, ``avatar_id``,
+  ``status`` ("active"), ``stream_url``
+* ``POST /v1/streaming.update``  ``session_id``, ``speaking``, ``voice_sync``, ``voice_id`` → the session
+* ``POST /v1/streaming.stop``    ``session_id``, ``reason`` → the session, now "closed"
+* ``GET  /v1/streaming.status``  ``?session_id=`` → the session
+* ``GET  /health``               ``status`` (up, degraded or down) and the ``checks`` behind it
+
+API keys appear in the journal and in error text only as fingerprints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import ssl
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from aiohttp import web
+
+from realtime_protocol.secrets import fingerprint
+from support.journal import Journal
+
+HOST = "127.0.0.1"
+NEW_PATH = "/v1/streaming.new"
+UPDATE_PATH = "/v1/streaming.update"
+STOP_PATH = "/v1/streaming.stop"
+STATUS_PATH = "/v1/streaming.status"
+HEALTH_PATH = "/health"
+API_KEY_HEADER = "X-Api-Key"
+
+QUALITIES = ("low", "medium", "high")
+ACTIVE = "active"
+CLOSED = "closed"
+
+_SHUTDOWN_GRACE_S = 0.5  # as the auth service: a slow answer in progress must not hold up a reset
+
+
+@dataclass
+class AvatarSession:
+    """One avatar session as the service keeps it."""
+
+    session_id: str
+    avatar_id: str
+    quality: str
+    background: str
+    stream_url: str
+    status: str = ACTIVE
+    speaking: bool = False
+    voice_sync: bool = False
+    voice_id: str | None = None
+    close_reason: str | None = None
+    updates: int = 0
+
+    def answer(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Refusal(Exception):
+    def __init__(self, status: int, error: str, description: str) -> None:
+        super().__init__(f"{status} {error}: {description}")
+        self.status = status
+        self.error = error
+        self.description = description
+
+
+class AvatarService:
+    """The mock avatar API. Every method must be called on the loop the service runs on."""
+
+    def __init__(
+        self, journal: Journal, rng: random.Random, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
+        self.journal = journal
+        self.ssl_context = ssl_context
+        self._rng = rng
+        self._port = 0
+        self._runner: web.AppRunner | None = None
+        self._api_keys: set[str] = set()
+        self._sessions: dict[str, AvatarSession] = {}
+        self.unavailable = False  # every call but /health is answered 503
+        self.delay_ms = 0  # every call but /health is answered this late
+        self._generation = 0  # counts resets, so a slow answer begun before one does nothing after it
+
+    def __repr__(self) -> str:
+        where = self.url if self._port else "not started"
+        return f"<AvatarService {where} sessions={len(self._sessions)} unavailable={self.unavailable}>"
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if not self._port:
+            raise RuntimeError("the avatar service has not been started, so it has no port yet")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{HOST}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._runner is not None
+
+    async def start(self) -> None:
+        if self._runner is not None:
+            return
+        app = web.Application()
+        app.router.add_post(NEW_PATH, self._handle_new)
+        app.router.add_post(UPDATE_PATH, self._handle_update)
+        app.router.add_post(STOP_PATH, self._handle_stop)
+        app.router.add_get(STATUS_PATH, self._handle_status)
+        app.router.add_get(HEALTH_PATH, self._handle_health)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_GRACE_S)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, HOST, self._port, ssl_context=self.ssl_context).start()
+        except OSError as error:
+            await runner.cleanup()
+            raise OSError(
+                error.errno, f"the avatar service could not bind {HOST}:{self._port}: {error}"
+            ) from error
+        if not self._port:
+            self._port = int(runner.addresses[0][1])
+        self._runner = runner
+
+    async def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    # -- programming between and during scenarios --------------------------------------------------------
+
+    def register_key(self, api_key: str) -> None:
+        if not api_key:
+            raise ValueError("an API key must be a non-empty string")
+        self._api_keys.add(api_key)
+
+    def become_unavailable(self) -> None:
+        self.unavailable = True
+        self.journal.record("service unavailable")
+
+    def become_slow(self, delay_ms: int) -> None:
+        if delay_ms < 0:
+            raise ValueError(f"delay_ms must not be negative, not {delay_ms}")
+        self.delay_ms = delay_ms
+        self.journal.record("service slow", delay_ms=delay_ms)
+
+    def recover(self) -> None:
+        """Answer promptly and normally again."""
+        self.unavailable = False
+        self.delay_ms = 0
+        self.journal.record("service recovered")
+
+    def sessions(self) -> list[AvatarSession]:
+        """Every session since the last reset, oldest first (copies, safe to read from another thread)."""
+        return [AvatarSession(**asdict(session)) for session in self._sessions.values()]
+
+    def reset(self) -> None:
+        self._api_keys.clear()
+        self._sessions.clear()
+        self.unavailable = False
+        self.delay_ms = 0
+        self._generation += 1
+        self.journal.clear()
+
+    def health(self) -> dict[str, Any]:
+        checks = {
+            "streaming api": "unavailable" if self.unavailable else "ok",
+            "response time": f"slow ({self.delay_ms} ms)" if self.delay_ms else "ok",
+            "active sessions": sum(session.status == ACTIVE for session in self._sessions.values()),
+        }
+        status = "down" if self.unavailable else "degraded" if self.delay_ms else "up"
+        return {"status": status, "checks": checks}
+
+    # -- HTTP handlers -----------------------------------------------------------------------------------
+
+    async def _handle_health(self, request: web.Request) -> web.Response:
+        health = self.health()
+        # Load balancers read the status code; people and the suite read the body.
+        return web.json_response(health, status=503 if health["status"] == "down" else 200)
+
+    async def _handle_new(self, request: web.Request) -> web.Response:
+        return await self._answer(request, NEW_PATH, self._new)
+
+    async def _handle_update(self, request: web.Request) -> web.Response:
+        return await self._answer(request, UPDATE_PATH, self._update)
+
+    async def _handle_stop(self, request: web.Request) -> web.Response:
+        return await self._answer(request, STOP_PATH, self._stop_session)
+
+    async def _handle_status(self, request: web.Request) -> web.Response:
+        async def status(body: dict[str, Any]) -> dict[str, Any]:
+            return self._session(request.query.get("session_id")).answer()
+
+        return await self._answer(request, STATUS_PATH, status)
+
+    async def _answer(self, request: web.Request, endpoint: str, handle: Any) -> web.Response:
+        key = request.headers.get(API_KEY_HEADER)
+        # Journaled on arrival, so the story shows when the client asked, however late the answer.
+        self.journal.record("request received", endpoint=endpoint, key=fingerprint(key))
+        raw = await request.read()
+        generation = self._generation
+        try:
+            if self.delay_ms:
+                await asyncio.sleep(self.delay_ms / 1000)
+                if generation != self._generation:
+                    # The scenario that asked is over: leave the next one's service untouched.
+                    return web.json_response({"error": "reset"}, status=503)
+            if self.unavailable:
+                raise _Refusal(503, "service_unavailable", "The avatar service is unavailable")
+            if not key or key not in self._api_keys:
+                raise _Refusal(401, "unauthorized", "A valid API key is required")
+            body = _parse_object(raw) if request.method == "POST" else {}
+            if body is None:
+                raise _Refusal(400, "invalid_request", "The request body must be a JSON object")
+            return web.json_response(await handle(body))
+        except _Refusal as refusal:
+            self.journal.record(
+                "request refused", endpoint=endpoint, status=refusal.status, error=refusal.error
+            )
+            return web.json_response(
+                {"error": refusal.error, "message": refusal.description}, status=refusal.status
+            )
+
+    # -- the API -----------------------------------------------------------------------------------------
+
+    async def _new(self, body: dict[str, Any]) -> dict[str, Any]:
+        avatar_id = body.get("avatar_id")
+        if not isinstance(avatar_id, str) or not avatar_id:
+            raise _Refusal(400, "invalid_request", "avatar_id is missing")
+        quality = body.get("quality", "medium")
+        if quality not in QUALITIES:
+            raise _Refusal(400, "invalid_request", f"quality must be one of {', '.join(QUALITIES)}")
+        background = body.get("background", "transparent")
+        if not isinstance(background, str) or not background:
+            raise _Refusal(400, "invalid_request", "background must be a non-empty string")
+        session_id = f"avatar-{self._rng.getrandbits(48):012x}"
+        scheme = "wss" if self.ssl_context is not None else "ws"
+        session = AvatarSession(
+            session_id=session_id,
+            avatar_id=avatar_id,
+            quality=str(quality),
+            background=background,
+            stream_url=f"{scheme}://{HOST}:{self.port}/v1/stream/{session_id}",
+        )
+        self._sessions[session_id] = session
+        self.journal.record(
+            "avatar session created",
+            session=session_id,
+            avatar=avatar_id,
+            quality=quality,
+            background=background,
+        )
+        return session.answer()
+
+    async def _update(self, body: dict[str, Any]) -> dict[str, Any]:
+        session = self._live_session(body.get("session_id"))
+        speaking, voice_sync = body.get("speaking"), body.get("voice_sync")
+        if not isinstance(speaking, bool) or not isinstance(voice_sync, bool):
+            raise _Refusal(400, "invalid_request", "speaking and voice_sync must be true or false")
+        voice_id = body.get("voice_id")
+        session.speaking, session.voice_sync = speaking, voice_sync
+        session.voice_id = voice_id if isinstance(voice_id, str) else None
+        session.updates += 1
+        self.journal.record(
+            "avatar updated",
+            session=session.session_id,
+            speaking=speaking,
+            voice_sync=voice_sync,
+            voice=session.voice_id,
+        )
+        return session.answer()
+
+    async def _stop_session(self, body: dict[str, Any]) -> dict[str, Any]:
+        session = self._live_session(body.get("session_id"))
+        reason = body.get("reason")
+        session.status, session.speaking = CLOSED, False
+        session.close_reason = reason if isinstance(reason, str) and reason else "unspecified"
+        self.journal.record("avatar session closed", session=session.session_id, reason=session.close_reason)
+        return session.answer()
+
+    def _session(self, session_id: object) -> AvatarSession:
+        session = self._sessions.get(session_id) if isinstance(session_id, str) else None
+        if session is None:
+            raise _Refusal(404, "not_found", "No avatar session has that id")
+        return session
+
+    def _live_session(self, session_id: object) -> AvatarSession:
+        session = self._session(session_id)
+        if session.status != ACTIVE:
+            raise _Refusal(409, "session_closed", "The avatar session is closed")
+        return session
+
+
+def _parse_object(raw: bytes) -> dict[str, Any] | None:
+    try:
+        parsed = json.loads(raw.decode("utf-8") or "{}")
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
