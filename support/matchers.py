@@ -203,6 +203,8 @@ class MillisecondsUnder(BaseMatcher[float | None]):
 
 def milliseconds_under(limit_ms: float) -> MillisecondsUnder:
     return MillisecondsUnder(limit_ms)
+
+
 class AllPartsUp(BaseMatcher[Mapping[str, Any]]):
     """Matches a client's health (as a driver's ``health()`` answers) whose every part is up."""
 
