@@ -61,6 +61,28 @@ class PushStream:
     task: asyncio.Task[None] | None = None
 
 
+@dataclass(frozen=True)
+class GatewayTrouble:
+    """A misbehaviour programmed for one coming connection: answer its upgrade with an HTTP ``status`` (with a
+    ``Retry-After`` when ``retry_after_s`` is given), or let its session open and then end it with
+    ``close_code`` and ``reason`` (1006: drop it without a close frame)."""
+
+    status: int | None = None
+    retry_after_s: float | None = None
+    close_code: int | None = None
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.status is None) == (self.close_code is None):
+            raise ValueError("a gateway trouble is an HTTP status or a close code: give exactly one")
+        if self.status is not None and (
+            self.status not in HTTPStatus._value2member_map_ or not 400 <= self.status <= 599
+        ):
+            raise ValueError(f"a refused upgrade needs a known 4xx or 5xx HTTP status, got {self.status}")
+        if self.close_code == CloseCode.NORMAL:
+            raise ValueError("closing normally (1000) is not a trouble")
+
+
 class Gateway:
     def __init__(
         self,
@@ -94,6 +116,8 @@ class Gateway:
         self._numbers: dict[ServerConnection, int] = {}
         self._handlers: set[asyncio.Task[Any]] = set()
         self._expiries: set[asyncio.Task[None]] = set()
+        self._troubles: deque[GatewayTrouble] = deque()  # for the coming connections, in order
+        self._session_troubles: dict[int, GatewayTrouble] = {}  # connection id -> how its session will end
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -171,6 +195,8 @@ class Gateway:
         await self._cancel_expiries()
         self._sessions.clear()
         self._expired.clear()
+        self._troubles.clear()
+        self._session_troubles.clear()
         self._seen_publish_ids.clear()
         self._claims.clear()
         if self._server is None:
@@ -260,9 +286,42 @@ class Gateway:
             await connection.close(code, reason)
         return len(connections)
 
+    def program(self, *troubles: GatewayTrouble) -> None:
+        """Misbehave with the coming connections, one trouble each, in order; then behave again."""
+        self._troubles.extend(troubles)
+
+    def _refuse_upgrade(self, connection: ServerConnection, trouble: GatewayTrouble) -> Response:
+        assert trouble.status is not None
+        status = HTTPStatus(trouble.status)
+        self.journal.record(
+            "upgrade refused", status=status.value, reason=status.phrase, retry_after_s=trouble.retry_after_s
+        )
+        response = connection.respond(status, f"{status.phrase}\n")
+        if trouble.retry_after_s is not None:
+            response.headers["Retry-After"] = f"{trouble.retry_after_s:g}"
+        return response
+
+    async def _end_session_on_purpose(self, connection: ServerConnection, session: GatewaySession) -> bool:
+        """Play the trouble programmed for this connection's session, if any; True when it ended it."""
+        trouble = self._session_troubles.pop(id(connection), None)
+        if trouble is None or trouble.close_code is None:
+            return False
+        code = trouble.close_code
+        self.journal.record(
+            "session ended by the gateway", session=session.id, code=code, reason=describe_close_code(code)
+        )
+        if code == CloseCode.ABNORMAL:  # 1006 is never sent: the connection just drops
+            connection.transport.abort()
+        else:
+            await connection.close(code, trouble.reason)
+        return True
+
     # -- the protocol -----------------------------------------------------------------------------
 
     def _check_handshake(self, connection: ServerConnection, request: Request) -> Response | None:
+        trouble = self._troubles.popleft() if self._troubles else None
+        if trouble is not None and trouble.status is not None:
+            return self._refuse_upgrade(connection, trouble)
         token = _bearer_token(request.headers)
         try:
             claims = self.authority.verify(token)
@@ -272,6 +331,8 @@ class Gateway:
             self.journal.record("handshake refused", status=401, reason=error.reason)
             return connection.respond(HTTPStatus.UNAUTHORIZED, f"{error.reason}\n")
         self._claims[id(connection)] = claims
+        if trouble is not None:
+            self._session_troubles[id(connection)] = trouble
         return None
 
     async def _handle(self, connection: ServerConnection) -> None:
@@ -286,7 +347,7 @@ class Gateway:
         expiry.arm(claims)
         try:
             session = await self._open_session(connection, claims, number)
-            if session is not None:
+            if session is not None and not await self._end_session_on_purpose(connection, session):
                 await self._serve(connection, session, claims, expiry)
         except ConnectionClosed:
             pass
@@ -302,6 +363,7 @@ class Gateway:
                 session=session.id if session else None,
             )
             self._numbers.pop(connection, None)
+            self._session_troubles.pop(id(connection), None)
             self._handlers.discard(task)
 
     async def _open_session(
