@@ -27,7 +27,6 @@ def first_attempt_will_fail(context: Context, where: str, trouble: str) -> None:
     """Arranges for the client's first connection (before any session) or first session (just after it
     starts) to fail in the way named, e.g. "nothing is listening at the gateway's address" or "the gateway
     says it is overloaded and to try again later"; clients made afterwards are sent where it happens.
-    Example: Given the client's first session will fail because the gateway is restarting
     """
     if where not in ("connection", "session"):
         raise ValueError(f"say the client's first connection or first session, not {where!r}")
