@@ -5,13 +5,21 @@ from collections.abc import Callable
 
 from behave import given, then
 from behave.runner import Context
-from hamcrest import equal_to, greater_than_or_equal_to, has_length, not_none
+from hamcrest import (
+    contains_exactly,
+    equal_to,
+    greater_than_or_equal_to,
+    has_length,
+    less_than_or_equal_to,
+    not_none,
+)
 
 from support import observations
 from support.classification import (
     arrange_trouble,
     attempts_and_retries,
     earliest_retry_ms,
+    far_end_attempts,
     next_attempt,
     worth_retrying,
 )
@@ -55,20 +63,34 @@ def client_earliest_retry(context: Context, earliest: str) -> None:
     "after the pause it was asked for"): it recommended that pause, and scheduled and started its next
     attempt no sooner.
     """
-    world, settings = context.world, context.settings
-    pause_ms = earliest_retry_ms(earliest, settings, world.gateway_pause_ms)
-    classified, client = _first_classified(context), world.client
+    pause_ms = earliest_retry_ms(earliest, context.settings, context.world.gateway_pause_ms)
     if pause_ms is None:
-        world.await_state("failed", what="the client to give up")
-        holds_throughout(
-            lambda: attempts_and_retries(client.events()),
-            equal_to((1, 0)),
-            during_s=2 * settings.backoff_max_ms / 1000,
-            what="the client to have made one attempt and scheduled no retry (attempts, retries)",
-        )
-        return
-    recommended = classified.data.get("recommended_delay_ms")
-    check(recommended, equal_to(round(pause_ms)), what="the pause in ms the client recommended")
+        _gives_up_for_good(context)
+    else:
+        _retries_no_sooner_than(context, pause_ms)
+
+
+def _gives_up_for_good(context: Context) -> None:
+    world, settings = context.world, context.settings
+    world.await_state("failed", what="the client to give up")
+    holds_throughout(
+        lambda: (
+            *attempts_and_retries(world.client.events()),
+            far_end_attempts(context.services.journal_entries()),
+        ),
+        contains_exactly(1, 0, less_than_or_equal_to(1)),
+        during_s=2 * settings.backoff_max_ms / 1000,
+        what="one attempt and no retry (the client's attempts and retries, attempts the far end saw)",
+    )
+
+
+def _retries_no_sooner_than(context: Context, pause_ms: float) -> None:
+    classified, client = _first_classified(context), context.world.client
+    check(
+        classified.data.get("recommended_delay_ms"),
+        equal_to(round(pause_ms)),
+        what="the pause in ms the client recommended",
+    )
     scheduled = _wait(
         context,
         lambda: observations.first(client.events(), "reconnect:scheduled", classified.at),

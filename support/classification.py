@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from realtime_protocol import CloseCode
 from support import observations
 from support.drivers.base import ObservedEvent
+from support.journal import JournalEntry
 from support.services.gateway import GatewayTrouble
 from support.services.stack import ServiceStack
 from support.settings import Settings
@@ -139,3 +140,22 @@ def next_attempt(events: Sequence[ObservedEvent], since: float) -> ObservedEvent
         ),
         None,
     )
+
+
+# What the far end records for an attempt that reaches it: the attempt's outcome at the gateway, or a host
+# taking it and never answering. Over TLS each attempt also starts with a TLS handshake, which may be all
+# there is when the certificate is refused.
+ATTEMPT_OUTCOMES = {
+    ("gateway", "upgrade refused"),
+    ("gateway", "handshake refused"),
+    ("gateway", "connection opened"),
+    ("network", "connection left unanswered"),
+}
+
+
+def far_end_attempts(entries: Sequence[JournalEntry]) -> int:
+    """How many attempts to connect reached the far end (the gateway, or a host that never answers); 0 for an
+    address that refuses or a name that does not resolve, where nothing is there to see them."""
+    outcomes = sum((entry.source, entry.kind) in ATTEMPT_OUTCOMES for entry in entries)
+    handshakes = sum(entry.source == "gateway" and entry.kind == "tls handshake" for entry in entries)
+    return max(outcomes, handshakes)

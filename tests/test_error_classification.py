@@ -26,11 +26,12 @@ from support.classification import (
     arrange_trouble,
     attempts_and_retries,
     earliest_retry_ms,
+    far_end_attempts,
     next_attempt,
     worth_retrying,
 )
 from support.drivers.base import ObservedEvent
-from support.journal import Journal
+from support.journal import Journal, JournalEntry
 from support.services.dead_ends import UNRESOLVABLE_HOST, RefusingPort, SilentHost
 from support.services.gateway import Gateway, GatewayTrouble
 from support.services.tokens import TokenAuthority
@@ -271,3 +272,18 @@ def test_attempts_and_the_next_one_are_read_from_the_client_events() -> None:
 def test_every_trouble_has_plain_words() -> None:
     for name in [*OPENING_TROUBLES, *SESSION_TROUBLES]:
         assert name == name.lower() and not any(ch.isdigit() for ch in name), name
+
+
+def test_attempts_at_the_far_end_count_once_each_over_tls_or_not() -> None:
+    def seen(*kinds: tuple[str, str]) -> list[JournalEntry]:
+        return [JournalEntry(at=float(n), source=source, kind=kind) for n, (source, kind) in enumerate(kinds)]
+
+    handshake, opened = ("gateway", "tls handshake"), ("gateway", "connection opened")
+    assert far_end_attempts(seen(opened, ("gateway", "session started"))) == 1
+    assert far_end_attempts(seen(handshake, opened, handshake, ("gateway", "upgrade refused"))) == 2
+    assert far_end_attempts(seen(handshake)) == 1  # a certificate refused: the handshake is all there is
+    assert (
+        far_end_attempts(seen(("network", "connection left unanswered"), ("auth service", "token requested")))
+        == 1
+    )
+    assert far_end_attempts(seen(("network", "address refuses connections"))) == 0
