@@ -52,11 +52,10 @@ class Classification:
 
     def with_pause_for(self, longest_backoff_ms: float) -> Classification:
         """This classification with its recommended delay made concrete for a client whose longest backoff
-        pause is ``longest_backoff_ms``: a failure worth a longer wait that named no pause of its own gets
-        that long."""
-        if not self.wait_longer or self.recommended_delay_ms:
+        pause is ``longest_backoff_ms``: a failure worth a longer wait gets at least that long."""
+        if not self.wait_longer:
             return self
-        return replace(self, recommended_delay_ms=float(longest_backoff_ms))
+        return replace(self, recommended_delay_ms=max(self.recommended_delay_ms, float(longest_backoff_ms)))
 
 
 class ClientClosedError(RuntimeError):
@@ -143,7 +142,8 @@ def classify(error: BaseException) -> Classification:
             True,
             f"the gateway answered HTTP {status} to the upgrade{asked}",
             recommended_delay_ms=(retry_after_s or 0) * 1000,
-            wait_longer=status in OVERLOADED_STATUSES,
+            # A pause the gateway named wins, even a short one: it knows its own load.
+            wait_longer=status in OVERLOADED_STATUSES and retry_after_s is None,
         )
     certificate_error = untrusted_certificate(error)
     if certificate_error is not None:

@@ -60,6 +60,7 @@ def refused_upgrade(status: int, retry_after: str | None = None) -> InvalidStatu
         (502, None, True, 0),
         (503, None, True, LONGEST_BACKOFF_MS),
         (503, "2", True, 2000),
+        (503, "0", True, 0),  # the gateway's own word wins, even "now"
     ],
 )
 def test_a_refused_upgrade_is_classified_with_the_pause_it_deserves(

@@ -75,9 +75,7 @@ class GatewayTrouble:
     def __post_init__(self) -> None:
         if (self.status is None) == (self.close_code is None):
             raise ValueError("a gateway trouble is an HTTP status or a close code: give exactly one")
-        if self.status is not None and (
-            self.status not in HTTPStatus._value2member_map_ or not 400 <= self.status <= 599
-        ):
+        if self.status is not None and not (400 <= self.status <= 599 and _known_status(self.status)):
             raise ValueError(f"a refused upgrade needs a known 4xx or 5xx HTTP status, got {self.status}")
         if self.close_code == CloseCode.NORMAL:
             raise ValueError("closing normally (1000) is not a trouble")
@@ -617,6 +615,14 @@ class _ExpiryWatch:
         await asyncio.sleep(max(0.0, claims.seconds_left()))
         self._gateway.journal.record("token expired", subject=claims.subject)
         await self._connection.close(CloseCode.TOKEN_EXPIRED, "the access token expired")
+
+
+def _known_status(status: int) -> bool:
+    try:
+        HTTPStatus(status)
+    except ValueError:
+        return False
+    return True
 
 
 def _bearer_token(headers: Headers) -> str | None:
