@@ -321,6 +321,7 @@ class RealtimeClient:
             ended, ready_for_s = await self._run_connection(reason)
             if self._closing:
                 return
+            ended = ended.with_pause_for(self.config.backoff.max_ms)
             self.last_error = ended
             self._events.emit(
                 "error:classified",

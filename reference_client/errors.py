@@ -8,21 +8,30 @@ from __future__ import annotations
 
 import socket
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from realtime_protocol import CloseCode, describe_close_code
 
-# Close codes after which retrying cannot help: the server rejected who we are or what we sent.
+# Close codes after which retrying cannot help: the server rejected who we are or what we sent. Aligned with
+# graphql-ws (src/client.ts, isFatalInternalCloseCode: every 1xxx but 1000, 1001, 1005, 1006, 1012, 1013 and
+# 1014 is fatal) for 1002, 1008 and 1009: a message too big would be sent again after a reconnect, because
+# unacknowledged messages are resent, and close the connection again. Unlike graphql-ws, 1011 (internal
+# error) is retried, as a 500 on the upgrade is, and as the Ably client spec retries server-side failures.
 FATAL_CLOSE_CODES = {
     CloseCode.PROTOCOL_ERROR,
     CloseCode.POLICY_VIOLATION,
+    CloseCode.MESSAGE_TOO_BIG,
     CloseCode.BAD_MESSAGE,
     CloseCode.FORBIDDEN,
     CloseCode.SESSION_REPLACED,
 }
+# The server said it is overloaded and to come back later: the first retry waits at least the longest backoff
+# pause instead of coming at once (docs/protocol.md, "Error classification").
+OVERLOADED_CLOSE_CODES = {CloseCode.TRY_AGAIN_LATER}
+OVERLOADED_STATUSES = {429, 503}
 
 
 # The classification (and the auth error) for a server certificate the client does not trust.
@@ -37,6 +46,16 @@ class Classification:
     recommended_delay_ms: float = 0.0  # wait at least this long before retrying (e.g. Retry-After)
     renew_token: bool = False  # get a new access token before retrying
     close_code: int | None = None
+    # Asking again at once won't help (the server said it is overloaded, or the name did not resolve): the
+    # first retry waits at least the longest backoff pause (see with_pause_for).
+    wait_longer: bool = False
+
+    def with_pause_for(self, longest_backoff_ms: float) -> Classification:
+        """This classification with its recommended delay made concrete for a client whose longest backoff
+        pause is ``longest_backoff_ms``: a failure worth a longer wait gets at least that long."""
+        if not self.wait_longer:
+            return self
+        return replace(self, recommended_delay_ms=max(self.recommended_delay_ms, float(longest_backoff_ms)))
 
 
 class ClientClosedError(RuntimeError):
@@ -116,8 +135,15 @@ def classify(error: BaseException) -> Classification:
             return Classification(
                 f"handshake_{status}", False, f"the gateway refused the credentials (HTTP {status})"
             )
+        retry_after_s = retry_after_seconds(error.response.headers.get("Retry-After"))
+        asked = f", asking for a pause of {retry_after_s:g} s" if retry_after_s else ""
         return Classification(
-            f"handshake_{status}", True, f"the gateway answered HTTP {status} to the upgrade"
+            f"handshake_{status}",
+            True,
+            f"the gateway answered HTTP {status} to the upgrade{asked}",
+            recommended_delay_ms=(retry_after_s or 0) * 1000,
+            # A pause the gateway named wins, even a short one: it knows its own load.
+            wait_longer=status in OVERLOADED_STATUSES and retry_after_s is None,
         )
     certificate_error = untrusted_certificate(error)
     if certificate_error is not None:
@@ -125,7 +151,10 @@ def classify(error: BaseException) -> Classification:
             CERTIFICATE_UNTRUSTED, False, describe_certificate_problem("the server", certificate_error)
         )
     if isinstance(error, socket.gaierror):
-        return Classification("name_not_resolved", True, "the server's name could not be resolved")
+        # Often a passing resolver outage, but not one that asking again at once will fix.
+        return Classification(
+            "name_not_resolved", True, "the server's name could not be resolved", wait_longer=True
+        )
     if isinstance(error, ConnectionRefusedError):
         return Classification("connection_refused", True, "the server refused the connection")
     if isinstance(error, TimeoutError | httpx.TimeoutException):
@@ -152,4 +181,18 @@ def classify_close(code: int | None, reason: str = "") -> Classification:
         return Classification("token_expired", True, detail, renew_token=True, close_code=code)
     if code in FATAL_CLOSE_CODES:
         return Classification(f"closed_{code}", False, detail, close_code=code)
-    return Classification(f"closed_{code}", True, detail, close_code=code)
+    return Classification(
+        f"closed_{code}", True, detail, close_code=code, wait_longer=code in OVERLOADED_CLOSE_CODES
+    )
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """A ``Retry-After`` header's pause in seconds (RFC 9110 §10.2.3), or None when there is none or it is
+    not a number of seconds. The suite's services send fractional seconds; an HTTP date is not understood."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds < float("inf") else None

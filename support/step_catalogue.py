@@ -45,6 +45,7 @@ AREA_TITLES = {
     "logging_steps.py": "Logging",
     "avatar_steps.py": "Avatar",
     "health_steps.py": "Health",
+    "classification_steps.py": "Error classification",
 }
 STEP_TYPES = ("given", "when", "then", "step")
 GHERKIN_KEYWORD = re.compile(r"^(Given|When|Then|And|But|\*)\s+")

@@ -53,6 +53,7 @@ MOMENTS: dict[str, tuple[str, str]] = {  # client event -> (short label, line co
     "session:resumed": ("session resumed", GREEN),
     "publish:refused": ("message refused", VERMILLION),
     "session:error": ("avatar error, voice only", ORANGE),
+    "error:classified": ("classified", VERMILLION),  # labelled by _moment_label: retry or fatal, and why
 }
 SERVICE_POINTS: dict[tuple[str, str], tuple[str, str]] = {  # (source, kind) -> (short label, colour)
     ("gateway", "session started"): ("session started", GREEN),
@@ -79,12 +80,19 @@ SERVICE_POINTS: dict[tuple[str, str], tuple[str, str]] = {  # (source, kind) -> 
     ("avatar service", "service unavailable"): ("unavailable", VERMILLION),
     ("avatar service", "service slow"): ("slow", ORANGE),
     ("avatar service", "service recovered"): ("recovered", GREEN),
+    ("gateway", "upgrade refused"): ("upgrade refused", VERMILLION),  # labelled with its status by _points
+    ("gateway", "session ended by the gateway"): ("session ended", VERMILLION),  # and with its close code
+    ("network", "address refuses connections"): ("refusing address", VERMILLION),
+    ("network", "host never answers"): ("silent host", VERMILLION),
+    ("network", "connection left unanswered"): ("left unanswered", VERMILLION),
+    ("network", "name does not resolve"): ("unknown name", VERMILLION),
 }
 # The only data keys ever written into the picture: none of them holds a payload, token or key.
 SAFE_FACTS = (
     "reason", "code", "mode", "status", "error", "description", "waited_ms", "total_attempts", "limit",
     "last_error", "replay", "channel", "rate_per_s", "sent", "grant_type", "endpoint", "retry_after_ms",
     "node", "to",
+    "classification", "retryable", "recommended_delay_ms", "close_code", "retry_after_s", "address", "name",
 )  # fmt: skip
 MESSAGE_TICKS = (  # (css class, what a tick means, the events it counts, top and bottom in the lane, colour)
     ("received", "received", {"message"}, 2, 11, BLUE),
@@ -261,7 +269,7 @@ def _moment_lane(scale: Scale, client: str, seen: Sequence[ObservedEvent], reach
     def draw(top: float) -> list[str]:
         rows, out = LabelRows(2), []
         for event in moments:
-            label, colour = MOMENTS[event.name]
+            label, colour = _moment_label(event)
             x = scale.x(event.at)
             tip = f"{scale.when(event.at)}: {client}: {label}{_facts(event.data, SAFE_FACTS)}"
             line = {"x1": x, "x2": x, "y1": top + 2, "y2": top + 28 + reach, "stroke": colour}
@@ -270,6 +278,14 @@ def _moment_lane(scale: Scale, client: str, seen: Sequence[ObservedEvent], reach
         return out
 
     return Lane(client, "", 28, draw, heading=True)
+
+
+def _moment_label(event: ObservedEvent) -> tuple[str, str]:
+    if event.name == "error:classified":
+        retryable = bool(event.data.get("retryable"))
+        verdict = "retry" if retryable else "fatal"
+        return f"{verdict}: {event.data.get('classification')}", ORANGE if retryable else VERMILLION
+    return MOMENTS[event.name]
 
 
 # -- service lanes -----------------------------------------------------------------------------------
@@ -285,7 +301,8 @@ def _network_lane(scale: Scale, entries: Sequence[JournalEntry], end: float) -> 
         elif entry.source == "network" and entry.kind == "fault lifted" and key in applied:
             faults.append(_fault(scale, applied.pop(key), entry.at))
     faults += [_fault(scale, entry, None, end) for entry in applied.values()]
-    return _marks_lane(scale, "network", _count(len(faults), "fault") if faults else "no faults", faults)
+    note = _count(len(faults), "fault") if faults else "no faults"
+    return _marks_lane(scale, "network", note, faults + _points(scale, entries, "network"))
 
 
 def _fault(scale: Scale, applied: JournalEntry, lifted: float | None, end: float = 0.0) -> Mark:
@@ -352,6 +369,10 @@ def _points(scale: Scale, entries: Sequence[JournalEntry], source: str) -> list[
             continue
         if entry.kind == "token answered" and entry.detail.get("status") != 200:
             label, colour = f"refused {entry.detail.get('status')}", VERMILLION
+        elif entry.kind == "upgrade refused":
+            label = f"upgrade refused {entry.detail.get('status')}"
+        elif entry.kind == "session ended by the gateway":
+            label = f"closed {entry.detail.get('code')}"
         tip = f"{scale.when(entry.at)}: {entry.source}: {entry.kind}{_facts(entry.detail, SAFE_FACTS)}"
         marks.append(Mark(entry.at, label, tip, colour, "point"))
     return marks

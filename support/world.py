@@ -80,6 +80,8 @@ class ScenarioWorld:
     findings: list[str] = field(default_factory=list)  # what the scenario measured, for its story
     server_faults: list[CrowdFault] = field(default_factory=list)  # what the crowd lived through, in order
     correlation_ids: dict[str, str] = field(default_factory=dict)  # client name -> the id its lines carry
+    gateway_url: str | None = None  # where new clients go instead of the gateway, when a scenario says so
+    gateway_pause_ms: float = 0.0  # the Retry-After the gateway was told to ask for
 
     def __post_init__(self) -> None:
         self.faker = Faker()
@@ -150,8 +152,11 @@ class ScenarioWorld:
         """A client of the given key; over TLS it trusts the run's test authority unless asked not to. A
         client that keeps its tokens between runs keeps them in the scenario's token store. A client with an
         avatar gets a key of its own for the avatar service."""
+        endpoints = self.services.endpoints
+        if self.gateway_url is not None:
+            endpoints = dataclasses.replace(endpoints, gateway_url=self.gateway_url)
         setup = ClientSetup(
-            endpoints=self.services.endpoints,
+            endpoints=endpoints,
             api_key=api_key,
             timings=_timings(self.settings),
             seed=scenario_seed(self.seed, name),

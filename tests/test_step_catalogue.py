@@ -127,6 +127,7 @@ def test_the_catalogue_lists_every_step_decorator_in_the_step_files(catalogue: C
         "Logging",
         "Avatar",
         "Health",
+        "Error classification",
     ]
     assert all(area.description for area in catalogue.areas)
 

@@ -271,6 +271,30 @@ def test_the_auth_lane_marks_token_requests_and_refusals() -> None:
     assert {"token asked", "refused 401", "1 token request"} <= set(words(root))
 
 
+def test_each_failure_shows_how_the_client_classified_it_and_what_the_far_end_did() -> None:
+    seen = [
+        event(
+            "error:classified", 1000, classification="closed_1013", retryable=True, recommended_delay_ms=400
+        ),
+        event(
+            "error:classified", 3000, classification="handshake_401", retryable=False, recommended_delay_ms=0
+        ),
+    ]
+    journal = [
+        entry("gateway", "session ended by the gateway", 990, session="s1", code=1013, reason="1013 (later)"),
+        entry("gateway", "upgrade refused", 2990, status=401, reason="Unauthorized", retry_after_s=None),
+        entry("network", "host never answers", 100, address="127.0.0.1:9"),
+        entry("network", "connection left unanswered", 200, host="silent host", connection=1),
+    ]
+    root = draw({"the client": seen}, journal)
+    shown = set(words(root))
+    assert {"retry: closed_1013", "fatal: handshake_401", "closed 1013", "upgrade refused 401"} <= shown
+    assert {"silent host", "left unanswered"} <= shown
+    moments = sorted(marks(root, "line", "moment"), key=lambda line: number(line, "x1"))
+    assert [number(line, "x1") for line in moments] == pytest.approx([x_at(1000), x_at(3000)], abs=0.1)
+    assert "recommended delay ms: 400" in tooltip(moments[0])
+
+
 # -- safety and robustness -------------------------------------------------------------------------
 
 

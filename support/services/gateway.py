@@ -97,6 +97,26 @@ class PushStream:
     task: asyncio.Task[None] | None = None
 
 
+@dataclass(frozen=True)
+class GatewayTrouble:
+    """A misbehaviour programmed for one coming connection: answer its upgrade with an HTTP ``status`` (with a
+    ``Retry-After`` when ``retry_after_s`` is given), or let its session open and then end it with
+    ``close_code`` and ``reason`` (1006: drop it without a close frame)."""
+
+    status: int | None = None
+    retry_after_s: float | None = None
+    close_code: int | None = None
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.status is None) == (self.close_code is None):
+            raise ValueError("a gateway trouble is an HTTP status or a close code: give exactly one")
+        if self.status is not None and not (400 <= self.status <= 599 and _known_status(self.status)):
+            raise ValueError(f"a refused upgrade needs a known 4xx or 5xx HTTP status, got {self.status}")
+        if self.close_code == CloseCode.NORMAL:
+            raise ValueError("closing normally (1000) is not a trouble")
+
+
 class Gateway:
     def __init__(
         self,
@@ -135,6 +155,8 @@ class Gateway:
         self._numbers = self.store.numbers
         self._handlers: set[asyncio.Task[Any]] = set()
         self._expiries: set[asyncio.Task[None]] = set()
+        self._troubles: deque[GatewayTrouble] = deque()  # for the coming connections, in order
+        self._session_troubles: dict[int, GatewayTrouble] = {}  # connection id -> how its session will end
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -216,6 +238,8 @@ class Gateway:
         await self._cancel_expiries()
         self._sessions.clear()
         self._expired.clear()
+        self._troubles.clear()
+        self._session_troubles.clear()
         self._seen_publish_ids.clear()
         self._claims.clear()
         if self._server is None:
@@ -305,6 +329,36 @@ class Gateway:
             await connection.close(code, reason)
         return len(connections)
 
+    def program(self, *troubles: GatewayTrouble) -> None:
+        """Misbehave with the coming connections, one trouble each, in order; then behave again."""
+        self._troubles.extend(troubles)
+
+    def _refuse_upgrade(self, connection: ServerConnection, trouble: GatewayTrouble) -> Response:
+        assert trouble.status is not None
+        status = HTTPStatus(trouble.status)
+        self.journal.record(
+            "upgrade refused", status=status.value, reason=status.phrase, retry_after_s=trouble.retry_after_s
+        )
+        response = connection.respond(status, f"{status.phrase}\n")
+        if trouble.retry_after_s is not None:
+            response.headers["Retry-After"] = f"{trouble.retry_after_s:g}"
+        return response
+
+    async def _end_session_on_purpose(self, connection: ServerConnection, session: GatewaySession) -> bool:
+        """Play the trouble programmed for this connection's session, if any; True when it ended it."""
+        trouble = self._session_troubles.pop(id(connection), None)
+        if trouble is None or trouble.close_code is None:
+            return False
+        code = trouble.close_code
+        self.journal.record(
+            "session ended by the gateway", session=session.id, code=code, reason=describe_close_code(code)
+        )
+        if code == CloseCode.ABNORMAL:  # 1006 is never sent: the connection just drops
+            connection.transport.abort()
+        else:
+            await connection.close(code, trouble.reason)
+        return True
+
     # -- the protocol -----------------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
@@ -325,6 +379,9 @@ class Gateway:
             answer = connection.respond(HTTPStatus.OK, json.dumps(self.health()))
             answer.headers["Content-Type"] = "application/json"
             return answer
+        trouble = self._troubles.popleft() if self._troubles else None
+        if trouble is not None and trouble.status is not None:
+            return self._refuse_upgrade(connection, trouble)
         token = _bearer_token(request.headers)
         try:
             claims = self.authority.verify(token)
@@ -336,6 +393,8 @@ class Gateway:
             return connection.respond(HTTPStatus.UNAUTHORIZED, f"{error.reason}\n")
         self._claims[id(connection)] = claims
         log.info("handshake accepted", extra={"subject": claims.subject})
+        if trouble is not None:
+            self._session_troubles[id(connection)] = trouble
         return None
 
     async def _handle(self, connection: ServerConnection) -> None:
@@ -350,7 +409,7 @@ class Gateway:
         expiry.arm(claims)
         try:
             session = await self._open_session(connection, claims, number)
-            if session is not None:
+            if session is not None and not await self._end_session_on_purpose(connection, session):
                 await self._serve(connection, session, claims, expiry)
         except ConnectionClosed:
             pass
@@ -367,6 +426,7 @@ class Gateway:
             )
             log.info("connection closed", extra={"connection": number, "code": _close_code(connection)})
             self._numbers.pop(connection, None)
+            self._session_troubles.pop(id(connection), None)
             self._handlers.discard(task)
 
     async def _open_session(
@@ -622,6 +682,14 @@ class _ExpiryWatch:
         await asyncio.sleep(max(0.0, claims.seconds_left()))
         self._gateway.journal.record("token expired", subject=claims.subject)
         await self._connection.close(CloseCode.TOKEN_EXPIRED, "the access token expired")
+
+
+def _known_status(status: int) -> bool:
+    try:
+        HTTPStatus(status)
+    except ValueError:
+        return False
+    return True
 
 
 def _bearer_token(headers: Headers) -> str | None:

@@ -29,8 +29,9 @@ from support.services.auth_service import (
 )
 from support.services.avatar_service import AvatarService, AvatarSession
 from support.services.certificates import CertificateAuthority
+from support.services.dead_ends import UNRESOLVABLE_HOST, RefusingPort, SilentHost
 from support.services.fault_proxy import FaultProxy, FaultRecord
-from support.services.gateway import Gateway, StopMode
+from support.services.gateway import Gateway, GatewayTrouble, StopMode
 from support.services.tokens import FLAWS, TokenAuthority
 from support.settings import Settings
 from support.transcript import Frame
@@ -82,6 +83,8 @@ class ServiceStack:
         self._proxy: FaultProxy | None = None
         self._second_node: Gateway | None = None  # node B, only while a scenario asks for two nodes
         self._avatar: AvatarService | None = None
+        self._silent_host: SilentHost | None = None  # made when a scenario needs one, gone at the reset
+        self._refusing_port: RefusingPort | None = None
         self._starting = "event loop"  # which service start() is at, to say which one failed
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -151,6 +154,7 @@ class ServiceStack:
         self.loop.run(self._reset())
 
     async def _reset(self) -> None:
+        await self._close_dead_ends()
         await self.proxy.reset()
         await self.gateway.reset()
         self.gateway.resume_window_ms = self.settings.resume_window_ms
@@ -179,6 +183,7 @@ class ServiceStack:
                 self._certificates.close()
 
     async def _stop(self) -> None:
+        await self._close_dead_ends()
         if self._proxy is not None:
             await self._proxy.close()
         if self._second_node is not None:
@@ -282,6 +287,46 @@ class ServiceStack:
             raise RuntimeError("the services are not running over TLS, so the gateway shows no certificate")
         self.loop.call(lambda: certificates.show_impostor_certificate(context))
         self._gateway_shows_impostor = True
+
+    def program_gateway(self, *troubles: GatewayTrouble) -> None:
+        """The gateway misbehaves with the coming connections, one trouble each, in order."""
+        self.loop.call(lambda: self.gateway.program(*troubles))
+
+    # -- places where a connection goes nowhere ---------------------------------------------------
+
+    def gateway_address_that_refuses(self) -> str:
+        """A gateway address on loopback where every connection is refused, until the next reset."""
+        if self._refusing_port is None:
+            self._refusing_port = RefusingPort()
+        self.network_journal.record(
+            "address refuses connections", address=f"127.0.0.1:{self._refusing_port.port}"
+        )
+        return self._gateway_address(f"127.0.0.1:{self._refusing_port.port}")
+
+    def gateway_address_that_never_answers(self) -> str:
+        """A gateway address on loopback that takes connections and never answers, until the next reset."""
+        if self._silent_host is None:
+            host = SilentHost(self.network_journal)
+            self.loop.run(host.start())
+            self._silent_host = host
+        self.network_journal.record("host never answers", address=f"127.0.0.1:{self._silent_host.port}")
+        return self._gateway_address(f"127.0.0.1:{self._silent_host.port}")
+
+    def gateway_address_that_does_not_resolve(self) -> str:
+        """A gateway address whose host name does not exist (RFC 2606 reserves ``.invalid`` for this)."""
+        self.network_journal.record("name does not resolve", name=UNRESOLVABLE_HOST)
+        return self._gateway_address(UNRESOLVABLE_HOST)
+
+    def _gateway_address(self, host: str) -> str:
+        return f"{'wss' if self._certificates is not None else 'ws'}://{host}/realtime"
+
+    async def _close_dead_ends(self) -> None:
+        silent, self._silent_host = self._silent_host, None
+        if silent is not None:
+            await silent.close()
+        refusing, self._refusing_port = self._refusing_port, None
+        if refusing is not None:
+            refusing.close()
 
     # -- network -----------------------------------------------------------------------------------
 
