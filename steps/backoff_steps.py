@@ -59,6 +59,21 @@ def clients_pause_long(context: Context) -> None:
     context.world.adjust_client_timings(backoff_initial_ms=long_ms, backoff_max_ms=long_ms)
 
 
+@given("clients pause long enough between retries for their jitter to show")
+def clients_pause_for_jitter(context: Context) -> None:
+    """Stretches the backoff of the clients the scenario makes from now on so that their first pause is as
+    long as the `jitter_crowd_pause_ms` setting (the cap grows in proportion; the multiplier and the jitter
+    stay the suite's): the window the jitter spreads a pause over is then far wider than the time one event
+    loop takes to handle a crowd's retries one after another.
+    """
+    settings = context.settings
+    stretch = settings.jitter_crowd_pause_ms / settings.backoff_initial_ms
+    context.world.adjust_client_timings(
+        backoff_initial_ms=settings.jitter_crowd_pause_ms,
+        backoff_max_ms=round(settings.backoff_max_ms * stretch),
+    )
+
+
 # -- the schedule -------------------------------------------------------------------------------------------
 
 

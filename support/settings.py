@@ -68,7 +68,8 @@ class Settings:
     rush_clients: int = _spec(minimum=1, maximum=2000)
     flapping_connection_ms: int = _spec(minimum=1)  # how long each connection lives on a flapping link
     long_pause_ms: int = _spec(minimum=1)  # the pause between retries where a scenario needs a long one
-    jitter_crowd_clients: int = _spec(minimum=2, maximum=500)  # clients dropped at once to see them spread
+    jitter_crowd_clients: int = _spec(minimum=10, maximum=500)  # clients dropped at once to see them spread
+    jitter_crowd_pause_ms: int = _spec(minimum=1)  # their first pause between retries
 
     def __post_init__(self) -> None:
         if self.backoff_max_ms < self.backoff_initial_ms:
