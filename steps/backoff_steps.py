@@ -82,7 +82,7 @@ def retries_follow_policy(context: Context, count: int) -> None:
     """Waits until the client has begun that many retries since the disruption, puts the schedule in the
     report, and checks each retry: counted in order, its pause within the jitter bounds of its base (the base
     growing by the multiplier from the first pause, none above the cap), and begun once its pause was over
-    (within the detection grace). The retries must reach the cap, or the cap would go untested.
+    (within `retry_timing_grace_ms`). The retries must reach the cap, or the cap would go untested.
     """
     world, settings = context.world, context.settings
     policy = Policy.of(world.client_timings())
@@ -95,7 +95,7 @@ def retries_follow_policy(context: Context, count: int) -> None:
             what=f"the client to begin {count} retries",
         )
     finally:
-        rows = retry_schedule.judge(_planned(context), policy, count, late_ms=settings.detection_grace_ms)
+        rows = retry_schedule.judge(_planned(context), policy, count, late_ms=settings.retry_timing_grace_ms)
         world.findings.append(retry_schedule.schedule_text(rows, policy))
         allure.attach(
             retry_schedule.schedule_html(rows, policy),
@@ -142,7 +142,7 @@ def connection_stays_up(context: Context) -> None:
 @then("the client's first retry after the drop comes at once: counting started over")
 def first_retry_at_once(context: Context) -> None:
     """Waits for the client's first retry since the disruption and checks that it is counted as retry 1, with
-    no pause planned, and that it began within the detection grace.
+    no pause planned, and that it began within `retry_timing_grace_ms`.
     """
     planned = wait_for(
         lambda: _planned(context)[:1],
@@ -163,7 +163,7 @@ def first_retry_at_once(context: Context) -> None:
     )
     check(
         began,
-        less_than_or_equal_to(context.settings.detection_grace_ms),
+        less_than_or_equal_to(context.settings.retry_timing_grace_ms),
         what="the ms between planning the first retry and beginning it",
     )
 
@@ -360,8 +360,8 @@ def application_asks_to_connect(context: Context) -> None:
 
 @then("the client tries again at once, long before its pause is over")
 def client_tries_at_once(context: Context) -> None:
-    """Checks that the client began a new attempt within the detection grace of being asked, while at least
-    half of the pause it was waiting was still to run.
+    """Checks that the client began a new attempt within `retry_timing_grace_ms` of being asked, while at
+    least half of the pause it was waiting was still to run.
     """
     world, settings = context.world, context.settings
     asked = world.since("asked to connect")
@@ -381,7 +381,7 @@ def client_tries_at_once(context: Context) -> None:
     )
     check(
         (began - asked) * 1000,
-        less_than_or_equal_to(settings.detection_grace_ms),
+        less_than_or_equal_to(settings.retry_timing_grace_ms),
         what="the ms between asking the client to connect and its next attempt",
     )
     pause_over = waiting.planned_at + waiting.delay_ms / 1000

@@ -67,6 +67,7 @@ class Settings:
     auth_failure_window_ms: int = _spec(minimum=1)
     rush_clients: int = _spec(minimum=1, maximum=2000)
     flapping_connection_ms: int = _spec(minimum=1)  # how long each connection lives on a flapping link
+    retry_timing_grace_ms: int = _spec(minimum=0)  # how late a retry may begin after its pause
     long_pause_ms: int = _spec(minimum=1)  # the pause between retries where a scenario needs a long one
     jitter_crowd_clients: int = _spec(minimum=10, maximum=500)  # clients dropped at once to see them spread
     jitter_crowd_pause_ms: int = _spec(minimum=1)  # their first pause between retries
