@@ -91,21 +91,35 @@ class PlannedRetry:
 
 
 def planned_retries(events: Sequence[ObservedEvent], since: float) -> list[PlannedRetry]:
-    """Every retry the client planned since ``since``, in order, each with the moment its attempt began."""
-    beginnings = [event.at for event in _states_since(events, since, "connecting")]
-    retries = []
-    for event in observations.named_since(events, "reconnect:scheduled", since):
-        began = next((at for at in beginnings if at >= event.at), None)
-        retries.append(
-            PlannedRetry(
-                number=int(event.data.get("attempt", 0)),
-                delay_ms=float(event.data.get("delay_ms", 0.0)),
-                base_ms=float(event.data.get("base_delay_ms", 0.0)),
-                planned_at=event.at,
-                began_at=began,
-            )
-        )
+    """Every retry the client planned since ``since``, in order, each with the moment its attempt began: the
+    first time the client said it was connecting after planning it (events are taken in the order seen)."""
+    retries: list[PlannedRetry] = []
+    waiting: ObservedEvent | None = None
+    for event in events:
+        if event.at < since:
+            continue
+        if event.name == "reconnect:scheduled":
+            if waiting is not None:
+                retries.append(_planned(waiting, None))
+            waiting = event
+        elif (
+            waiting is not None and event.name == "state:changed" and event.data.get("state") == "connecting"
+        ):
+            retries.append(_planned(waiting, event.at))
+            waiting = None
+    if waiting is not None:
+        retries.append(_planned(waiting, None))
     return retries
+
+
+def _planned(event: ObservedEvent, began_at: float | None) -> PlannedRetry:
+    return PlannedRetry(
+        number=int(event.data.get("attempt", 0)),
+        delay_ms=float(event.data.get("delay_ms", 0.0)),
+        base_ms=float(event.data.get("base_delay_ms", 0.0)),
+        planned_at=event.at,
+        began_at=began_at,
+    )
 
 
 def begun(retries: Sequence[PlannedRetry]) -> int:

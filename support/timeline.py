@@ -64,6 +64,7 @@ SERVICE_POINTS: dict[tuple[str, str], tuple[str, str]] = {  # (source, kind) -> 
     ("gateway", "publish refused"): ("post refused", VERMILLION),
     ("gateway", "stream started"): ("stream started", BLUE),
     ("gateway", "stream stopped"): ("stream stopped", BLUE),
+    ("gateway", "connection cut"): ("connection cut", VERMILLION),
     ("auth service", "token requested"): ("token asked", SKY),
     ("auth service", "token answered"): ("token given", GREEN),
     ("auth service", "request refused"): ("refused", VERMILLION),
@@ -75,6 +76,7 @@ SERVICE_POINTS: dict[tuple[str, str], tuple[str, str]] = {  # (source, kind) -> 
 SAFE_FACTS = (
     "reason", "code", "mode", "status", "error", "description", "waited_ms", "total_attempts", "limit",
     "last_error", "replay", "channel", "rate_per_s", "sent", "grant_type", "endpoint", "retry_after_ms",
+    "after_ms",
 )  # fmt: skip
 MESSAGE_TICKS = (  # (css class, what a tick means, the events it counts, top and bottom in the lane, colour)
     ("received", "received", {"message"}, 2, 11, BLUE),
@@ -229,7 +231,7 @@ def _retry_lane(scale: Scale, seen: Sequence[ObservedEvent]) -> Lane:
             x0, x1 = scale.x(event.at), scale.x(done)
             label = f"retry {event.data.get('attempt', '?')} · {_number(delay)} ms"
             tip = f"{scale.when(event.at)}: {label}, waiting until {scale.when(done)}"
-            tip += _facts(event.data, ("reason",))
+            tip += _facts(event.data, ("base_delay_ms", "reason"))
             arrow = f"{x1:.1f},{y} {x1 - 5:.1f},{y - 3.5} {x1 - 5:.1f},{y + 3.5}"
             out += [
                 _el("line", tip, x1=x0, x2=x1, y1=y, y2=y, stroke=BLACK, stroke_width=1.5, class_="retry"),
