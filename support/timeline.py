@@ -229,7 +229,8 @@ def _retry_lane(scale: Scale, seen: Sequence[ObservedEvent]) -> Lane:
             delay = _float(event.data.get("delay_ms"))
             done = event.at + delay / 1000
             x0, x1 = scale.x(event.at), scale.x(done)
-            label = f"retry {event.data.get('attempt', '?')} · {_number(delay)} ms"
+            attempt = event.data.get("attempt", "?")
+            label = f"retry {attempt} · {_number(delay)} ms"
             tip = f"{scale.when(event.at)}: {label}, waiting until {scale.when(done)}"
             tip += _facts(event.data, ("base_delay_ms", "reason"))
             arrow = f"{x1:.1f},{y} {x1 - 5:.1f},{y - 3.5} {x1 - 5:.1f},{y + 3.5}"
@@ -237,7 +238,9 @@ def _retry_lane(scale: Scale, seen: Sequence[ObservedEvent]) -> Lane:
                 _el("line", tip, x1=x0, x2=x1, y1=y, y2=y, stroke=BLACK, stroke_width=1.5, class_="retry"),
                 _el("polygon", tip, points=arrow, fill=BLACK),
                 _el("circle", tip, cx=x0, cy=y, r=3.5, fill=PURPLE, stroke=BLACK, class_="retry-start"),
-                *_label(rows, x0, top + 10, label, always=True),
+                # Retries bunch up (the first ones come quickly): a label that has no room shrinks to the
+                # retry's number, or goes, rather than overprint another; the tooltip always says it all.
+                *(_label(rows, x0, top + 10, label) or _label(rows, x0, top + 10, str(attempt))),
             ]
         return out
 

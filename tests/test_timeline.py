@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
@@ -164,6 +165,20 @@ def test_giving_up_is_a_key_moment_saying_how_many_attempts_against_what_limit()
     assert number(gave_up, "x1") == pytest.approx(x_at(1300), abs=0.1)
     assert "gave up retrying" in words(root)
     assert all(fact in tooltip(gave_up) for fact in ("total attempts: 3", "limit: 2", "the server refused"))
+
+
+def test_retries_in_quick_succession_keep_their_labels_apart() -> None:
+    retries = [
+        event("reconnect:scheduled", 1000 + ms, attempt=number, delay_ms=delay)
+        for number, (ms, delay) in enumerate([(0, 0), (5, 50), (60, 100), (170, 200)], start=1)
+    ]
+    root = draw({"main": retries})
+    labels = sorted(
+        (number(text, "y"), number(text, "x"), text.text or "") for text in marks(root, "text", "label")
+    )
+    assert len(marks(root, "line", "retry")) == 4
+    for (y1, x1, words1), (y2, x2, _) in itertools.pairwise(labels):
+        assert y1 != y2 or x2 - x1 >= len(words1) * 6, f"{words1!r} overprints the next label on its row"
 
 
 def test_a_connection_the_gateway_cut_is_marked_on_its_lane() -> None:
