@@ -344,3 +344,10 @@ def never_lost_connection(context: Context) -> None:
     """Checks that the client never reported losing its connection during the scenario."""
     lost = observations.named(context.world.client.events(), "connection:lost")
     check([event.data.get("reason") for event in lost], empty(), what="the client's lost connections")
+
+
+@given("the client is ready")
+def client_is_ready(context: Context) -> None:
+    """Tells the client to connect and waits until it says it is ready."""
+    context.world.client.connect()
+    context.world.await_state("ready", what="the client to be ready")

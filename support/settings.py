@@ -71,12 +71,22 @@ class Settings:
     production_second_ms: int = _spec(minimum=1)
     avatar_timeout_ms: int = _spec(minimum=1)
     avatar_slowness_ms: int = _spec(minimum=1)
+    flapping_connection_ms: int = _spec(minimum=1)  # how long each connection lives on a flapping link
+    retry_timing_grace_ms: int = _spec(minimum=0)  # how late a retry may begin after its pause
+    long_pause_ms: int = _spec(minimum=1)  # the pause between retries where a scenario needs a long one
+    jitter_crowd_clients: int = _spec(minimum=10, maximum=500)  # clients dropped at once to see them spread
+    jitter_crowd_pause_ms: int = _spec(minimum=1)  # their first pause between retries
 
     def __post_init__(self) -> None:
         if self.backoff_max_ms < self.backoff_initial_ms:
             raise SettingsError(
                 f"backoff_max_ms ({self.backoff_max_ms}) must not be below backoff_initial_ms "
                 f"({self.backoff_initial_ms})"
+            )
+        if self.flapping_connection_ms >= self.stable_connection_ms:
+            raise SettingsError(
+                f"flapping_connection_ms ({self.flapping_connection_ms}) must be below stable_connection_ms "
+                f"({self.stable_connection_ms}): a flapping connection drops before it counts as stable"
             )
 
     @property

@@ -46,6 +46,7 @@ AREA_TITLES = {
     "avatar_steps.py": "Avatar",
     "health_steps.py": "Health",
     "classification_steps.py": "Error classification",
+    "backoff_steps.py": "Reconnection and backoff",
 }
 STEP_TYPES = ("given", "when", "then", "step")
 GHERKIN_KEYWORD = re.compile(r"^(Given|When|Then|And|But|\*)\s+")

@@ -67,6 +67,7 @@ SERVICE_POINTS: dict[tuple[str, str], tuple[str, str]] = {  # (source, kind) -> 
     ("gateway", "stream started"): ("stream started", BLUE),
     ("gateway", "stream stopped"): ("stream stopped", BLUE),
     ("gateway", "traffic moved"): ("traffic moved", BLUE),
+    ("gateway", "connection cut"): ("connection cut", VERMILLION),
     ("auth service", "token requested"): ("token asked", SKY),
     ("auth service", "token answered"): ("token given", GREEN),
     ("auth service", "request refused"): ("refused", VERMILLION),
@@ -93,6 +94,7 @@ SAFE_FACTS = (
     "last_error", "replay", "channel", "rate_per_s", "sent", "grant_type", "endpoint", "retry_after_ms",
     "node", "to",
     "classification", "retryable", "recommended_delay_ms", "close_code", "retry_after_s", "address", "name",
+    "after_ms",
 )  # fmt: skip
 MESSAGE_TICKS = (  # (css class, what a tick means, the events it counts, top and bottom in the lane, colour)
     ("received", "received", {"message"}, 2, 11, BLUE),
@@ -247,15 +249,18 @@ def _retry_lane(scale: Scale, seen: Sequence[ObservedEvent]) -> Lane:
             delay = _float(event.data.get("delay_ms"))
             done = event.at + delay / 1000
             x0, x1 = scale.x(event.at), scale.x(done)
-            label = f"retry {event.data.get('attempt', '?')} · {_number(delay)} ms"
+            attempt = event.data.get("attempt", "?")
+            label = f"retry {attempt} · {_number(delay)} ms"
             tip = f"{scale.when(event.at)}: {label}, waiting until {scale.when(done)}"
-            tip += _facts(event.data, ("reason",))
+            tip += _facts(event.data, ("base_delay_ms", "reason"))
             arrow = f"{x1:.1f},{y} {x1 - 5:.1f},{y - 3.5} {x1 - 5:.1f},{y + 3.5}"
             out += [
                 _el("line", tip, x1=x0, x2=x1, y1=y, y2=y, stroke=BLACK, stroke_width=1.5, class_="retry"),
                 _el("polygon", tip, points=arrow, fill=BLACK),
                 _el("circle", tip, cx=x0, cy=y, r=3.5, fill=PURPLE, stroke=BLACK, class_="retry-start"),
-                *_label(rows, x0, top + 10, label, always=True),
+                # Retries bunch up (the first ones come quickly): a label that has no room shrinks to the
+                # retry's number, or goes, rather than overprint another; the tooltip always says it all.
+                *(_label(rows, x0, top + 10, label) or _label(rows, x0, top + 10, str(attempt))),
             ]
         return out
 

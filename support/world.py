@@ -82,6 +82,8 @@ class ScenarioWorld:
     correlation_ids: dict[str, str] = field(default_factory=dict)  # client name -> the id its lines carry
     gateway_url: str | None = None  # where new clients go instead of the gateway, when a scenario says so
     gateway_pause_ms: float = 0.0  # the Retry-After the gateway was told to ask for
+    # Client timings this scenario sets for its clients instead of the settings' (a small retry limit, say).
+    timing_overrides: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.faker = Faker()
@@ -141,6 +143,25 @@ class ScenarioWorld:
 
     # -- clients -----------------------------------------------------------------------------------
 
+    def adjust_client_timings(self, **overrides: float) -> ClientTimings:
+        """From now on this scenario's clients run with these timings (names of ``ClientTimings``) instead of
+        the settings'. Clients are given their timings when they are made, so this comes before any client."""
+        if self.clients:
+            raise RuntimeError(
+                "Client timings are set before any client is made; this scenario already made "
+                + ", ".join(self.clients)
+            )
+        known = {item.name for item in dataclasses.fields(ClientTimings)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ValueError(f"Unknown client timing {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        self.timing_overrides.update(overrides)
+        return self.client_timings()
+
+    def client_timings(self) -> ClientTimings:
+        """The timings this scenario's clients run with: the settings', with the scenario's adjustments."""
+        return dataclasses.replace(_timings(self.settings), **self.timing_overrides)
+
     def create_client(
         self,
         api_key: str,
@@ -158,7 +179,7 @@ class ScenarioWorld:
         setup = ClientSetup(
             endpoints=endpoints,
             api_key=api_key,
-            timings=_timings(self.settings),
+            timings=self.client_timings(),
             seed=scenario_seed(self.seed, name),
             token_keeping=self._keep_tokens() if keep_tokens else None,
             trust_test_authority=trust_test_authority,
@@ -221,7 +242,7 @@ class ScenarioWorld:
             ClientSetup(
                 endpoints=self.services.endpoints,
                 api_key=person.api_key,
-                timings=_timings(self.settings),
+                timings=self.client_timings(),
                 seed=scenario_seed(self.seed, person.name),
             )
             for person in people

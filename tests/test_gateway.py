@@ -562,3 +562,34 @@ def test_reset_clears_sessions_and_journal() -> None:
             assert again["reason"] == "the session is unknown to the server"
 
     run(scenario)
+
+
+def test_connections_can_be_cut_a_while_after_their_session_is_ready_live_ones_too() -> None:
+    async def scenario() -> None:
+        async with rig() as r:
+            live, _ = await r.session()
+            loop = asyncio.get_running_loop()
+            r.gateway.cut_connections_after(50)
+            armed_at = loop.time()
+            closed = await closure(live)
+            assert closed.rcvd is None  # dropped as a failing network would, without a close frame
+            assert loop.time() - armed_at >= 0.05
+            fresh, _ = await r.session()
+            opened_at = loop.time()
+            await closure(fresh)
+            assert loop.time() - opened_at >= 0.05 - 0.01  # counted from the welcome, just before
+            assert [entry.detail["after_ms"] for entry in r.journal.entries("connection cut")] == [50, 50]
+
+            r.gateway.cut_connections_after(None)
+            kept, _ = await r.session()
+            with pytest.raises(
+                TimeoutError
+            ):  # nothing arrives, and above all no closing, for thrice the lifetime
+                await asyncio.wait_for(kept.recv(), 0.15)
+            assert r.journal.count("connection cut") == 2
+
+            r.gateway.cut_connections_after(50)
+            await r.gateway.reset()
+            assert r.gateway.connection_lifetime_ms is None
+
+    run(scenario)

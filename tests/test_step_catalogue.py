@@ -128,6 +128,7 @@ def test_the_catalogue_lists_every_step_decorator_in_the_step_files(catalogue: C
         "Avatar",
         "Health",
         "Error classification",
+        "Reconnection and backoff",
     ]
     assert all(area.description for area in catalogue.areas)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
@@ -149,6 +150,41 @@ def test_reconnect_shows_the_attempt_and_an_arrow_across_the_delay() -> None:
     assert "retry 3 · 120 ms" in words(root)
     assert "1000.0 ms" in tooltip(arrow) and "1120.0 ms" in tooltip(arrow)
     assert "connection refused" in tooltip(arrow)
+
+
+def test_giving_up_is_a_key_moment_saying_how_many_attempts_against_what_limit() -> None:
+    seen = [
+        event("reconnect:scheduled", 1000, attempt=1, delay_ms=0, base_delay_ms=0, reason="reset"),
+        event("reconnect:scheduled", 1100, attempt=2, delay_ms=55, base_delay_ms=50, reason="refused"),
+        event("reconnect:exhausted", 1300, total_attempts=3, limit=2, last_error="the server refused"),
+    ]
+    root = draw({"main": seen})
+    assert len(marks(root, "line", "retry")) == 2
+    assert "base delay ms: 50" in tooltip(marks(root, "line", "retry")[1])
+    (gave_up,) = marks(root, "line", "moment")
+    assert number(gave_up, "x1") == pytest.approx(x_at(1300), abs=0.1)
+    assert "gave up retrying" in words(root)
+    assert all(fact in tooltip(gave_up) for fact in ("total attempts: 3", "limit: 2", "the server refused"))
+
+
+def test_retries_in_quick_succession_keep_their_labels_apart() -> None:
+    retries = [
+        event("reconnect:scheduled", 1000 + ms, attempt=number, delay_ms=delay)
+        for number, (ms, delay) in enumerate([(0, 0), (5, 50), (60, 100), (170, 200)], start=1)
+    ]
+    root = draw({"main": retries})
+    labels = sorted(
+        (number(text, "y"), number(text, "x"), text.text or "") for text in marks(root, "text", "label")
+    )
+    assert len(marks(root, "line", "retry")) == 4
+    for (y1, x1, words1), (y2, x2, _) in itertools.pairwise(labels):
+        assert y1 != y2 or x2 - x1 >= len(words1) * 6, f"{words1!r} overprints the next label on its row"
+
+
+def test_a_connection_the_gateway_cut_is_marked_on_its_lane() -> None:
+    root = draw({}, [entry("gateway", "connection cut", 1500, connection=4, after_ms=100)])
+    (cut,) = [point for point in marks(root, "polygon", "point") if "connection cut" in tooltip(point)]
+    assert "after ms: 100" in tooltip(cut)
 
 
 def test_key_moments_are_dashed_lines_whose_labels_do_not_overlap() -> None:

@@ -157,6 +157,9 @@ class Gateway:
         self._expiries: set[asyncio.Task[None]] = set()
         self._troubles: deque[GatewayTrouble] = deque()  # for the coming connections, in order
         self._session_troubles: dict[int, GatewayTrouble] = {}  # connection id -> how its session will end
+        # Cut every connection this long after its session is ready, as a flapping link would; None: never.
+        self.connection_lifetime_ms: float | None = None
+        self._cuts: dict[ServerConnection, asyncio.TimerHandle] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -236,6 +239,7 @@ class Gateway:
                 session.connection.transport.abort()
         await self._wait_for_handlers()
         await self._cancel_expiries()
+        self.connection_lifetime_ms = None
         self._sessions.clear()
         self._expired.clear()
         self._troubles.clear()
@@ -321,6 +325,35 @@ class Gateway:
             stream.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await stream.task
+
+    def cut_connections_after(self, lifetime_ms: float | None) -> None:
+        """From now on, drop every connection (no close frame, as a failing network would) ``lifetime_ms``
+        after its session is ready, live ones counted from now; None stops cutting."""
+        self.connection_lifetime_ms = lifetime_ms
+        for connection, number in list(self._numbers.items()):
+            self._cancel_cut(connection)
+            if self._live_session_on(connection):
+                self._arm_cut(connection, number)
+
+    def _live_session_on(self, connection: ServerConnection) -> bool:
+        return any(session.connection is connection for session in self._sessions.values())
+
+    def _arm_cut(self, connection: ServerConnection, number: int) -> None:
+        lifetime_ms = self.connection_lifetime_ms
+        if lifetime_ms is None:
+            return
+
+        def cut() -> None:
+            self._cuts.pop(connection, None)
+            self.journal.record("connection cut", connection=number, after_ms=lifetime_ms)
+            connection.transport.abort()
+
+        self._cuts[connection] = asyncio.get_running_loop().call_later(lifetime_ms / 1000, cut)
+
+    def _cancel_cut(self, connection: ServerConnection) -> None:
+        handle = self._cuts.pop(connection, None)
+        if handle is not None:
+            handle.cancel()
 
     async def close_connections(self, code: int, reason: str) -> int:
         """Close every live connection with the given code; returns how many were closed."""
@@ -410,10 +443,12 @@ class Gateway:
         try:
             session = await self._open_session(connection, claims, number)
             if session is not None and not await self._end_session_on_purpose(connection, session):
+                self._arm_cut(connection, number)
                 await self._serve(connection, session, claims, expiry)
         except ConnectionClosed:
             pass
         finally:
+            self._cancel_cut(connection)
             await expiry.disarm()
             if session is not None and session.connection is connection:
                 self._detach(session)

@@ -348,6 +348,11 @@ class ServiceStack:
     def add_fault(self, kind: str, stream: str = "downstream", **attributes: Any) -> FaultRecord:
         return self.loop.call(lambda: self.proxy.add_toxic(kind, stream=stream, **attributes))  # type: ignore[arg-type]
 
+    def cut_connections_after(self, lifetime_ms: float | None) -> None:
+        """From now until the next reset, the gateway drops every connection ``lifetime_ms`` after its session
+        is ready (live ones counted from now), as a flapping link would; None stops it."""
+        self.loop.call(lambda: self.gateway.cut_connections_after(lifetime_ms))
+
     def start_stream(self, channel: str, rate_per_s: float | None = None) -> None:
         rate = rate_per_s or self.settings.stream_rate_per_s
         self.loop.call(lambda: self.gateway.start_stream(channel, rate))
