@@ -66,6 +66,7 @@ class Settings:
     auth_failure_limit: int = _spec(minimum=1)
     auth_failure_window_ms: int = _spec(minimum=1)
     rush_clients: int = _spec(minimum=1, maximum=2000)
+    fault_time_scale: float = _spec(minimum=0.0001, maximum=1)  # real fault durations -> suite time
 
     def __post_init__(self) -> None:
         if self.backoff_max_ms < self.backoff_initial_ms:

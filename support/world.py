@@ -30,6 +30,7 @@ from support.drivers import (
     make_drivers,
 )
 from support.log_capture import LogCapture
+from support.network_faults import FaultPlan
 from support.people import Person
 from support.reporting import Attachment, scenario_attachments
 from support.services.auth_service import ProgrammedResponse
@@ -76,6 +77,7 @@ class ScenarioWorld:
     connect_told: dict[str, float] = field(default_factory=dict)  # client name -> when told to connect
     caller: SignInCaller | None = None  # someone signing in over HTTP without a client
     findings: list[str] = field(default_factory=list)  # what the scenario measured, for its story
+    fault_plan: FaultPlan | None = None  # the last network fault the scenario applied, in suite time
 
     def __post_init__(self) -> None:
         self.faker = Faker()

@@ -209,7 +209,24 @@ def test_faults_pair_by_name_in_any_journal_order_and_overlapping_ones_get_their
         ("timeout", {"timeout": 0}, "half-open: downstream bytes dropped", "silent link (bytes dropped)"),
         ("timeout", {"timeout": 500}, "downstream bytes dropped, …", "bytes dropped, cut after 500 ms"),
         ("latency", {"latency": 200, "jitter": 50}, "downstream latency …", "latency +200 ms ± 50"),
-        ("bandwidth", {"rate": 1}, "upstream bandwidth (rate=1)", "upstream bandwidth (rate=1)"),
+        ("gremlins", {"rate": 1}, "upstream gremlins (rate=1)", "upstream gremlins (rate=1)"),
+        ("bandwidth", {"rate": 16}, "downstream bandwidth limited …", "bandwidth 16 KB/s"),
+        ("reset_peer", {"timeout": 40}, "connections reset by peer …", "reset by peer after 40 ms"),
+        ("limit_data", {"bytes": 4000}, "downstream data cut after …", "cut after 4000 bytes"),
+        (
+            "slicer",
+            {"average_size": 64, "size_variation": 8, "delay": 500},
+            "… sliced",
+            "sliced into ~64-byte pieces",
+        ),
+        ("slow_close", {"delay": 200}, "downstream close held back 200 ms", "close held back 200 ms"),
+        (
+            "flapping",
+            {"up_ms": 100, "down_ms": 100, "variation": 0.2},
+            "network flapping: …",
+            "network flapping",
+        ),
+        ("slow_close", {}, "downstream close held back", "downstream close held back"),
     ],
 )
 def test_faults_are_named_in_plain_english(
