@@ -2,7 +2,7 @@
 
 from behave import then, when
 from behave.runner import Context
-from hamcrest import empty, equal_to, greater_than_or_equal_to, less_than_or_equal_to, not_none
+from hamcrest import described_as, empty, equal_to, greater_than_or_equal_to, less_than_or_equal_to, not_none
 
 from support import network_faults, observations
 from support.waiting import check, wait_for
@@ -30,13 +30,13 @@ def ready_once_network_back(context: Context, bound: str) -> None:
     check(world.fault_plan, not_none(), what="the network fault the scenario applied")
     healed_at = wait_for(
         lambda: network_faults.lifted_at(services.network_faults(), since),
-        not_none(),
+        described_as("every fault lifted", not_none()),
         within_s=world.fault_plan.lasting_ms / 1000 + context.settings.wait_timeout_s,
         what=f"the network to be back after {world.fault_plan.words}",
     )
     took_s = wait_for(
         lambda: network_faults.recovery_s(world.client.events(), healed_at),
-        not_none(),
+        described_as("the client ready", not_none()),
         within_s=bound_s + context.settings.wait_timeout_s,
         what="the client to be ready again once the network was back",
     )
