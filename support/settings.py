@@ -76,6 +76,7 @@ class Settings:
     long_pause_ms: int = _spec(minimum=1)  # the pause between retries where a scenario needs a long one
     jitter_crowd_clients: int = _spec(minimum=10, maximum=500)  # clients dropped at once to see them spread
     jitter_crowd_pause_ms: int = _spec(minimum=1)  # their first pause between retries
+    fault_time_scale: float = _spec(minimum=0.0001, maximum=1)  # real fault durations -> suite time
 
     def __post_init__(self) -> None:
         if self.backoff_max_ms < self.backoff_initial_ms:

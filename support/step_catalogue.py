@@ -38,6 +38,7 @@ AREA_TITLES = {
     "client_steps.py": "The client",
     "token_steps.py": "Tokens",
     "network_steps.py": "The network",
+    "network_fault_steps.py": "Network faults",
     "messaging_steps.py": "Messages",
     "secure_transport_steps.py": "Secure transport",
     "access_steps.py": "Access and load",

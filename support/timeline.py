@@ -333,7 +333,23 @@ def _fault_name(detail: Mapping[str, Any]) -> str:
     if kind == "latency" and "latency" in attributes:
         jitter = attributes.get("jitter")
         return f"latency +{_number(attributes['latency'])} ms" + (f" ± {_number(jitter)}" if jitter else "")
+    short = _SHORT_FAULT_NAMES.get(str(kind))
+    if short is not None:
+        try:
+            return short.format(**{key: _number(value) for key, value in attributes.items()})
+        except (KeyError, TypeError, ValueError):
+            pass  # attributes not as expected: the proxy's own sentence still says what happened
     return str(detail.get("description") or kind or "network fault")
+
+
+_SHORT_FAULT_NAMES = {  # fault kind -> short name, filled in from the fault's attributes
+    "bandwidth": "bandwidth {rate} KB/s",
+    "reset_peer": "reset by peer after {timeout} ms",
+    "limit_data": "cut after {bytes} bytes",
+    "slicer": "sliced into ~{average_size}-byte pieces",
+    "slow_close": "close held back {delay} ms",
+    "flapping": "network flapping",
+}
 
 
 def _gateway_lane(scale: Scale, entries: Sequence[JournalEntry], end: float) -> Lane:

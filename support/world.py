@@ -31,6 +31,7 @@ from support.drivers import (
     make_drivers,
 )
 from support.log_capture import LogCapture
+from support.network_faults import FaultPlan
 from support.people import Person
 from support.reporting import Attachment, scenario_attachments
 from support.server_faults import CrowdFault
@@ -84,6 +85,7 @@ class ScenarioWorld:
     gateway_pause_ms: float = 0.0  # the Retry-After the gateway was told to ask for
     # Client timings this scenario sets for its clients instead of the settings' (a small retry limit, say).
     timing_overrides: dict[str, float] = field(default_factory=dict)
+    fault_plan: FaultPlan | None = None  # the last network fault the scenario applied, in suite time
 
     def __post_init__(self) -> None:
         self.faker = Faker()

@@ -16,7 +16,14 @@ from typing import Any
 import pytest
 
 from support.journal import Journal
-from support.services.fault_proxy import TASK_PREFIX, TOXICS, FaultProxy, FaultRecord, LatencyToxic
+from support.services.fault_proxy import (
+    TASK_PREFIX,
+    TOXICS,
+    FaultProxy,
+    FaultRecord,
+    LatencyToxic,
+    SlicerToxic,
+)
 from tests.polling import eventually
 
 HOST = "127.0.0.1"
@@ -419,3 +426,240 @@ def test_every_fault_and_connection_is_journalled() -> None:
             assert r.journal.count("connection closed", number=1, reason="proxy down") == 1
 
     run(scenario)
+
+
+# -- the toxics that shape, cut and end a stream, and flapping -------------------------------------
+
+
+def test_bandwidth_trickles_the_stream_at_the_rate_and_delivers_it_whole() -> None:
+    rate_kb_s, size = 20, 4000  # 4000 bytes at 20 KB/s take 0.2 s
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        async with rig() as r:
+            reader, writer = await r.connected()
+            r.proxy.add_toxic("bandwidth", rate=rate_kb_s)
+            payload = bytes(index % 251 for index in range(size))
+            started = loop.time()
+            writer.write(payload)
+            first = await asyncio.wait_for(reader.read(size), 2)
+            first_at = loop.time() - started
+            rest = await asyncio.wait_for(reader.readexactly(size - len(first)), 2)
+            took = loop.time() - started
+            assert first + rest == payload
+            # It arrives in slices (the first well before the whole), and no faster than the rate allows.
+            assert len(first) < size and first_at < took
+            assert took >= size / (rate_kb_s * 1000) - 0.005
+            assert r.proxy.bytes_dropped == {"upstream": 0, "downstream": 0}
+
+    run(scenario)
+
+
+def test_reset_peer_lets_bytes_through_then_resets_live_and_new_connections() -> None:
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        async with rig() as r:
+            reader, writer = await r.connected()
+            r.proxy.add_toxic("reset_peer", timeout=100)
+            added = loop.time()
+            writer.write(b"still")
+            assert await asyncio.wait_for(reader.readexactly(5), 2) == b"still"
+            assert await closure(reader) == "reset"
+            assert loop.time() - added >= 0.1 - 0.005
+            await eventually(lambda: r.echo.open_connections == 0, what="the service side closing")
+
+            r.proxy.remove_toxic("reset_peer_downstream")
+            r.proxy.add_toxic("reset_peer", timeout=0)
+            reader, _ = await r.connect()
+            assert await closure(reader) == "reset"
+            assert r.journal.count("connection closed", reason="reset_peer_downstream: reset by peer") == 2
+
+    run(scenario)
+
+
+def test_limit_data_passes_the_first_bytes_of_each_connection_then_closes_it() -> None:
+    async def scenario() -> None:
+        async with rig() as r:
+            r.proxy.add_toxic("limit_data", bytes=10)
+            reader, writer = await r.connected()  # "hi": 2 of the 10 bytes
+            writer.write(b"abcdef")
+            assert await asyncio.wait_for(reader.readexactly(6), 2) == b"abcdef"
+            writer.write(b"ghijkl")
+            assert await asyncio.wait_for(reader.readexactly(2), 2) == b"gh"
+            assert await closure(reader) == "eof"
+            assert r.proxy.bytes_forwarded["downstream"] == 10
+            # The count is per connection: a new one gets its own 10 bytes.
+            reader, writer = await r.connected()
+            writer.write(b"0123456789")
+            assert await asyncio.wait_for(reader.readexactly(8), 2) == b"01234567"
+            assert await closure(reader) == "eof"
+
+    run(scenario)
+
+
+def test_slicer_cuts_the_stream_into_small_pieces_apart_in_time_without_changing_it() -> None:
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        async with rig() as r:
+            reader, writer = await r.connected()
+            r.proxy.add_toxic("slicer", average_size=5, size_variation=2, delay=20_000)
+            payload = b"the quick brown fox jumps over the lazy dog"
+            started = loop.time()
+            writer.write(payload)
+            reads: list[bytes] = []
+            while sum(map(len, reads)) < len(payload):
+                reads.append(await asyncio.wait_for(reader.read(1024), 2))
+            took = loop.time() - started
+            assert b"".join(reads) == payload
+            assert len(reads) >= 2 and max(map(len, reads)) < len(payload)
+            # At least ceil(43 / 7) = 7 slices, 20 ms apart: 6 gaps.
+            assert took >= 6 * 0.02 - 0.005
+
+    run(scenario)
+
+
+def test_slicer_sizes_stay_within_the_variation_and_repeat_with_the_same_seed() -> None:
+    def sizes(seed: int) -> list[int]:
+        toxic = TOXICS["slicer"](
+            "slicer_downstream", "downstream", {"average_size": 10, "size_variation": 4}, random.Random(seed)
+        )
+        assert isinstance(toxic, SlicerToxic)
+        return toxic.slice_sizes(1000)
+
+    first = sizes(3)
+    assert sum(first) == 1000 and first == sizes(3) and first != sizes(4)
+    assert all(6 <= size <= 14 for size in first[:-1]) and len(set(first)) > 1
+
+
+def test_slow_close_holds_back_the_end_of_the_stream_but_not_its_bytes() -> None:
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        async with rig() as r:
+            reader, writer = await r.connected()
+            r.proxy.add_toxic("slow_close", delay=200)
+            writer.write(b"echo")
+            assert await asyncio.wait_for(reader.readexactly(4), 0.15) == b"echo"  # bytes are not held
+            writer.write(b"close")
+            await eventually(lambda: r.echo.open_connections == 0, what="the service hanging up")
+            hung_up = loop.time()
+            assert await closure(reader, within=2) == "eof"
+            assert loop.time() - hung_up >= 0.2 - 0.02
+            await eventually(
+                lambda: r.proxy.active_connections == 0, what="the proxy forgetting the connection"
+            )
+
+    run(scenario)
+
+
+def test_slow_close_also_holds_back_a_close_another_toxic_makes() -> None:
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        async with rig() as r:
+            r.proxy.add_toxic("limit_data", bytes=4)
+            r.proxy.add_toxic("slow_close", delay=150)
+            reader, writer = await r.connect()
+            writer.write(b"abcdef")
+            assert await asyncio.wait_for(reader.readexactly(4), 2) == b"abcd"
+            cut = loop.time()
+            assert await closure(reader, within=2) == "eof"
+            assert loop.time() - cut >= 0.15 - 0.02
+
+    run(scenario)
+
+
+def test_flapping_takes_the_link_down_and_up_on_a_schedule_until_stopped() -> None:
+    async def scenario() -> None:
+        async with rig() as r:
+            reader, _ = await r.connected()
+            record = r.proxy.start_flapping(up_ms=40, down_ms=40, variation=0.25)
+            assert record.kind == "flapping" and record.active
+            assert await closure(reader) == "reset"  # it starts down
+            await eventually(
+                lambda: len([f for f in r.proxy.faults if f.kind == "down"]) >= 3, what="three downs"
+            )
+            downs = [fault for fault in r.proxy.faults if fault.kind == "down"]
+            lasted = [fault.lifted_at - fault.applied_at for fault in downs if fault.lifted_at is not None]
+            assert lasted and all(took >= 0.03 - 0.002 for took in lasted)
+            with pytest.raises(ValueError, match="already flapping"):
+                r.proxy.start_flapping(up_ms=1, down_ms=1)
+
+            await r.proxy.stop_flapping()
+            assert not record.active and not r.proxy.is_down
+            assert all(not fault.active for fault in r.proxy.faults)
+            await r.connected()
+            settled = len(r.proxy.faults)
+            await asyncio.sleep(0.1)  # a stopped schedule must not take the link down again
+            assert len(r.proxy.faults) == settled
+            assert r.journal.count("fault applied", name="flapping") == 1
+            assert r.journal.count("fault lifted", name="flapping") == 1
+
+    run(scenario)
+
+
+def test_flapping_lengths_repeat_with_the_same_seed_and_stay_within_the_variation() -> None:
+    def lengths(seed: int) -> list[float]:
+        proxy = FaultProxy("service", HOST, 1, rng=random.Random(seed))
+        return [proxy.flap_length(100, 0.2) for _ in range(30)]
+
+    assert lengths(5) == lengths(5) != lengths(6)
+    assert all(0.08 <= length <= 0.12 for length in lengths(5))
+
+
+def test_heal_after_lifts_every_fault_by_itself_and_reset_stops_flapping() -> None:
+    async def scenario() -> None:
+        async with rig() as r:
+            r.proxy.add_toxic("latency", latency=10)
+            r.proxy.start_flapping(up_ms=20, down_ms=20)
+            r.proxy.heal_after(60)
+            assert any(fault.active for fault in r.proxy.faults)
+            await eventually(
+                lambda: not any(fault.active for fault in r.proxy.faults), what="every fault lifted"
+            )
+            await r.connected()
+
+            r.proxy.start_flapping(up_ms=20, down_ms=20)
+            r.proxy.heal_after(10_000)
+            await r.proxy.reset()
+            assert r.proxy.faults == [] and not r.proxy.is_down
+            await r.connected()
+            await asyncio.sleep(0.06)  # neither the flapping nor the timed heal survived the reset
+            assert r.proxy.faults == []
+            assert [task for task in proxy_tasks() if task.endswith((":flapping", ":heal"))] == []
+
+    run(scenario)
+
+
+def test_new_toxics_describe_themselves_and_refuse_bad_attributes() -> None:
+    def described(kind: str, **attributes: float) -> str:
+        return FaultRecord(kind, kind, "downstream", dict(attributes), applied_at=0.0).describe()
+
+    assert described("bandwidth", rate=16) == "downstream bandwidth limited to 16 KB/s"
+    assert described("reset_peer", timeout=40) == "connections reset by peer after 40 ms (downstream)"
+    assert described("reset_peer", timeout=0) == "connections reset by peer at once (downstream)"
+    assert (
+        described("limit_data", bytes=4000)
+        == "downstream data cut after 4000 bytes, then the connection closed"
+    )
+    assert (
+        described("slicer", average_size=64, size_variation=16, delay=500)
+        == "downstream sliced into pieces of 64 bytes ± 16, 500 µs apart"
+    )
+    assert described("slow_close", delay=200) == "downstream close held back 200 ms"
+    flapping = FaultRecord("flapping", "flapping", None, {"up_ms": 100, "down_ms": 50, "variation": 0.2}, 0)
+    assert flapping.describe() == (
+        "network flapping: down about 50 ms, then up about 100 ms, over and over (each ± 20%)"
+    )
+
+    proxy = FaultProxy("service", HOST, 1, rng=random.Random(0))
+    with pytest.raises(ValueError, match="above 0 KB/s"):
+        proxy.add_toxic("bandwidth", rate=0)
+    with pytest.raises(ValueError, match="must be below average_size"):
+        proxy.add_toxic("slicer", average_size=4, size_variation=4)
+    with pytest.raises(ValueError, match="whole numbers"):
+        proxy.add_toxic("slicer", average_size=2.5)
+    with pytest.raises(ValueError, match="needs the attribute bytes"):
+        proxy.add_toxic("limit_data")
+    with pytest.raises(ValueError, match="above 0"):
+        proxy.start_flapping(up_ms=0, down_ms=10)
+    with pytest.raises(ValueError, match="variation"):
+        proxy.start_flapping(up_ms=10, down_ms=10, variation=1.5)

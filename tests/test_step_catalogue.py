@@ -120,6 +120,7 @@ def test_the_catalogue_lists_every_step_decorator_in_the_step_files(catalogue: C
         "The client",
         "Tokens",
         "The network",
+        "Network faults",
         "Messages",
         "Secure transport",
         "Access and load",

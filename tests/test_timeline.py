@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import random
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
@@ -11,8 +13,10 @@ from typing import Any
 import pytest
 
 from support.drivers.base import ObservedEvent
-from support.journal import JournalEntry
+from support.journal import Journal, JournalEntry
+from support.services.fault_proxy import FaultProxy
 from support.timeline import LEFT, PLOT_W, STATE_COLOURS, render_timeline
+from tests.polling import eventually
 
 SVG = "{http://www.w3.org/2000/svg}"
 T0 = 500.0  # the scenario's start, on the monotonic clock
@@ -245,7 +249,24 @@ def test_faults_pair_by_name_in_any_journal_order_and_overlapping_ones_get_their
         ("timeout", {"timeout": 0}, "half-open: downstream bytes dropped", "silent link (bytes dropped)"),
         ("timeout", {"timeout": 500}, "downstream bytes dropped, …", "bytes dropped, cut after 500 ms"),
         ("latency", {"latency": 200, "jitter": 50}, "downstream latency …", "latency +200 ms ± 50"),
-        ("bandwidth", {"rate": 1}, "upstream bandwidth (rate=1)", "upstream bandwidth (rate=1)"),
+        ("gremlins", {"rate": 1}, "upstream gremlins (rate=1)", "upstream gremlins (rate=1)"),
+        ("bandwidth", {"rate": 16}, "downstream bandwidth limited …", "bandwidth 16 KB/s"),
+        ("reset_peer", {"timeout": 40}, "connections reset by peer …", "reset by peer after 40 ms"),
+        ("limit_data", {"bytes": 4000}, "downstream data cut after …", "cut after 4000 bytes"),
+        (
+            "slicer",
+            {"average_size": 64, "size_variation": 8, "delay": 500},
+            "… sliced",
+            "sliced into ~64-byte pieces",
+        ),
+        ("slow_close", {"delay": 200}, "downstream close held back 200 ms", "close held back 200 ms"),
+        (
+            "flapping",
+            {"up_ms": 100, "down_ms": 100, "variation": 0.2},
+            "network flapping: …",
+            "network flapping",
+        ),
+        ("slow_close", {}, "downstream close held back", "downstream close held back"),
     ],
 )
 def test_faults_are_named_in_plain_english(
@@ -398,3 +419,37 @@ def test_every_mark_carries_a_tooltip_with_its_time() -> None:
     shapes = [e for e in root.iter() if css & set((e.get("class") or "").split()) and e.tag != SVG + "text"]
     assert len(shapes) >= 10
     assert all(re.search(r"\d+\.\d ms", tooltip(shape)) for shape in shapes)
+
+
+def test_faults_from_a_real_proxy_journal_are_shaded_where_they_happened() -> None:
+    journal = Journal("network")
+
+    async def flap_then_cut() -> None:
+        proxy = FaultProxy("gateway link", "127.0.0.1", 1, rng=random.Random(3), journal=journal)
+        proxy.start_flapping(up_ms=20, down_ms=20)
+        await eventually(lambda: len(journal.entries("fault lifted", fault_kind="down")) >= 2, what="2 downs")
+        await proxy.stop_flapping()
+        proxy.add_toxic("limit_data", bytes=200)
+        proxy.add_toxic("slow_close", delay=200)
+        proxy.heal_after(30)
+        await eventually(lambda: len(journal.entries("fault lifted")) >= 5, what="the cut lifted")
+        await proxy.close()
+
+    asyncio.run(flap_then_cut())
+    entries = list(journal)
+    start, end = entries[0].at - 0.01, entries[-1].at + 0.01
+    root = ET.fromstring(render_timeline({}, entries, start, end, title="faults"))
+    span_ms = (end - start) * 1000
+    shades = {tooltip(shade).split(" on the ")[0]: shade for shade in marks(root, "rect", "fault")}
+    applied = {entry.detail["description"]: entry.at for entry in journal.entries("fault applied")}
+    lifted = {entry.detail["description"]: entry.at for entry in journal.entries("fault lifted")}
+    assert len(marks(root, "rect", "fault")) == len(applied) + 1  # each down is its own (same description)
+    for description, shade in shades.items():
+        left_ms = (applied[description] - start) * 1000
+        assert number(shade, "x") == pytest.approx(x_at(left_ms, span_ms), abs=0.5), description
+        assert number(shade, "x") + number(shade, "width") == pytest.approx(
+            x_at((lifted[description] - start) * 1000, span_ms), abs=0.5
+        ), description
+    names = words(root)
+    for name in ("network flapping", "network down", "cut after 200 bytes", "close held back 200 ms"):
+        assert name in names

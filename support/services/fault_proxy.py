@@ -27,14 +27,20 @@ from typing import Any, ClassVar, Literal, TypeVar, get_args
 from support.journal import Journal
 
 __all__ = [
+    "FLAPPING",
     "STREAMS",
     "TASK_PREFIX",
     "TOXICS",
+    "BandwidthToxic",
     "FaultProxy",
     "FaultRecord",
     "LatencyToxic",
+    "LimitDataToxic",
     "Link",
     "Piece",
+    "ResetPeerToxic",
+    "SlicerToxic",
+    "SlowCloseToxic",
     "Stream",
     "TimeoutToxic",
     "Toxic",
@@ -48,6 +54,9 @@ STREAMS: tuple[Stream, ...] = get_args(Stream)
 Piece = tuple[float, bytes]
 
 DOWN = "down"
+# A proxy-level fault of this suite's own (Toxiproxy has none): the proxy goes ``down`` and ``up`` on a seeded
+# schedule until it is lifted, each ``down`` journaled as a fault of its own.
+FLAPPING = "flapping"
 _READ_SIZE = 64 * 1024
 # Chunks a link may hold between reading and delivering. Bounded so that a slow (delayed) stream pushes
 # back on its sender through TCP instead of buffering without limit inside the proxy.
@@ -79,6 +88,13 @@ class FaultRecord:
         """Plain English, for people reading a scenario report."""
         if self.kind == DOWN:
             return "network down"
+        if self.kind == FLAPPING:
+            variation = self.attributes["variation"]
+            return (
+                f"network flapping: down about {_number(self.attributes['down_ms'])} ms, "
+                f"then up about {_number(self.attributes['up_ms'])} ms, over and over"
+                + (f" (each ± {_number(variation * 100)}%)" if variation else "")
+            )
         toxic = TOXICS.get(self.kind)
         if toxic is None:
             facts = ", ".join(f"{key}={_number(value)}" for key, value in self.attributes.items())
@@ -99,6 +115,8 @@ class Toxic:
       with extra delays; return ``[]`` to drop it. Pieces go to the next toxic on the stream, in the
       order the toxics were added, and the delays add up.
     - ``detach(link)``: the toxic was removed while the link is live.
+    - ``close_delay(link)``: seconds to hold back the end of the stream (the source closed, or a toxic
+      ended the link) before it is passed on; the delays of the stream's toxics add up.
     """
 
     kind: ClassVar[str]
@@ -144,6 +162,9 @@ class Toxic:
 
     def process(self, link: Link, chunk: bytes) -> list[Piece]:
         return [(0.0, chunk)]
+
+    def close_delay(self, link: Link) -> float:
+        return 0.0
 
 
 ToxicType = TypeVar("ToxicType", bound=type[Toxic])
@@ -210,6 +231,150 @@ class TimeoutToxic(Toxic):
         return []
 
 
+@register
+class BandwidthToxic(Toxic):
+    """Lets ``rate`` KB/s through (1 KB = 1000 bytes, as in Toxiproxy): each chunk is delivered in slices of
+    at most a tenth of a second's worth, each when the link would have finished sending it."""
+
+    kind = "bandwidth"
+    parameters: ClassVar[dict[str, float | int | None]] = {"rate": None}
+
+    @classmethod
+    def validate(cls, attributes: Mapping[str, float]) -> dict[str, float | int]:
+        values = super().validate(attributes)
+        if values["rate"] <= 0:
+            raise ValueError("bandwidth rate must be above 0 KB/s (to stop all bytes, use a timeout toxic)")
+        return values
+
+    @classmethod
+    def describe(cls, stream: str | None, attributes: Mapping[str, float | int]) -> str:
+        return f"{stream} bandwidth limited to {_number(attributes['rate'])} KB/s"
+
+    def process(self, link: Link, chunk: bytes) -> list[Piece]:
+        bytes_per_s = self.attributes["rate"] * 1000
+        state, now = link.state(self), link.now()
+        # The link is busy until the bytes before these have gone; a link idle since then starts now.
+        sent_at = max(state.get("free_at", now), now)
+        step = max(1, int(bytes_per_s / 10))
+        pieces: list[Piece] = []
+        for start in range(0, len(chunk), step):
+            part = chunk[start : start + step]
+            sent_at += len(part) / bytes_per_s
+            pieces.append((sent_at - now, part))
+        state["free_at"] = sent_at
+        return pieces
+
+
+@register
+class ResetPeerToxic(Toxic):
+    """Lets bytes through, then resets the connection (TCP RST, "connection reset by peer") ``timeout`` ms
+    after it was opened, or after the toxic was added to a live one; with 0, at once."""
+
+    kind = "reset_peer"
+    parameters: ClassVar[dict[str, float | int | None]] = {"timeout": 0}
+
+    @classmethod
+    def describe(cls, stream: str | None, attributes: Mapping[str, float | int]) -> str:
+        timeout = attributes["timeout"]
+        when = f"after {_number(timeout)} ms" if timeout else "at once"
+        return f"connections reset by peer {when} ({stream})"
+
+    def attach(self, link: Link) -> None:
+        reason = f"{self.name}: reset by peer"
+        link.schedule(self, self.attributes["timeout"] / 1000, functools.partial(link.reset, reason))
+
+
+@register
+class LimitDataToxic(Toxic):
+    """Lets the first ``bytes`` of each connection's stream through, then closes the connection."""
+
+    kind = "limit_data"
+    parameters: ClassVar[dict[str, float | int | None]] = {"bytes": None}
+
+    @classmethod
+    def describe(cls, stream: str | None, attributes: Mapping[str, float | int]) -> str:
+        return f"{stream} data cut after {_number(attributes['bytes'])} bytes, then the connection closed"
+
+    def process(self, link: Link, chunk: bytes) -> list[Piece]:
+        state = link.state(self)
+        allowed = int(self.attributes["bytes"]) - state.get("passed", 0)
+        if len(chunk) < allowed:
+            state["passed"] = state.get("passed", 0) + len(chunk)
+            return [(0.0, chunk)]
+        state["passed"] = int(self.attributes["bytes"])
+        link.finish(f"{self.name}: {_number(self.attributes['bytes'])} bytes passed")
+        return [(0.0, chunk[: max(allowed, 0)])]
+
+
+@register
+class SlicerToxic(Toxic):
+    """Slices every chunk into pieces of ``average_size`` bytes, give or take ``size_variation``, each sent
+    ``delay`` microseconds after the one before (as a network that fragments and trickles would)."""
+
+    kind = "slicer"
+    parameters: ClassVar[dict[str, float | int | None]] = {
+        "average_size": None,
+        "size_variation": 0,
+        "delay": 0,
+    }
+
+    @classmethod
+    def validate(cls, attributes: Mapping[str, float]) -> dict[str, float | int]:
+        values = super().validate(attributes)
+        average, variation = values["average_size"], values["size_variation"]
+        if not float(average).is_integer() or not float(variation).is_integer() or average < 1:
+            raise ValueError(
+                "slicer average_size and size_variation must be whole numbers of bytes, average_size >= 1"
+            )
+        if variation >= average:
+            raise ValueError(
+                f"slicer size_variation ({_number(variation)}) must be below "
+                f"average_size ({_number(average)})"
+            )
+        return values
+
+    @classmethod
+    def describe(cls, stream: str | None, attributes: Mapping[str, float | int]) -> str:
+        size = f"{_number(attributes['average_size'])} bytes"
+        if attributes["size_variation"]:
+            size += f" ± {_number(attributes['size_variation'])}"
+        return f"{stream} sliced into pieces of {size}, {_number(attributes['delay'])} µs apart"
+
+    def slice_sizes(self, total: int) -> list[int]:
+        """The sizes one chunk of ``total`` bytes is cut into, drawn from the injected rng."""
+        average, variation = int(self.attributes["average_size"]), int(self.attributes["size_variation"])
+        sizes: list[int] = []
+        while total > 0:
+            size = min(total, max(1, average + self.rng.randint(-variation, variation)))
+            sizes.append(size)
+            total -= size
+        return sizes
+
+    def process(self, link: Link, chunk: bytes) -> list[Piece]:
+        gap_s = self.attributes["delay"] / 1_000_000
+        pieces: list[Piece] = []
+        start = 0
+        for index, size in enumerate(self.slice_sizes(len(chunk))):
+            pieces.append((index * gap_s, chunk[start : start + size]))
+            start += size
+        return pieces
+
+
+@register
+class SlowCloseToxic(Toxic):
+    """Holds back the end of the stream ``delay`` ms before passing the close on; bytes are untouched."""
+
+    kind = "slow_close"
+    parameters: ClassVar[dict[str, float | int | None]] = {"delay": None}
+
+    @classmethod
+    def describe(cls, stream: str | None, attributes: Mapping[str, float | int]) -> str:
+        return f"{stream} close held back {_number(attributes['delay'])} ms"
+
+    def close_delay(self, link: Link) -> float:
+        return self.attributes["delay"] / 1000
+
+
 def _shut(writer: asyncio.StreamWriter, *, reset: bool) -> None:
     """Close one socket: a clean FIN, or an RST so the peer sees ECONNRESET rather than an orderly end."""
     if not reset:
@@ -249,6 +414,7 @@ class Link:
         self._last_delivery = 0.0
         self._timers: dict[str, list[asyncio.TimerHandle]] = {}
         self._state: dict[str, dict[str, Any]] = {}
+        self._end_reason: str | None = None  # set when a toxic ends the link after what it let through
 
     @property
     def number(self) -> int:
@@ -264,6 +430,16 @@ class Link:
     def state(self, toxic: Toxic) -> dict[str, Any]:
         """Scratch space for a toxic that keeps per-connection counts (e.g. bytes let through so far)."""
         return self._state.setdefault(toxic.name, {})
+
+    def now(self) -> float:
+        """The event loop's clock, which chunk delays are measured against."""
+        return asyncio.get_running_loop().time()
+
+    def finish(self, reason: str) -> None:
+        """End the link once the bytes let through so far are delivered: no more are read, and then the
+        connection is closed (after any close delay of the stream's toxics)."""
+        if self._end_reason is None:
+            self._end_reason = reason
 
     def forget(self, toxic: Toxic) -> None:
         for handle in self._timers.pop(toxic.name, []):
@@ -297,8 +473,7 @@ class Link:
                 )
                 return
             if not chunk:
-                # The end of the stream queues behind any delayed bytes, so they are delivered first.
-                await self._queue.put(None)
+                await self._end(proxy._toxics_on(self.stream))
                 return
             now = loop.time()
             # Toxics are looked up per chunk, so adding or removing one takes effect on live connections
@@ -315,6 +490,18 @@ class Link:
                 deliver_at = max(self._last_delivery, now + delay)
                 self._last_delivery = deliver_at
                 await self._queue.put((deliver_at, data))
+            if self._end_reason is not None:
+                await self._end(proxy._toxics_on(self.stream))
+                return
+
+    async def _end(self, toxics: list[Toxic]) -> None:
+        # The end of the stream queues behind any delayed bytes, so they are delivered first; a close
+        # delay holds it back further (an empty piece the writer waits for and skips).
+        close_delay = sum(toxic.close_delay(self) for toxic in toxics)
+        if close_delay > 0:
+            self._last_delivery = max(self._last_delivery, self.now() + close_delay)
+            await self._queue.put((self._last_delivery, b""))
+        await self._queue.put(None)
 
     async def pump_out(self) -> None:
         proxy = self.connection.proxy
@@ -322,7 +509,7 @@ class Link:
         while True:
             item = await self._queue.get()
             if item is None:
-                self.connection.close(reset=False, reason=f"{self._source_side} closed")
+                self.connection.close(reset=False, reason=self._end_reason or f"{self._source_side} closed")
                 return
             deliver_at, data = item
             wait = deliver_at - loop.time()
@@ -422,6 +609,10 @@ class FaultProxy:
         self._faults: list[FaultRecord] = []
         self._connections: set[_Connection] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Flapping and timed heals: not ended by down() along with the connections' tasks, only by
+        # lifting them, reset() or close().
+        self._schedules: set[asyncio.Task[Any]] = set()
+        self._flapping: FaultRecord | None = None
         self._next_number = 0
         self._bytes_forwarded: dict[Stream, int] = dict.fromkeys(STREAMS, 0)
         self._bytes_dropped: dict[Stream, int] = dict.fromkeys(STREAMS, 0)
@@ -466,6 +657,7 @@ class FaultProxy:
 
     async def close(self) -> None:
         """Stop listening, abort every connection and finish every task the proxy started. Idempotent."""
+        await self._cancel_schedules()
         self._started = False
         self._stop_listening()
         self._abort_connections("proxy closed")
@@ -492,6 +684,10 @@ class FaultProxy:
 
     async def reset(self) -> None:
         """Between scenarios: no toxics, up, no connections, no fault history, counters at zero."""
+        await self._cancel_schedules()
+        if self._flapping is not None:
+            self._lift(self._flapping)
+            self._flapping = None
         # Connections go first so no byte slips through between lifting a toxic and aborting.
         self._abort_connections("proxy reset")
         for name in list(self._toxics):
@@ -501,6 +697,65 @@ class FaultProxy:
         self._faults.clear()
         self._bytes_forwarded = dict.fromkeys(STREAMS, 0)
         self._bytes_dropped = dict.fromkeys(STREAMS, 0)
+
+    # --- schedules ----------------------------------------------------------------------------------
+
+    def start_flapping(self, *, up_ms: float, down_ms: float, variation: float = 0.0) -> FaultRecord:
+        """The link goes down and up, over and over, until ``stop_flapping`` or ``heal``: down at once for
+        about ``down_ms``, then up for about ``up_ms``, each length drawn from the proxy's seeded rng within
+        ``variation`` (a fraction) of its mean. Every ``down`` is journaled as a fault of its own."""
+        if self._flapping is not None:
+            raise ValueError(f"the {self.name} fault proxy is already flapping")
+        for name, value in (("up_ms", up_ms), ("down_ms", down_ms)):
+            if not math.isfinite(value) or value <= 0:
+                raise ValueError(f"flapping {name} must be a finite number above 0, not {value!r}")
+        if not 0 <= variation < 1:
+            raise ValueError(
+                f"flapping variation must be a fraction from 0 up to (not including) 1, not {variation!r}"
+            )
+        attributes = {"up_ms": up_ms, "down_ms": down_ms, "variation": variation}
+        self._flapping = self._apply(FaultRecord(FLAPPING, FLAPPING, None, attributes, time.monotonic()))
+        self._schedule(self._flap(up_ms, down_ms, variation), "flapping")
+        return self._flapping
+
+    async def stop_flapping(self) -> None:
+        """Lift flapping, leaving the link up."""
+        record, self._flapping = self._flapping, None
+        if record is None:
+            return
+        for task in [task for task in self._schedules if task.get_name().endswith(":flapping")]:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        self._lift(record)
+        await self.up()
+
+    def flap_length(self, mean_ms: float, variation: float) -> float:
+        """One phase's length in seconds, drawn from the proxy's seeded rng."""
+        return mean_ms * (1 + self._rng.uniform(-variation, variation)) / 1000
+
+    async def _flap(self, up_ms: float, down_ms: float, variation: float) -> None:
+        # Down first: the fault shows at once, as the other faults do.
+        while True:
+            await self.down()
+            await asyncio.sleep(self.flap_length(down_ms, variation))
+            await self.up()
+            await asyncio.sleep(self.flap_length(up_ms, variation))
+
+    async def heal(self) -> None:
+        """Lift every fault: flapping stops, toxics are removed, and the link is up."""
+        await self.stop_flapping()
+        for name in list(self._toxics):
+            self.remove_toxic(name)
+        await self.up()
+
+    def heal_after(self, delay_ms: float) -> None:
+        """Lift every fault ``delay_ms`` from now, as a fault that lasts a while ends by itself."""
+
+        async def later() -> None:
+            await asyncio.sleep(delay_ms / 1000)
+            await self.heal()
+
+        self._schedule(later(), "heal")
 
     # --- toxics -------------------------------------------------------------------------------------
 
@@ -567,6 +822,19 @@ class FaultProxy:
                 attributes=dict(record.attributes),
                 description=record.describe(),
             )
+
+    def _schedule(self, work: Coroutine[Any, Any, None], label: str) -> None:
+        task = asyncio.get_running_loop().create_task(work, name=f"{TASK_PREFIX}{self.name}:{label}")
+        self._schedules.add(task)
+        task.add_done_callback(self._schedules.discard)
+
+    async def _cancel_schedules(self) -> None:
+        current = asyncio.current_task()
+        pending = [task for task in self._schedules if task is not current]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
 
     def _spawn(self, work: Coroutine[Any, Any, None], label: str) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(

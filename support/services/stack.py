@@ -337,6 +337,7 @@ class ServiceStack:
         """Lift every fault: the link is up and bytes flow normally again."""
 
         async def heal() -> None:
+            await self.proxy.stop_flapping()
             for record in self.proxy.faults:
                 if record.active and record.kind != "down":
                     self.proxy.remove_toxic(record.name)
@@ -352,6 +353,20 @@ class ServiceStack:
         """From now until the next reset, the gateway drops every connection ``lifetime_ms`` after its session
         is ready (live ones counted from now), as a flapping link would; None stops it."""
         self.loop.call(lambda: self.gateway.cut_connections_after(lifetime_ms))
+
+    def start_flapping(self, up_ms: float, down_ms: float, variation: float) -> FaultRecord:
+        """The network goes down and up on a seeded schedule until healed (``FaultProxy.start_flapping``)."""
+        return self.loop.call(
+            lambda: self.proxy.start_flapping(up_ms=up_ms, down_ms=down_ms, variation=variation)
+        )
+
+    def heal_network_after(self, delay_ms: float) -> None:
+        """Every fault is lifted by the network itself ``delay_ms`` from now."""
+        self.loop.call(lambda: self.proxy.heal_after(delay_ms))
+
+    def network_faults(self) -> list[FaultRecord]:
+        """Every fault applied since the last reset, lifted or not, oldest first."""
+        return self.loop.call(lambda: self.proxy.faults)
 
     def start_stream(self, channel: str, rate_per_s: float | None = None) -> None:
         rate = rate_per_s or self.settings.stream_rate_per_s
