@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import functools
+import re
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 from reference_client.backoff import BackoffPolicy
+
+# What a subprotocol name may be made of: an HTTP token (RFC 9110 §5.6.2).
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 class ConfigError(ValueError):
@@ -39,6 +43,11 @@ class ClientConfig:
     # Who the client says it is to the auth service (OAuth client_id, not a secret); None: one made from
     # random_seed.
     client_id: str | None = None
+    # The protocol versions (WebSocket subprotocols) the client speaks, the one it prefers first; the gateway
+    # picks one. Empty: offer none, as clients did before versions were negotiated.
+    subprotocols: tuple[str, ...] = ("realtime.v2", "realtime.v1")
+    # Offer permessage-deflate (RFC 7692); the gateway decides whether the connection uses it.
+    compression: bool = True
 
     def __post_init__(self) -> None:
         for name in ("auth_url", "gateway_url"):
@@ -68,6 +77,9 @@ class ClientConfig:
             raise ConfigError(
                 f"token_refresh_fraction must be between 0 and 1, got {self.token_refresh_fraction!r}"
             )
+        for offered in self.subprotocols:
+            if not _TOKEN.fullmatch(offered):
+                raise ConfigError(f"each of subprotocols must be a name without spaces, got {offered!r}")
         if self.ca_file is not None and not Path(self.ca_file).is_file():
             raise ConfigError(f"ca_file must be an existing file, got {self.ca_file!r}")
 

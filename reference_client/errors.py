@@ -14,6 +14,7 @@ import httpx
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from realtime_protocol import CloseCode, describe_close_code
+from realtime_protocol.secrets import mask_secrets
 
 # Close codes after which retrying cannot help: the server rejected who we are or what we sent.
 FATAL_CLOSE_CODES = {
@@ -24,6 +25,10 @@ FATAL_CLOSE_CODES = {
     CloseCode.SESSION_REPLACED,
 }
 
+
+# How much of a refusal's text goes into a description, and the words websockets puts before it.
+MAX_REASON_CHARS = 200
+_WEBSOCKETS_PREFIX = "Failed to open a WebSocket connection: "
 
 # The classification (and the auth error) for a server certificate the client does not trust.
 CERTIFICATE_UNTRUSTED = "certificate_untrusted"
@@ -105,6 +110,9 @@ def classify(error: BaseException) -> Classification:
             description=f"the auth service said {error}",
             recommended_delay_ms=(error.retry_after_s or 0) * 1000,
         )
+    if isinstance(error, ConnectionClosed) and error.sent is not None and not error.rcvd_then_sent:
+        # The client hung up first: the WebSocket library does, for a frame over max_message_bytes (1009).
+        return classify_own_close(error.sent.code, error.sent.reason)
     if isinstance(error, ConnectionClosed):
         code = error.rcvd.code if error.rcvd is not None else None
         return classify_close(code, error.rcvd.reason if error.rcvd is not None else "")
@@ -115,6 +123,12 @@ def classify(error: BaseException) -> Classification:
         if status in (401, 403):
             return Classification(
                 f"handshake_{status}", False, f"the gateway refused the credentials (HTTP {status})"
+            )
+        if status == 400:
+            # The request itself was refused (a protocol version the gateway does not speak, say): sending it
+            # again cannot help.
+            return Classification(
+                "handshake_400", False, f"the gateway refused the request (HTTP 400): {_said(error)}"
             )
         return Classification(
             f"handshake_{status}", True, f"the gateway answered HTTP {status} to the upgrade"
@@ -141,6 +155,21 @@ def classify(error: BaseException) -> Classification:
     if isinstance(error, OSError):
         return Classification("network_error", True, f"the network failed ({error.strerror or error})")
     return Classification("unexpected", False, f"an unexpected error: {type(error).__name__}: {error}")
+
+
+def _said(refused: InvalidStatus) -> str:
+    """What the gateway said in the body of a refusal, on one line, without a secret."""
+    body = refused.response.body.decode("utf-8", errors="replace") if refused.response.body else ""
+    words = " ".join(body.split()).removeprefix(_WEBSOCKETS_PREFIX)
+    return mask_secrets(words[:MAX_REASON_CHARS].rstrip(". ")) or "no reason given"
+
+
+def classify_own_close(code: int, reason: str = "") -> Classification:
+    """The client closed the connection itself, over something it received: worth a new connection."""
+    detail = f"the client closed the connection: {describe_close_code(code)}" + (
+        f", {reason!r}" if reason else ""
+    )
+    return Classification(f"client_closed_{code}", True, detail, close_code=code)
 
 
 def classify_close(code: int | None, reason: str = "") -> Classification:

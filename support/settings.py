@@ -66,6 +66,8 @@ class Settings:
     auth_failure_limit: int = _spec(minimum=1)
     auth_failure_window_ms: int = _spec(minimum=1)
     rush_clients: int = _spec(minimum=1, maximum=2000)
+    max_message_bytes: int = _spec(minimum=1024)  # the biggest message a client accepts
+    gateway_max_message_bytes: int = _spec(minimum=1024)  # the biggest message the gateway accepts
 
     def __post_init__(self) -> None:
         if self.backoff_max_ms < self.backoff_initial_ms:

@@ -39,6 +39,7 @@ class ClientTimings:
     stable_connection_ms: int
     token_refresh_fraction: float
     shutdown_flush_ms: int
+    max_message_bytes: int  # the biggest message the client accepts
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ class ClientSetup:
     # Over TLS, trust the test authority in ``endpoints.ca_file`` besides the system's authorities. False
     # makes a client that, like any ordinary installation, does not know the test authority.
     trust_test_authority: bool = True
+    # Offer the gateway permessage-deflate compression (RFC 7692).
+    compression: bool = True
 
     @property
     def ca_file(self) -> str | None:

@@ -69,6 +69,8 @@ class ReferenceClientDriver:
             token_store_path=setup.token_keeping.path if setup.token_keeping else None,
             token_store_key=setup.token_keeping.key if setup.token_keeping else None,
             ca_file=setup.ca_file,
+            max_message_bytes=timings.max_message_bytes,
+            compression=setup.compression,
         )
         self._events: list[ObservedEvent] = []
         self._lock = threading.Lock()
