@@ -14,6 +14,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from faker import Faker
 from hamcrest import equal_to
@@ -76,6 +77,8 @@ class ScenarioWorld:
     connect_told: dict[str, float] = field(default_factory=dict)  # client name -> when told to connect
     caller: SignInCaller | None = None  # someone signing in over HTTP without a client
     findings: list[str] = field(default_factory=list)  # what the scenario measured, for its story
+    sent_data: dict[str, list[Any]] = field(default_factory=dict)  # channel -> what was sent on it, in order
+    oversized: list[str] = field(default_factory=list)  # ids of messages sent that were too big to be taken
 
     def __post_init__(self) -> None:
         self.faker = Faker()
@@ -141,6 +144,7 @@ class ScenarioWorld:
         name: str = MAIN_CLIENT,
         keep_tokens: bool = False,
         trust_test_authority: bool = True,
+        compression: bool = True,
     ) -> ClientDriver:
         """A client of the given key; over TLS it trusts the run's test authority unless asked not to. A
         client that keeps its tokens between runs keeps them in the scenario's token store."""
@@ -151,6 +155,7 @@ class ScenarioWorld:
             seed=scenario_seed(self.seed, name),
             token_keeping=self._keep_tokens() if keep_tokens else None,
             trust_test_authority=trust_test_authority,
+            compression=compression,
         )
         driver = make_driver(self.settings.client, setup)
         self.clients[name] = driver
@@ -239,8 +244,13 @@ class ScenarioWorld:
         wait_for(lambda: client.state, equal_to(state), within_s=self.settings.wait_timeout_s, what=what)
 
     def publish(self, channel: str, count: int) -> list[str]:
-        ids = [self.client.publish(channel, {"text": self.faker.sentence()}) for _ in range(count)]
+        return self.publish_data(channel, [{"text": self.faker.sentence()} for _ in range(count)])
+
+    def publish_data(self, channel: str, payloads: list[Any]) -> list[str]:
+        """The main client publishes each payload on the channel, in order; each is remembered as sent."""
+        ids = [self.client.publish(channel, data) for data in payloads]
         self.published.setdefault(channel, []).extend(ids)
+        self.sent_data.setdefault(channel, []).extend(payloads)
         return ids
 
     # -- time --------------------------------------------------------------------------------------

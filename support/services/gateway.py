@@ -673,4 +673,8 @@ def _bearer_token(headers: Headers) -> str | None:
 
 def _close_code(connection: ServerConnection) -> int:
     code = connection.close_code
+    sent = connection.protocol.close_sent
+    if code in (None, CloseCode.ABNORMAL) and sent is not None:
+        # The gateway failed the connection (1009 for a message too big) and did not wait for the answer.
+        return int(sent.code)
     return int(code) if code is not None else int(CloseCode.ABNORMAL)
