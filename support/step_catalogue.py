@@ -41,6 +41,7 @@ AREA_TITLES = {
     "messaging_steps.py": "Messages",
     "secure_transport_steps.py": "Secure transport",
     "access_steps.py": "Access and load",
+    "protocol_steps.py": "Protocol failures",
 }
 STEP_TYPES = ("given", "when", "then", "step")
 GHERKIN_KEYWORD = re.compile(r"^(Given|When|Then|And|But|\*)\s+")

@@ -52,6 +52,8 @@ MOMENTS: dict[str, tuple[str, str]] = {  # client event -> (short label, line co
     "session:continuity_lost": ("session lost, new one", ORANGE),
     "session:resumed": ("session resumed", GREEN),
     "publish:refused": ("message refused", VERMILLION),
+    "protocol:error": ("unusable frame", VERMILLION),
+    "protocol:ignored": ("frame ignored", ORANGE),
 }
 SERVICE_POINTS: dict[tuple[str, str], tuple[str, str]] = {  # (source, kind) -> (short label, colour)
     ("gateway", "session started"): ("session started", GREEN),
@@ -64,6 +66,8 @@ SERVICE_POINTS: dict[tuple[str, str], tuple[str, str]] = {  # (source, kind) -> 
     ("gateway", "publish refused"): ("post refused", VERMILLION),
     ("gateway", "stream started"): ("stream started", BLUE),
     ("gateway", "stream stopped"): ("stream stopped", BLUE),
+    ("gateway", "odd frame sent"): ("odd frame sent", VERMILLION),
+    ("gateway", "message dropped"): ("message dropped", ORANGE),
     ("auth service", "token requested"): ("token asked", SKY),
     ("auth service", "token answered"): ("token given", GREEN),
     ("auth service", "request refused"): ("refused", VERMILLION),
@@ -75,6 +79,7 @@ SERVICE_POINTS: dict[tuple[str, str], tuple[str, str]] = {  # (source, kind) -> 
 SAFE_FACTS = (
     "reason", "code", "mode", "status", "error", "description", "waited_ms", "total_attempts", "limit",
     "last_error", "replay", "channel", "rate_per_s", "sent", "grant_type", "endpoint", "retry_after_ms",
+    "what", "seq", "size", "subprotocol", "compression", "offered", "speaks",
 )  # fmt: skip
 MESSAGE_TICKS = (  # (css class, what a tick means, the events it counts, top and bottom in the lane, colour)
     ("received", "received", {"message"}, 2, 11, BLUE),
