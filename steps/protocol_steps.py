@@ -6,13 +6,12 @@ from behave.runner import Context
 from hamcrest import (
     all_of,
     contains_string,
-    empty,
     equal_to,
+    greater_than_or_equal_to,
     has_entries,
     has_item,
     has_length,
     is_in,
-    is_not,
     not_none,
     only_contains,
 )
@@ -205,7 +204,7 @@ def client_hangs_up(context: Context, words: str) -> None:
     world, within_s = context.world, context.settings.wait_timeout_s
     hang_ups = wait_for(
         lambda: protocol.own_hang_ups(world.client.events(), world.since("disruption")),
-        is_not(empty()),
+        has_length(greater_than_or_equal_to(1)),
         within_s=within_s,
         what="the client to close the connection itself",
     )
@@ -231,7 +230,7 @@ def gateway_drops_oversized(context: Context) -> None:
     journal = context.services.gateway_journal
     dropped = wait_for(
         lambda: journal.entries("message dropped"),
-        is_not(empty()),
+        has_length(greater_than_or_equal_to(1)),
         within_s=context.settings.wait_timeout_s,
         what="the gateway to drop the message that was too big for the client",
     )
@@ -269,7 +268,7 @@ def client_reports_protocol_error(context: Context, words: str) -> None:
     world = context.world
     errors = wait_for(
         lambda: observations.named_since(world.client.events(), "protocol:error", world.since("disruption")),
-        is_not(empty()),
+        has_length(greater_than_or_equal_to(1)),
         within_s=context.settings.wait_timeout_s,
         what="the client to report a protocol error",
     )
