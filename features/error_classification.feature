@@ -56,7 +56,7 @@ Feature: Every failure is told apart and acted on
       | the connection drops without a goodbye                   | connection_dropped | worth retrying     | at once              | ready      |
       | the gateway sees a protocol error                        | closed_1002        | not worth retrying | never                | failed     |
       | the gateway sees a breach of its policy                  | closed_1008        | not worth retrying | never                | failed     |
-      | the gateway got a message too big to handle              | closed_1009        | not worth retrying | never                | failed     |
+      | the gateway got a message too big to handle              | closed_1009        | worth retrying     | at once              | ready      |
       | the gateway hits an internal error                       | closed_1011        | worth retrying     | at once              | ready      |
       | the gateway is restarting                                | closed_1012        | worth retrying     | at once              | ready      |
       | the gateway says it is overloaded and to try again later | closed_1013        | worth retrying     | after a longer pause | ready      |

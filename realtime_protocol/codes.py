@@ -9,7 +9,9 @@ class CloseCode(IntEnum):
     NORMAL = 1000
     GOING_AWAY = 1001
     PROTOCOL_ERROR = 1002
+    UNSUPPORTED_DATA = 1003
     ABNORMAL = 1006  # never sent on the wire: the connection dropped without a close frame
+    INVALID_PAYLOAD = 1007
     POLICY_VIOLATION = 1008
     MESSAGE_TOO_BIG = 1009
     INTERNAL_ERROR = 1011
@@ -26,6 +28,8 @@ _DESCRIPTIONS = {
     CloseCode.GOING_AWAY: "the server is going away",
     CloseCode.PROTOCOL_ERROR: "a protocol error",
     CloseCode.ABNORMAL: "the connection dropped without a close frame",
+    CloseCode.UNSUPPORTED_DATA: "a kind of data that cannot be accepted",
+    CloseCode.INVALID_PAYLOAD: "a message whose data did not fit its kind",
     CloseCode.POLICY_VIOLATION: "a policy violation",
     CloseCode.MESSAGE_TOO_BIG: "a message was too big",
     CloseCode.INTERNAL_ERROR: "an internal server error",

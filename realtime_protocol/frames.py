@@ -6,6 +6,8 @@ import json
 from enum import StrEnum
 from typing import Any
 
+from realtime_protocol.codes import CloseCode
+
 
 class MessageType(StrEnum):
     HELLO = "hello"  # client -> server: start or resume a session
@@ -47,7 +49,15 @@ _SECRET_FIELDS = {"token"}
 
 
 class ProtocolError(ValueError):
-    """A frame that does not follow the protocol. The message is one plain line."""
+    """A frame that does not follow the protocol. The message is one plain line.
+
+    ``close_code`` is how a peer that will not go on after such a frame closes the connection (RFC 6455
+    §7.4.1): 1003 for a kind of frame it does not take (binary), 1007 for text that is not a JSON object,
+    1002 for an object that breaks the protocol's rules."""
+
+    def __init__(self, message: str, close_code: int = CloseCode.PROTOCOL_ERROR) -> None:
+        super().__init__(message)
+        self.close_code = close_code
 
 
 class UnknownMessageTypeError(ProtocolError):
@@ -61,13 +71,18 @@ def encode(message: dict[str, Any]) -> str:
 def decode(frame: str | bytes) -> dict[str, Any]:
     """Parse and check one frame, raising ProtocolError with a one-line reason if it is unusable."""
     if isinstance(frame, bytes):
-        raise ProtocolError(f"expected a text frame, got {len(frame)} bytes of binary data")
+        raise ProtocolError(
+            f"expected a text frame, got {len(frame)} bytes of binary data", CloseCode.UNSUPPORTED_DATA
+        )
     try:
         message = json.loads(frame)
     except json.JSONDecodeError as error:
-        raise ProtocolError(f"the frame is not valid JSON ({error.msg} at character {error.pos})") from None
+        raise ProtocolError(
+            f"the frame is not valid JSON ({error.msg} at character {error.pos})", CloseCode.INVALID_PAYLOAD
+        ) from None
     if not isinstance(message, dict):
-        raise ProtocolError(f"the frame is JSON but not an object (it is a {type(message).__name__})")
+        shape = f"it is a {type(message).__name__}"
+        raise ProtocolError(f"the frame is JSON but not an object ({shape})", CloseCode.INVALID_PAYLOAD)
     kind = message.get("type")
     if not isinstance(kind, str) or not kind:
         raise ProtocolError("the frame has no message type")

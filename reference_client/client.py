@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 from realtime_protocol import (
     CloseCode,
@@ -27,6 +28,7 @@ from realtime_protocol import (
     ProtocolError,
     UnknownMessageTypeError,
     decode,
+    describe_close_code,
     encode,
 )
 from realtime_protocol.secrets import masked_logger
@@ -140,6 +142,9 @@ class RealtimeClient:
         if self.avatar is not None:
             self.audio.on_speaking(self.avatar.follow_voice)
         self._parts_initialized = False
+        # Bytes of each publish sent on the current connection, by id: to know which one a 1009 was about.
+        self._sent_sizes: dict[str, int] = {}
+        self._ignored_kinds: set[str] = set()  # unknown message types already logged at warning level
 
     # -- what the application sees ----------------------------------------------------------------
 
@@ -378,6 +383,7 @@ class RealtimeClient:
             self._set_state(ConnectionState.CONNECTING, reason)
             self._set_state(ConnectionState.AUTHENTICATING, "presenting credentials")
             token = await self._auth.ensure_token()
+            self._sent_sizes.clear()
             connection = await connect(
                 self.config.gateway_url,
                 additional_headers={
@@ -389,12 +395,19 @@ class RealtimeClient:
                 ping_interval=None,  # heartbeats are ours, so their timing is configurable and visible
                 close_timeout=self.config.heartbeat_timeout_ms / 1000,
                 max_size=self.config.max_message_bytes,
+                subprotocols=[Subprotocol(name) for name in self.config.subprotocols] or None,
+                compression="deflate" if self.config.compression else None,
                 # websockets refuses a TLS context for a ws:// address, so it is given for wss:// only.
                 ssl=self._tls if urlparse(self.config.gateway_url).scheme == "wss" else None,
             )
             self._connection = connection
             self._token_in_use = token
             self._set_state(ConnectionState.CONNECTED, "the gateway accepted the handshake")
+            self._events.emit(
+                "protocol:negotiated",
+                subprotocol=connection.subprotocol,
+                compression=_compression_of(connection),
+            )
             how = await self._open_session(connection)
             ready_at = time.monotonic()
             self._set_state(ConnectionState.READY, how)
@@ -415,6 +428,8 @@ class RealtimeClient:
         if ready_at is not None or self._state is ConnectionState.CONNECTED:
             self._set_state(ConnectionState.DISCONNECTED, ended.description)
             self._events.emit("connection:lost", reason=ended.description, code=ended.close_code)
+        if ended.kind == f"closed_{CloseCode.MESSAGE_TOO_BIG}":
+            self._refuse_oversized()
         return ended, (time.monotonic() - ready_at) if ready_at is not None else 0.0
 
     async def _open_session(self, connection: ClientConnection) -> str:
@@ -471,18 +486,19 @@ class RealtimeClient:
                 frame = await connection.recv()
             except ConnectionClosed as closed:
                 return classify(closed)
-            await self._receive(connection, frame)
+            unusable = await self._receive(connection, frame)
+            if unusable is not None:
+                return unusable
 
-    async def _receive(self, connection: ClientConnection, frame: str | bytes) -> None:
+    async def _receive(self, connection: ClientConnection, frame: str | bytes) -> Classification | None:
+        """Act on one frame; for a frame the client cannot use, close the connection and say why."""
         try:
             message = decode(frame)
         except UnknownMessageTypeError as error:
-            self._events.emit("protocol:ignored", reason=str(error))
-            return
+            self._ignore(str(error))
+            return None
         except ProtocolError as error:
-            # One bad frame is reported, not fatal: the session carries on with the next one.
-            self._events.emit("protocol:error", reason=str(error))
-            return
+            return await self._hang_up(connection, error)
         kind = message["type"]
         if kind == MessageType.MESSAGE:
             await self._deliver(connection, message)
@@ -510,6 +526,54 @@ class RealtimeClient:
             self._events.emit("server:error", code=message["code"], message=message["message"])
         else:
             self._events.emit("protocol:ignored", reason=f"a {kind!r} message was not expected now")
+        return None
+
+    def _ignore(self, reason: str) -> None:
+        # A newer gateway may send types this client does not know yet: worth one warning per type, not one
+        # per frame.
+        level = logging.DEBUG if reason in self._ignored_kinds else logging.WARNING
+        self._ignored_kinds.add(reason)
+        log.log(level, "ignored a frame from the gateway: %s", reason)
+        self._events.emit("protocol:ignored", reason=reason)
+
+    async def _hang_up(self, connection: ClientConnection, error: ProtocolError) -> Classification:
+        """A frame the client cannot use means it can no longer trust where it is in the stream: it closes the
+        connection with the code RFC 6455 gives for what was wrong, and resumes on a new one, where the
+        gateway replays whatever was not acknowledged."""
+        code = error.close_code
+        self._events.emit("protocol:error", reason=str(error), code=code)
+        with contextlib.suppress(ConnectionClosed):
+            await connection.close(code, "unusable frame")
+        return Classification(
+            "unusable_frame",
+            True,
+            f"the gateway sent a frame the client could not use ({error}); "
+            f"the client closed the connection: {describe_close_code(code)}",
+            close_code=code,
+        )
+
+    def _refuse_oversized(self) -> None:
+        """The gateway closed the connection because a message it was sent was too big. The oversized one is
+        never acknowledged, and whatever is at least as big is too big as well: so the biggest publish sent on
+        that connection and not acknowledged is certainly one. It is dropped and reported; the rest are sent
+        again after the reconnect. Were there several, each later 1009 drops the next, so none loops forever.
+        """
+        sent = [(size, message_id) for message_id, size in self._sent_sizes.items()]
+        candidates = [(size, message_id) for size, message_id in sent if message_id in self._session.unacked]
+        if not candidates:
+            return
+        size, message_id = max(candidates)
+        refused = self._session.unacked.pop(message_id)
+        self._events.emit(
+            "publish:refused",
+            id=refused.id,
+            channel=refused.channel,
+            code="too_big",
+            reason="the gateway closed the connection because a message was too big; "
+            f"this one, {size} bytes, was the biggest it had not acknowledged",
+        )
+        if not self._session.unacked:
+            self._drained.set()
 
     async def _deliver(self, connection: ClientConnection, message: dict[str, Any]) -> None:
         seq = message["seq"]
@@ -587,8 +651,10 @@ class RealtimeClient:
             "channel": pending.channel,
             "data": pending.data,
         }
+        frame = encode(message)
+        self._sent_sizes[pending.id] = len(frame.encode("utf-8"))
         if connection is not None:
-            await connection.send(encode(message))
+            await connection.send(frame)
         else:
             await self._send(message)
 
@@ -608,6 +674,12 @@ def _default_correlation_id(seed: int | None) -> str:
     if seed is None:
         return f"c-{uuid.uuid4().hex[:16]}"
     return "c-" + hashlib.sha256(f"correlation-id:{seed}".encode()).hexdigest()[:16]
+
+
+def _compression_of(connection: ClientConnection) -> str | None:
+    """The compression extension the connection uses, if any (e.g. "permessage-deflate")."""
+    names = [extension.name for extension in connection.protocol.extensions]
+    return names[0] if names else None
 
 
 def _default_client_id(seed: int | None) -> str:

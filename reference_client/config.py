@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,9 @@ from urllib.parse import urlparse
 
 from realtime_protocol.structured_log import acceptable_correlation_id
 from reference_client.backoff import BackoffPolicy
+
+# What a subprotocol name may be made of: an HTTP token (RFC 9110 §5.6.2).
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 class ConfigError(ValueError):
@@ -48,6 +52,11 @@ class ClientConfig:
     avatar_url: str | None = None
     avatar_api_key: str | None = field(default=None, repr=False)
     avatar_timeout_ms: int = 5_000  # how long a call to the avatar API may take before falling back to voice
+    # The protocol versions (WebSocket subprotocols) the client speaks, the one it prefers first; the gateway
+    # picks one. Empty: offer none, as clients did before versions were negotiated.
+    subprotocols: tuple[str, ...] = ("realtime.v2", "realtime.v1")
+    # Offer permessage-deflate (RFC 7692); the gateway decides whether the connection uses it.
+    compression: bool = True
 
     def __post_init__(self) -> None:
         for name in ("auth_url", "gateway_url"):
@@ -89,6 +98,9 @@ class ClientConfig:
             url = urlparse(self.avatar_url)
             if url.scheme not in ("http", "https") or not url.netloc:
                 raise ConfigError(f"avatar_url must be a http or https URL, got {self.avatar_url!r}")
+        for offered in self.subprotocols:
+            if not _TOKEN.fullmatch(offered):
+                raise ConfigError(f"each of subprotocols must be a name without spaces, got {offered!r}")
         if self.ca_file is not None and not Path(self.ca_file).is_file():
             raise ConfigError(f"ca_file must be an existing file, got {self.ca_file!r}")
 

@@ -14,16 +14,17 @@ import httpx
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from realtime_protocol import CloseCode, describe_close_code
+from realtime_protocol.secrets import mask_secrets
 
 # Close codes after which retrying cannot help: the server rejected who we are or what we sent. Aligned with
 # graphql-ws (src/client.ts, isFatalInternalCloseCode: every 1xxx but 1000, 1001, 1005, 1006, 1012, 1013 and
-# 1014 is fatal) for 1002, 1008 and 1009: a message too big would be sent again after a reconnect, because
-# unacknowledged messages are resent, and close the connection again. Unlike graphql-ws, 1011 (internal
-# error) is retried, as a 500 on the upgrade is, and as the Ably client spec retries server-side failures.
+# 1014 is fatal) for 1002 and 1008. Unlike graphql-ws, 1009 (message too big) is retried: the client first
+# drops the message the gateway could not take and reports it, so the rest of the session goes on (see
+# RealtimeClient._refuse_oversized). And 1011 (internal error) is retried, as a 500 on the upgrade is, and as
+# the Ably client spec retries server-side failures.
 FATAL_CLOSE_CODES = {
     CloseCode.PROTOCOL_ERROR,
     CloseCode.POLICY_VIOLATION,
-    CloseCode.MESSAGE_TOO_BIG,
     CloseCode.BAD_MESSAGE,
     CloseCode.FORBIDDEN,
     CloseCode.SESSION_REPLACED,
@@ -33,6 +34,10 @@ FATAL_CLOSE_CODES = {
 OVERLOADED_CLOSE_CODES = {CloseCode.TRY_AGAIN_LATER}
 OVERLOADED_STATUSES = {429, 503}
 
+
+# How much of a refusal's text goes into a description, and the words websockets puts before it.
+MAX_REASON_CHARS = 200
+_WEBSOCKETS_PREFIX = "Failed to open a WebSocket connection: "
 
 # The classification (and the auth error) for a server certificate the client does not trust.
 CERTIFICATE_UNTRUSTED = "certificate_untrusted"
@@ -124,6 +129,9 @@ def classify(error: BaseException) -> Classification:
             description=f"the auth service said {error}",
             recommended_delay_ms=(error.retry_after_s or 0) * 1000,
         )
+    if isinstance(error, ConnectionClosed) and error.sent is not None and not error.rcvd_then_sent:
+        # The client hung up first: the WebSocket library does, for a frame over max_message_bytes (1009).
+        return classify_own_close(error.sent.code, error.sent.reason)
     if isinstance(error, ConnectionClosed):
         code = error.rcvd.code if error.rcvd is not None else None
         return classify_close(code, error.rcvd.reason if error.rcvd is not None else "")
@@ -134,6 +142,12 @@ def classify(error: BaseException) -> Classification:
         if status in (401, 403):
             return Classification(
                 f"handshake_{status}", False, f"the gateway refused the credentials (HTTP {status})"
+            )
+        if status == 400:
+            # The request itself was refused (a protocol version the gateway does not speak, say): sending it
+            # again cannot help.
+            return Classification(
+                "handshake_400", False, f"the gateway refused the request (HTTP 400): {_said(error)}"
             )
         retry_after_s = retry_after_seconds(error.response.headers.get("Retry-After"))
         asked = f", asking for a pause of {retry_after_s:g} s" if retry_after_s else ""
@@ -170,6 +184,21 @@ def classify(error: BaseException) -> Classification:
     if isinstance(error, OSError):
         return Classification("network_error", True, f"the network failed ({error.strerror or error})")
     return Classification("unexpected", False, f"an unexpected error: {type(error).__name__}: {error}")
+
+
+def _said(refused: InvalidStatus) -> str:
+    """What the gateway said in the body of a refusal, on one line, without a secret."""
+    body = refused.response.body.decode("utf-8", errors="replace") if refused.response.body else ""
+    words = " ".join(body.split()).removeprefix(_WEBSOCKETS_PREFIX)
+    return mask_secrets(words[:MAX_REASON_CHARS].rstrip(". ")) or "no reason given"
+
+
+def classify_own_close(code: int, reason: str = "") -> Classification:
+    """The client closed the connection itself, over something it received: worth a new connection."""
+    detail = f"the client closed the connection: {describe_close_code(code)}" + (
+        f", {reason!r}" if reason else ""
+    )
+    return Classification(f"client_closed_{code}", True, detail, close_code=code)
 
 
 def classify_close(code: int | None, reason: str = "") -> Classification:

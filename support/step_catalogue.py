@@ -48,6 +48,7 @@ AREA_TITLES = {
     "health_steps.py": "Health",
     "classification_steps.py": "Error classification",
     "backoff_steps.py": "Reconnection and backoff",
+    "protocol_steps.py": "Protocol failures",
 }
 STEP_TYPES = ("given", "when", "then", "step")
 GHERKIN_KEYWORD = re.compile(r"^(Given|When|Then|And|But|\*)\s+")

@@ -54,6 +54,8 @@ MOMENTS: dict[str, tuple[str, str]] = {  # client event -> (short label, line co
     "publish:refused": ("message refused", VERMILLION),
     "session:error": ("avatar error, voice only", ORANGE),
     "error:classified": ("classified", VERMILLION),  # labelled by _moment_label: retry or fatal, and why
+    "protocol:error": ("unusable frame", VERMILLION),
+    "protocol:ignored": ("frame ignored", ORANGE),
 }
 SERVICE_POINTS: dict[tuple[str, str], tuple[str, str]] = {  # (source, kind) -> (short label, colour)
     ("gateway", "session started"): ("session started", GREEN),
@@ -68,6 +70,8 @@ SERVICE_POINTS: dict[tuple[str, str], tuple[str, str]] = {  # (source, kind) -> 
     ("gateway", "stream stopped"): ("stream stopped", BLUE),
     ("gateway", "traffic moved"): ("traffic moved", BLUE),
     ("gateway", "connection cut"): ("connection cut", VERMILLION),
+    ("gateway", "odd frame sent"): ("odd frame sent", VERMILLION),
+    ("gateway", "message dropped"): ("message dropped", ORANGE),
     ("auth service", "token requested"): ("token asked", SKY),
     ("auth service", "token answered"): ("token given", GREEN),
     ("auth service", "request refused"): ("refused", VERMILLION),
@@ -95,6 +99,7 @@ SAFE_FACTS = (
     "node", "to",
     "classification", "retryable", "recommended_delay_ms", "close_code", "retry_after_s", "address", "name",
     "after_ms",
+    "what", "seq", "size", "subprotocol", "compression", "offered", "speaks",
 )  # fmt: skip
 MESSAGE_TICKS = (  # (css class, what a tick means, the events it counts, top and bottom in the lane, colour)
     ("received", "received", {"message"}, 2, 11, BLUE),

@@ -53,6 +53,8 @@ class Transcript:
 
 def _facts_of(at: float, direction: str, connection: int, frame: str | bytes) -> Frame:
     raw = frame.encode("utf-8") if isinstance(frame, str) else frame
+    if isinstance(frame, bytes):
+        return Frame(at, direction, connection, "binary data", len(raw))
     try:
         message = json.loads(raw)
     except ValueError:

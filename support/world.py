@@ -14,6 +14,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from faker import Faker
 from hamcrest import equal_to
@@ -86,6 +87,8 @@ class ScenarioWorld:
     # Client timings this scenario sets for its clients instead of the settings' (a small retry limit, say).
     timing_overrides: dict[str, float] = field(default_factory=dict)
     fault_plan: FaultPlan | None = None  # the last network fault the scenario applied, in suite time
+    sent_data: dict[str, list[Any]] = field(default_factory=dict)  # channel -> what was sent on it, in order
+    oversized: list[str] = field(default_factory=list)  # ids of messages sent that were too big to be taken
 
     def __post_init__(self) -> None:
         self.faker = Faker()
@@ -171,6 +174,7 @@ class ScenarioWorld:
         keep_tokens: bool = False,
         trust_test_authority: bool = True,
         with_avatar: bool = False,
+        compression: bool = True,
     ) -> ClientDriver:
         """A client of the given key; over TLS it trusts the run's test authority unless asked not to. A
         client that keeps its tokens between runs keeps them in the scenario's token store. A client with an
@@ -187,6 +191,7 @@ class ScenarioWorld:
             trust_test_authority=trust_test_authority,
             correlation_id=new_correlation_id(random.Random(scenario_seed(self.seed, name, "correlation"))),
             avatar_api_key=self._avatar_key(name) if with_avatar else None,
+            compression=compression,
         )
         driver = make_driver(self.settings.client, setup)
         self.correlation_ids[name] = setup.correlation_id or ""
@@ -284,8 +289,13 @@ class ScenarioWorld:
         wait_for(lambda: client.state, equal_to(state), within_s=self.settings.wait_timeout_s, what=what)
 
     def publish(self, channel: str, count: int) -> list[str]:
-        ids = [self.client.publish(channel, {"text": self.faker.sentence()}) for _ in range(count)]
+        return self.publish_data(channel, [{"text": self.faker.sentence()} for _ in range(count)])
+
+    def publish_data(self, channel: str, payloads: list[Any]) -> list[str]:
+        """The main client publishes each payload on the channel, in order; each is remembered as sent."""
+        ids = [self.client.publish(channel, data) for data in payloads]
         self.published.setdefault(channel, []).extend(ids)
+        self.sent_data.setdefault(channel, []).extend(payloads)
         return ids
 
     # -- time --------------------------------------------------------------------------------------

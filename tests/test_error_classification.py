@@ -78,7 +78,7 @@ def test_a_refused_upgrade_is_classified_with_the_pause_it_deserves(
         (1001, True, 0),
         (1002, False, 0),
         (1008, False, 0),
-        (1009, False, 0),
+        (1009, True, 0),
         (1011, True, 0),
         (1012, True, 0),
         (1013, True, LONGEST_BACKOFF_MS),

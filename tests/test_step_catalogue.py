@@ -130,6 +130,7 @@ def test_the_catalogue_lists_every_step_decorator_in_the_step_files(catalogue: C
         "Health",
         "Error classification",
         "Reconnection and backoff",
+        "Protocol failures",
     ]
     assert all(area.description for area in catalogue.areas)
 

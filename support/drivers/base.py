@@ -39,6 +39,7 @@ class ClientTimings:
     stable_connection_ms: int
     token_refresh_fraction: float
     shutdown_flush_ms: int
+    max_message_bytes: int  # the biggest message the client accepts
     avatar_timeout_ms: int = 5_000  # how long a call to the avatar API may take
 
 
@@ -65,6 +66,8 @@ class ClientSetup:
     correlation_id: str | None = None
     # The client's key for the avatar service at ``endpoints.avatar_url``; None: a client without an avatar.
     avatar_api_key: str | None = field(default=None, repr=False)
+    # Offer the gateway permessage-deflate compression (RFC 7692).
+    compression: bool = True
 
     @property
     def ca_file(self) -> str | None:

@@ -73,6 +73,8 @@ class ReferenceClientDriver:
             avatar_url=setup.endpoints.avatar_url if setup.avatar_api_key is not None else None,
             avatar_api_key=setup.avatar_api_key,
             avatar_timeout_ms=timings.avatar_timeout_ms,
+            max_message_bytes=timings.max_message_bytes,
+            compression=setup.compression,
         )
         self._events: list[ObservedEvent] = []
         self._lock = threading.Lock()

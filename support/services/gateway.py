@@ -17,15 +17,18 @@ import random
 import ssl
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Literal
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, NegotiationError
+from websockets.extensions.base import Extension
+from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 from websockets.http11 import Request, Response
+from websockets.typing import ExtensionParameter, Subprotocol
 
 from realtime_protocol import CloseCode, MessageType, ProtocolError, decode, describe_close_code, encode
 from realtime_protocol.secrets import masked_logger
@@ -35,6 +38,8 @@ from support.services.tokens import AccessClaims, InvalidTokenError, TokenAuthor
 from support.transcript import FROM_CLIENT, TO_CLIENT, Transcript
 
 StopMode = Literal["graceful", "crash"]
+# The protocol versions (WebSocket subprotocols) the gateway speaks unless a scenario says otherwise.
+SUBPROTOCOLS = ("realtime.v2", "realtime.v1")
 # websockets writes handshake headers (bearer tokens among them) at debug level: mask them.
 _WIRE_LOG = masked_logger("support.services.gateway.websocket")
 _WIRE_LOG.addFilter(ConnectionCorrelation())
@@ -53,6 +58,9 @@ class GatewaySession:
     connection: ServerConnection | None = None
     detached_at: float | None = None
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # The client closed its last connection with 1009: the first message it had not acknowledged was too big
+    # for it, and is not sent again when it resumes.
+    refused_too_big: bool = False
 
     def acknowledge(self, seq: int) -> None:
         while self.outbox and self.outbox[0][0] <= seq:
@@ -144,6 +152,8 @@ class Gateway:
         self.is_revoked = is_revoked
         self.max_outbox = max_outbox
         self.max_frame_bytes = max_frame_bytes
+        self.subprotocols: tuple[str, ...] = SUBPROTOCOLS  # what it speaks, read at every handshake
+        self.compression = True  # accept permessage-deflate when a client offers it, read at every handshake
         self._server: Server | None = None
         self._port = 0
         self._sessions = self.store.sessions
@@ -188,6 +198,9 @@ class Gateway:
             process_request=self._check_handshake,
             ping_interval=None,  # the client drives heartbeats; the gateway just answers pings
             max_size=self.max_frame_bytes,
+            select_subprotocol=self._select_subprotocol,
+            compression=None,  # instead, deflate that can be switched off between connections:
+            extensions=[_SwitchableDeflate(lambda: self.compression)],
             close_timeout=1,
             logger=_WIRE_LOG,
             ssl=self.ssl_context,
@@ -246,6 +259,7 @@ class Gateway:
         self._session_troubles.clear()
         self._seen_publish_ids.clear()
         self._claims.clear()
+        self.subprotocols, self.compression = SUBPROTOCOLS, True
         if self._server is None:
             await self.start()
         self.journal.clear()
@@ -437,6 +451,12 @@ class Gateway:
         number = self._numbers[connection] = next(self._connection_numbers)
         claims = self._claims.pop(id(connection))
         self.journal.record("connection opened", connection=number, subject=claims.subject)
+        self.journal.record(
+            "protocol agreed",
+            connection=number,
+            subprotocol=connection.subprotocol,
+            compression=_compression_of(connection),
+        )
         session: GatewaySession | None = None
         expiry = _ExpiryWatch(self, connection)
         expiry.arm(claims)
@@ -451,6 +471,7 @@ class Gateway:
             self._cancel_cut(connection)
             await expiry.disarm()
             if session is not None and session.connection is connection:
+                session.refused_too_big = _client_hung_up_over_size(connection)
                 self._detach(session)
             self.journal.record(
                 "connection closed",
@@ -483,6 +504,7 @@ class Gateway:
             session.detached_at = None
             async with session.send_lock:
                 session.acknowledge(last_seq)
+                self._drop_refused(session, last_seq)
                 await self._send(
                     connection,
                     encode(
@@ -531,6 +553,59 @@ class Gateway:
         if self._expire_if_stale(session):
             return None, "the resume window has passed"
         return session, None
+
+    def _drop_refused(self, session: GatewaySession, last_seq: int) -> None:
+        """Sending again what the client closed the connection over (1009) would only close it again."""
+        refused, session.refused_too_big = session.refused_too_big, False
+        if refused and session.outbox and session.outbox[0][0] == last_seq + 1:
+            seq, frame = session.outbox.popleft()
+            self.journal.record(
+                "message dropped",
+                session=session.id,
+                seq=seq,
+                size=len(frame.encode("utf-8")),
+                reason="too big for the client",
+            )
+
+    def _select_subprotocol(
+        self, connection: ServerConnection, offered: Sequence[Subprotocol]
+    ) -> Subprotocol | None:
+        """The first version the client offers that the gateway speaks: the client lists its newest first. A
+        client that offers none is served as before versions were negotiated; one that offers only versions
+        the gateway does not speak is refused with 400."""
+        if not offered:
+            return None
+        for name in offered:
+            if name in self.subprotocols:
+                return name
+        self._claims.pop(id(connection), None)
+        self.journal.record(
+            "handshake refused",
+            status=400,
+            reason="it speaks none of the client's protocol versions",
+            offered=", ".join(offered),
+            speaks=", ".join(self.subprotocols),
+        )
+        raise NegotiationError(
+            f"no protocol version in common: the gateway speaks {', '.join(self.subprotocols)}; "
+            f"the client offered {', '.join(offered)}"
+        )
+
+    async def send_to_clients(self, frame: str | bytes, what: str) -> int:
+        """Programmed misbehaviour: send ``frame`` as it is, on every live connection, next after whatever
+        is being sent; ``what`` says in words what it is, for the journal (never the frame itself). Returns
+        how many connections it went to."""
+        sent = 0
+        for session in list(self._sessions.values()):
+            connection = session.connection
+            if connection is None:
+                continue
+            async with session.send_lock:
+                with contextlib.suppress(ConnectionClosed):
+                    await self._send(connection, frame)
+                    sent += 1
+            self.journal.record("odd frame sent", session=session.id, what=what)
+        return sent
 
     def _detach(self, session: GatewaySession) -> None:
         """The session lost its connection: keep it for the resume window, then let it go."""
@@ -588,7 +663,7 @@ class Gateway:
             else:
                 await self._refuse_frame(connection, f"a {kind!r} message is not expected from a client")
 
-    async def _send(self, connection: ServerConnection, frame: str) -> None:
+    async def _send(self, connection: ServerConnection, frame: str | bytes) -> None:
         await connection.send(frame)
         self.transcript.record(time.monotonic(), TO_CLIENT, self._numbers.get(connection, 0), frame)
 
@@ -727,6 +802,39 @@ def _known_status(status: int) -> bool:
     return True
 
 
+class _SwitchableDeflate(ServerPerMessageDeflateFactory):
+    """permessage-deflate with websockets' default settings, accepted only while ``enabled()`` says so, so a
+    scenario can turn the gateway's compression off without restarting it."""
+
+    def __init__(self, enabled: Callable[[], bool]) -> None:
+        super().__init__(
+            server_max_window_bits=12, client_max_window_bits=12, compress_settings={"memLevel": 5}
+        )
+        self._enabled = enabled
+
+    def process_request_params(
+        self, params: Sequence[ExtensionParameter], accepted_extensions: Sequence[Extension]
+    ) -> tuple[list[ExtensionParameter], Extension]:
+        if not self._enabled():
+            raise NegotiationError("the gateway's compression is off")  # websockets then goes without
+        return super().process_request_params(params, accepted_extensions)
+
+
+def _client_hung_up_over_size(connection: ServerConnection) -> bool:
+    """Whether the client, not the gateway, started the closing handshake, with 1009 (message too big)."""
+    received = connection.protocol.close_rcvd
+    return (
+        received is not None
+        and received.code == CloseCode.MESSAGE_TOO_BIG
+        and bool(connection.protocol.close_rcvd_then_sent)
+    )
+
+
+def _compression_of(connection: ServerConnection) -> str | None:
+    names = [extension.name for extension in connection.protocol.extensions]
+    return names[0] if names else None
+
+
 def _bearer_token(headers: Headers) -> str | None:
     value = headers.get("Authorization", "")
     scheme, _, token = value.partition(" ")
@@ -735,4 +843,8 @@ def _bearer_token(headers: Headers) -> str | None:
 
 def _close_code(connection: ServerConnection) -> int:
     code = connection.close_code
+    sent = connection.protocol.close_sent
+    if code in (None, CloseCode.ABNORMAL) and sent is not None:
+        # The gateway failed the connection (1009 for a message too big) and did not wait for the answer.
+        return int(sent.code)
     return int(code) if code is not None else int(CloseCode.ABNORMAL)

@@ -126,6 +126,7 @@ class ServiceStack:
             is_revoked=self._auth.is_revoked,
             ssl_context=self._gateway_tls,
             revocation_list_reachable=lambda: self.auth.running,
+            max_frame_bytes=self.settings.gateway_max_message_bytes,
         )
         await self._gateway.start()
         self._starting = "fault proxy"
@@ -384,6 +385,27 @@ class ServiceStack:
                 await self.gateway.publish(channel, {"n": number})
 
         self.loop.run(push_all())
+
+    def push_data(self, channel: str, messages: list[Any]) -> None:
+        """Publish each of ``messages`` (any JSON data) on the channel, in order."""
+
+        async def push_all() -> None:
+            for data in messages:
+                await self.gateway.publish(channel, data)
+
+        self.loop.run(push_all())
+
+    def send_odd_frame(self, frame: str | bytes, what: str) -> int:
+        """The gateway sends ``frame`` as it is to every connected client; ``what`` names it for the story."""
+        return self.loop.run(self.gateway.send_to_clients(frame, what))
+
+    def gateway_speaks(self, subprotocols: tuple[str, ...]) -> None:
+        """From now until the next reset, the gateway speaks only these protocol versions."""
+        self.loop.call(lambda: setattr(self.gateway, "subprotocols", subprotocols))
+
+    def gateway_compresses(self, on: bool) -> None:
+        """From now until the next reset, the gateway accepts compression (or not) on new connections."""
+        self.loop.call(lambda: setattr(self.gateway, "compression", on))
 
     def stop_gateway(self, mode: StopMode, code: int, keep_sessions: bool) -> None:
         self.loop.run(self.gateway.stop(mode=mode, code=code, keep_sessions=keep_sessions))
