@@ -14,6 +14,7 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlparse
 
@@ -33,6 +34,8 @@ from realtime_protocol.secrets import masked_logger
 from reference_client.auth import TokenManager
 from reference_client.backoff import Backoff
 from reference_client.config import ClientConfig
+from reference_client.coordination import Coordinator, LiveConfig, Recovery, failed_part
+from reference_client.core_subsystems import USER_LOGOUT, AuthSubsystem, LoggerSubsystem, SessionSubsystem
 from reference_client.errors import (
     AuthError,
     Classification,
@@ -44,6 +47,7 @@ from reference_client.errors import (
 from reference_client.events import EventEmitter, Listener
 from reference_client.session import Arrival, PendingPublish, SessionState
 from reference_client.states import ConnectionState
+from reference_client.subsystems import Health, Subsystem
 from reference_client.token_store import TokenStore
 
 log = logging.getLogger("reference_client")
@@ -51,11 +55,12 @@ log = logging.getLogger("reference_client")
 _wire_log = masked_logger("reference_client.websocket")
 
 _SHUTDOWN_CODE = int(CloseCode.NORMAL)
+_RESUMED = "the session resumed"
 
 
 class RealtimeClient:
     def __init__(self, config: ClientConfig) -> None:
-        self.config = config
+        self._live = LiveConfig(config)
         self._events = EventEmitter()
         self._rng = random.Random(config.random_seed)
         self._backoff = Backoff(config.backoff, self._rng)
@@ -80,6 +85,14 @@ class RealtimeClient:
         self._token_in_use: str | None = None  # the access token the gateway last accepted from us
         self._session = SessionState()
         self._state = ConnectionState.INITIALIZED
+        # The client's parts, in start-up order (auth first); shutdown goes the other way.
+        self._subsystems: list[Subsystem] = [
+            AuthSubsystem(self._auth, self._events, self._live),
+            SessionSubsystem(self._session, self._events, self._live, lambda: self._state),
+            LoggerSubsystem(log, self._events, self._live),
+        ]
+        self._coordinator = Coordinator(self._subsystems, self._events)
+        self._recovery = Recovery(self._events)
         self._supervisor: asyncio.Task[None] | None = None
         self._connection: ClientConnection | None = None
         self._skip_wait = asyncio.Event()
@@ -92,6 +105,11 @@ class RealtimeClient:
 
     def add_listener(self, listener: Listener) -> None:
         self._events.add_listener(listener)
+
+    @property
+    def config(self) -> ClientConfig:
+        """The configuration in force now, run-time updates included."""
+        return self._live.current
 
     @property
     def state(self) -> ConnectionState:
@@ -117,6 +135,7 @@ class RealtimeClient:
         if self._supervisor is not None and not self._supervisor.done():
             self._skip_wait.set()
             return
+        await self._coordinator.initialize()
         self._backoff.reset()
         self._supervisor = asyncio.get_running_loop().create_task(self._supervise(), name="client-supervisor")
 
@@ -149,6 +168,26 @@ class RealtimeClient:
         self._auth.invalidate(refused)
         return await self._auth.ensure_token()
 
+    async def update_configuration(
+        self, changes: Mapping[str, Mapping[str, Any]]
+    ) -> dict[str, dict[str, Any]]:
+        """Change settings while running, by part: ``{"session": {"heartbeat_interval_ms": 300}}``.
+
+        Everything is checked first: if anything is wrong nothing changes, and ``ConfigError`` says why in one
+        line. Otherwise each part takes its changes at once and reports them (``config:updated``). Returns the
+        settings of the parts that changed."""
+        if self._closing:
+            raise ClientClosedError("the client has been shut down")
+        return self._coordinator.update(changes)
+
+    def configuration(self) -> dict[str, dict[str, Any]]:
+        """Each part's run-time settings, by part, in start-up order."""
+        return self._coordinator.settings()
+
+    def health(self) -> dict[str, tuple[Health, dict[str, Any]]]:
+        """How each part of the client is, with the facts behind it."""
+        return self._coordinator.health()
+
     async def logout(self) -> None:
         """Shut down, and end the sign-in: the tokens are revoked at the auth service and deleted from the
         token store too, so the next start signs in afresh."""
@@ -175,20 +214,7 @@ class RealtimeClient:
             await connection.close(_SHUTDOWN_CODE, "client shutdown")
             close_code = _SHUTDOWN_CODE
         await self._stop_supervisor()
-        await self._auth.aclose()
-        if logout:
-            await self._auth.revoke()
-        self._events.emit(
-            "auth:cleanup",
-            reason="user_logout" if logout else "shutdown",
-            tokens_cleared=self._auth.clear(forget_stored=logout),
-        )
-        self._events.emit(
-            "session:cleanup",
-            session_id=self._session.session_id,
-            subscriptions=list(self._session.subscriptions),
-            unsent=len(unsent),
-        )
+        await self._coordinator.cleanup(USER_LOGOUT if logout else "shutdown")
         await self._http.aclose()
         self._set_state(ConnectionState.CLOSED, "shutdown complete")
         self._events.emit("disconnected", code=close_code, reason=reason)
@@ -209,6 +235,9 @@ class RealtimeClient:
             if self._closing:
                 return
             self.last_error = ended
+            if self._session.session_id is not None:
+                # The live session was lost (or is still being won back): one recovery for all of it.
+                self._recovery.failed(failed_part(ended), ended.description)
             self._events.emit(
                 "error:classified",
                 classification=ended.kind,
@@ -221,6 +250,7 @@ class RealtimeClient:
                 self._backoff.reset()
             if not ended.retryable:
                 self._set_state(ConnectionState.FAILED, f"gave up: {ended.description}")
+                self._recovery.gave_up(ended.description)
                 return
             limit = self.config.retry_limit
             if limit is not None and self._backoff.attempt >= limit:
@@ -233,6 +263,7 @@ class RealtimeClient:
                 self._set_state(
                     ConnectionState.FAILED, f"gave up after {limit} retries; last error: {ended.description}"
                 )
+                self._recovery.gave_up(f"gave up after {limit} retries")
                 return
             if ended.renew_token:
                 self._auth.invalidate(self._token_in_use)
@@ -281,6 +312,7 @@ class RealtimeClient:
             how = await self._open_session(connection)
             ready_at = time.monotonic()
             self._set_state(ConnectionState.READY, how)
+            self._recovery.completed(self._session.session_id, resumed=how == _RESUMED)
             ended = await self._stay_live(connection)
         except asyncio.CancelledError:
             raise
@@ -309,18 +341,20 @@ class RealtimeClient:
         if welcome["type"] != MessageType.WELCOME:
             raise ProtocolViolationError(f"expected a welcome, got a {welcome['type']!r} message")
         if welcome["resumed"]:
-            how = "the session resumed"
+            how = _RESUMED
             self._events.emit("session:resumed", session_id=previous, replay=welcome.get("replay", 0))
         else:
             self._session.start_fresh(welcome["session_id"])
             if previous:
                 how = "a new session started; continuity was lost"
+                reason = welcome.get("reason") or "the server did not resume the session"
                 self._events.emit(
                     "session:continuity_lost",
                     previous_session_id=previous,
                     session_id=welcome["session_id"],
-                    reason=welcome.get("reason") or "the server did not resume the session",
+                    reason=reason,
                 )
+                self._recovery.failed("session", f"the session could not be resumed: {reason}")
             else:
                 how = "a new session started"
                 self._events.emit("session:started", session_id=welcome["session_id"])
@@ -403,13 +437,15 @@ class RealtimeClient:
         await connection.send(encode({"type": MessageType.ACK, "seq": seq}))
 
     async def _heartbeat(self, connection: ClientConnection) -> Classification:
-        interval = self.config.heartbeat_interval_ms / 1000
-        timeout = self.config.heartbeat_timeout_ms / 1000
+        loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(interval)
+            # Timed by the interval in force: a new one counts from the last heartbeat, not the next.
+            last = loop.time()
+            while (left_s := last + self.config.heartbeat_interval_ms / 1000 - loop.time()) > 0:
+                await self._live.pause(left_s)
             try:
                 pong = await connection.ping()
-                await asyncio.wait_for(pong, timeout)
+                await asyncio.wait_for(pong, self.config.heartbeat_timeout_ms / 1000)
             except ConnectionClosed as closed:
                 return classify(closed)
             except TimeoutError:
@@ -429,7 +465,10 @@ class RealtimeClient:
         expiry, and the reconnect that follows says why access can't be had."""
         backoff = Backoff(self.config.backoff, self._rng)
         while True:
-            await asyncio.sleep(max(0.0, self._auth.refresh_due_in()))
+            # Timed by the refresh fraction in force: a new one moves the renewal of the token held now.
+            while (due_in_s := self._auth.refresh_due_in()) > 0:
+                await self._live.pause(due_in_s)
+            await asyncio.sleep(0)
             try:
                 token = await self._auth.ensure_token()
             except AuthError as error:

@@ -23,7 +23,9 @@ from typing import Any, Literal
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
+from websockets.protocol import Event
 
 from realtime_protocol import CloseCode, MessageType, ProtocolError, decode, describe_close_code, encode
 from realtime_protocol.secrets import masked_logger
@@ -51,6 +53,17 @@ class GatewaySession:
     def acknowledge(self, seq: int) -> None:
         while self.outbox and self.outbox[0][0] <= seq:
             self.outbox.popleft()
+
+
+class _HeartbeatHearingConnection(ServerConnection):
+    """A server connection that notes when each ping (a client's heartbeat) arrives."""
+
+    on_ping: Callable[[], None] | None = None
+
+    def process_event(self, event: Event) -> None:
+        if isinstance(event, Frame) and event.opcode is Opcode.PING and self.on_ping is not None:
+            self.on_ping()
+        super().process_event(event)
 
 
 @dataclass
@@ -94,6 +107,8 @@ class Gateway:
         self._numbers: dict[ServerConnection, int] = {}
         self._handlers: set[asyncio.Task[Any]] = set()
         self._expiries: set[asyncio.Task[None]] = set()
+        self._heartbeats: list[tuple[float, int]] = []  # (when, connection number) of each ping heard
+        self._live_claims: dict[ServerConnection, AccessClaims] = {}  # the token each connection holds now
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -125,6 +140,7 @@ class Gateway:
             close_timeout=1,
             logger=_WIRE_LOG,
             ssl=self.ssl_context,
+            create_connection=_HeartbeatHearingConnection,
         )
         self._port = self._server.sockets[0].getsockname()[1]
         self.journal.record("gateway started", port=self._port)
@@ -173,6 +189,7 @@ class Gateway:
         self._expired.clear()
         self._seen_publish_ids.clear()
         self._claims.clear()
+        self._heartbeats.clear()
         if self._server is None:
             await self.start()
         self.journal.clear()
@@ -198,6 +215,27 @@ class Gateway:
 
     def session_ids(self) -> list[str]:
         return list(self._sessions)
+
+    def heartbeats(self) -> list[float]:
+        """When each heartbeat (ping) from a client arrived since the last reset, oldest first."""
+        return [at for at, _ in self._heartbeats]
+
+    async def drop_revoked(self) -> int:
+        """Close every live connection whose access token has been revoked since it was shown, as for an
+        expired token; returns how many. Each close waits for the client's answer, so it has heard why."""
+        revoked = [c for c, claims in self._live_claims.items() if self.is_revoked(claims.token_id)]
+        for connection in revoked:
+            self.journal.record("token revoked", connection=self._numbers.get(connection, 0))
+            await connection.close(CloseCode.TOKEN_EXPIRED, "the access token was revoked")
+        return len(revoked)
+
+    def forget_sessions(self) -> int:
+        """Lose every session, as a gateway that lost its memory would; returns how many were lost. A client
+        that tries to resume one is told the session is unknown."""
+        forgotten = len(self._sessions)
+        self._sessions.clear()
+        self.journal.record("sessions forgotten", sessions=forgotten)
+        return forgotten
 
     def subscriptions_of(self, session_id: str) -> set[str]:
         session = self._sessions.get(session_id)
@@ -280,6 +318,9 @@ class Gateway:
         self._handlers.add(task)
         number = self._numbers[connection] = next(self._connection_numbers)
         claims = self._claims.pop(id(connection))
+        self._live_claims[connection] = claims
+        if isinstance(connection, _HeartbeatHearingConnection):
+            connection.on_ping = lambda: self._heartbeats.append((time.monotonic(), number))
         self.journal.record("connection opened", connection=number, subject=claims.subject)
         session: GatewaySession | None = None
         expiry = _ExpiryWatch(self, connection)
@@ -302,6 +343,7 @@ class Gateway:
                 session=session.id if session else None,
             )
             self._numbers.pop(connection, None)
+            self._live_claims.pop(connection, None)
             self._handlers.discard(task)
 
     async def _open_session(
@@ -421,7 +463,9 @@ class Gateway:
             elif kind == MessageType.ACK and "seq" in message:
                 session.acknowledge(int(message["seq"]))
             elif kind == MessageType.AUTH:
-                claims = await self._renew(connection, session, claims, message)
+                claims = self._live_claims[connection] = await self._renew(
+                    connection, session, claims, message
+                )
                 expiry.arm(claims)
             else:
                 await self._refuse_frame(connection, f"a {kind!r} message is not expected from a client")
