@@ -445,7 +445,8 @@ class RealtimeClient:
                 await self._live.pause(left_s)
             try:
                 pong = await connection.ping()
-                await asyncio.wait_for(pong, self.config.heartbeat_timeout_ms / 1000)
+                round_trip_s = await asyncio.wait_for(pong, self.config.heartbeat_timeout_ms / 1000)
+                log.debug("heartbeat answered in %.1f ms", round_trip_s * 1000)
             except ConnectionClosed as closed:
                 return classify(closed)
             except TimeoutError:

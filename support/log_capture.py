@@ -19,6 +19,7 @@ class LogCapture(logging.Handler):
         super().__init__(logging.DEBUG)
         self.setFormatter(logging.Formatter(FORMAT, datefmt="%H:%M:%S"))
         self._lines: list[str] = []
+        self._levels: list[tuple[str, int]] = []  # (logger name, level) of each line, whatever its format
         self._lines_lock = threading.Lock()
         self._level = level
         self._previous_levels: dict[str, int] = {}
@@ -27,10 +28,20 @@ class LogCapture(logging.Handler):
         line = self.format(record)
         with self._lines_lock:
             self._lines.append(line)
+            self._levels.append((record.name, record.levelno))
 
     def lines(self) -> list[str]:
         with self._lines_lock:
             return list(self._lines)
+
+    def count(self, logger: str, level: int) -> int:
+        """How many lines kept so far ``logger`` (or a logger under it) wrote at exactly ``level``."""
+        with self._lines_lock:
+            return sum(
+                1
+                for name, levelno in self._levels
+                if levelno == level and (name == logger or name.startswith(logger + "."))
+            )
 
     def install(self) -> LogCapture:
         logging.getLogger().addHandler(self)

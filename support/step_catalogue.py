@@ -41,6 +41,7 @@ AREA_TITLES = {
     "messaging_steps.py": "Messages",
     "secure_transport_steps.py": "Secure transport",
     "access_steps.py": "Access and load",
+    "coordination_steps.py": "Coordination and configuration",
 }
 STEP_TYPES = ("given", "when", "then", "step")
 GHERKIN_KEYWORD = re.compile(r"^(Given|When|Then|And|But|\*)\s+")

@@ -18,6 +18,7 @@ from pathlib import Path
 from faker import Faker
 from hamcrest import equal_to
 
+from support.coordination import Reconfiguration
 from support.drivers import (
     ClientDriver,
     ClientSetup,
@@ -76,6 +77,7 @@ class ScenarioWorld:
     connect_told: dict[str, float] = field(default_factory=dict)  # client name -> when told to connect
     caller: SignInCaller | None = None  # someone signing in over HTTP without a client
     findings: list[str] = field(default_factory=list)  # what the scenario measured, for its story
+    reconfiguration: Reconfiguration | None = None  # the last configuration update the scenario asked for
 
     def __post_init__(self) -> None:
         self.faker = Faker()
