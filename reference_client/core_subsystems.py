@@ -171,6 +171,8 @@ class LoggerSubsystem(_Configurable):
     def _take_level(self) -> None:
         level = self._live.current.log_level
         if level is not None:
+            if self._found_level is None:  # changed before start-up: what to put back is what is there now
+                self._found_level = self._logger.level
             self._set_level = logging.getLevelName(level)
             self._logger.setLevel(level)
 

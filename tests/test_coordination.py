@@ -301,6 +301,21 @@ def test_the_client_log_level_changes_at_run_time_and_is_put_back_at_shutdown() 
         logger.setLevel(found)
 
 
+def test_the_client_says_how_each_part_is() -> None:
+    async def scenario() -> None:
+        client = RealtimeClient(CONFIG)
+        health = client.health()
+        assert {part: state for part, (state, _) in health.items()} == {
+            "auth": "down",
+            "session": "degraded",
+            "logger": "up",
+        }
+        await client.close()
+        assert client.health()["session"][0] == "down"
+
+    asyncio.run(scenario())
+
+
 # -- the suite's words -----------------------------------------------------------------------------------
 
 
