@@ -123,6 +123,7 @@ def test_the_catalogue_lists_every_step_decorator_in_the_step_files(catalogue: C
         "Messages",
         "Secure transport",
         "Access and load",
+        "Coordination and configuration",
     ]
     assert all(area.description for area in catalogue.areas)
 
