@@ -16,8 +16,10 @@ Feature: Graceful shutdown
     Then the client reported, in this order:
       | step                 |
       | disconnecting        |
-      | auth:cleanup         |
+      | audio:cleanup        |
+      | logger:cleanup       |
       | session:cleanup      |
+      | auth:cleanup         |
       | disconnected         |
     And the gateway saw the client close normally
     And the client makes no attempt to reconnect afterwards

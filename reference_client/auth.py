@@ -102,6 +102,20 @@ class TokenManager:
     def access_token(self) -> str | None:
         return self._access_token
 
+    @property
+    def refresh_fraction(self) -> float:
+        """The fraction of a token's lifetime after which it is refreshed."""
+        return self._refresh_fraction
+
+    @refresh_fraction.setter
+    def refresh_fraction(self, fraction: float) -> None:
+        # Applies to the token held now too: its renewal falls due by the new fraction.
+        self._refresh_fraction = fraction
+
+    @property
+    def refresh_token_held(self) -> bool:
+        return self._refresh_token is not None
+
     def refresh_due_in(self) -> float:
         """Seconds until the token should be refreshed (negative when overdue)."""
         due_at = self._issued_at + self._lifetime_s * self._refresh_fraction

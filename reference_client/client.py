@@ -14,6 +14,7 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlparse
 
@@ -43,6 +44,8 @@ from reference_client.auth import TokenManager
 from reference_client.avatar import AvatarSubsystem
 from reference_client.backoff import Backoff
 from reference_client.config import ClientConfig
+from reference_client.coordination import Coordinator, LiveConfig, Recovery, failed_part
+from reference_client.core_subsystems import USER_LOGOUT, AuthSubsystem, LoggerSubsystem, SessionSubsystem
 from reference_client.errors import (
     AuthError,
     Classification,
@@ -63,6 +66,7 @@ _wire_log = masked_logger("reference_client.websocket")
 _wire_log.addFilter(ConnectionCorrelation())
 
 _SHUTDOWN_CODE = int(CloseCode.NORMAL)
+_RESUMED = "the session resumed"
 
 # How loud each event is in the client's log (every event is logged, with its data); the rest are INFO.
 _EVENT_LEVELS = {
@@ -88,7 +92,7 @@ _EVENT_LEVELS = {
 
 class RealtimeClient:
     def __init__(self, config: ClientConfig) -> None:
-        self.config = config
+        self._live = LiveConfig(config)
         self._events = EventEmitter()
         self.correlation_id = config.correlation_id or _default_correlation_id(config.random_seed)
         self._log = CorrelatedLogger(log, self.correlation_id)
@@ -120,13 +124,6 @@ class RealtimeClient:
         self._token_in_use: str | None = None  # the access token the gateway last accepted from us
         self._session = SessionState()
         self._state = ConnectionState.INITIALIZED
-        self._supervisor: asyncio.Task[None] | None = None
-        self._connection: ClientConnection | None = None
-        self._skip_wait = asyncio.Event()
-        self._drained = asyncio.Event()
-        self._drained.set()
-        self._closing = False
-        self.last_error: Classification | None = None
         self.audio = AudioSubsystem(self._events)
         self.avatar = (
             AvatarSubsystem(
@@ -141,7 +138,23 @@ class RealtimeClient:
         )
         if self.avatar is not None:
             self.audio.on_speaking(self.avatar.follow_voice)
-        self._parts_initialized = False
+        # The client's parts, in start-up order (auth first); shutdown goes the other way.
+        self._subsystems: list[Subsystem] = [
+            AuthSubsystem(self._auth, self._events, self._live),
+            SessionSubsystem(self._session, self._events, self._live, lambda: self._state),
+            LoggerSubsystem(log, self._events, self._live),
+            self.audio,
+            *([self.avatar] if self.avatar is not None else []),
+        ]
+        self._coordinator = Coordinator(self._subsystems, self._events)
+        self._recovery = Recovery(self._events)
+        self._supervisor: asyncio.Task[None] | None = None
+        self._connection: ClientConnection | None = None
+        self._skip_wait = asyncio.Event()
+        self._drained = asyncio.Event()
+        self._drained.set()
+        self._closing = False
+        self.last_error: Classification | None = None
         # Bytes of each publish sent on the current connection, by id: to know which one a 1009 was about.
         self._sent_sizes: dict[str, int] = {}
         self._ignored_kinds: set[str] = set()  # unknown message types already logged at warning level
@@ -156,6 +169,11 @@ class RealtimeClient:
         if event.name == "state:changed" and event.data.get("state") == ConnectionState.FAILED.value:
             level = logging.ERROR
         self._log.log(level, event.name, extra={"event": dict(event.data)})
+
+    @property
+    def config(self) -> ClientConfig:
+        """The configuration in force now, run-time updates included."""
+        return self._live.current
 
     @property
     def state(self) -> ConnectionState:
@@ -181,6 +199,7 @@ class RealtimeClient:
         if self._supervisor is not None and not self._supervisor.done():
             self._skip_wait.set()
             return
+        await self._coordinator.initialize()
         self._backoff.reset()
         # Everything the supervisor's tasks log, the libraries under it included, carries the correlation id.
         with correlated(self.correlation_id):
@@ -217,6 +236,22 @@ class RealtimeClient:
         self._auth.invalidate(refused)
         return await self._auth.ensure_token()
 
+    async def update_configuration(
+        self, changes: Mapping[str, Mapping[str, Any]]
+    ) -> dict[str, dict[str, Any]]:
+        """Change settings while running, by part: ``{"session": {"heartbeat_interval_ms": 300}}``.
+
+        Everything is checked first: if anything is wrong nothing changes, and ``ConfigError`` says why in one
+        line. Otherwise each part takes its changes at once and reports them (``config:updated``). Returns the
+        settings of the parts that changed."""
+        if self._closing:
+            raise ClientClosedError("the client has been shut down")
+        return self._coordinator.update(changes)
+
+    def configuration(self) -> dict[str, dict[str, Any]]:
+        """Each part's run-time settings, by part, in start-up order."""
+        return self._coordinator.settings()
+
     async def start_avatar(
         self, avatar_id: str, quality: str | None = None, background: str | None = None
     ) -> dict[str, Any] | None:
@@ -242,10 +277,9 @@ class RealtimeClient:
         """How the client is: ``up`` when its session is ready and every part is up, ``degraded`` when it
         works but not fully (reconnecting, or a part such as the avatar fell back), ``down`` when it does not
         work (not started, failed or closed). With the facts behind it, and no secrets."""
-        parts: dict[str, dict[str, Any]] = {}
-        for part in self._parts():
-            status, facts = part.health()
-            parts[part.name] = {"status": status, **facts}
+        parts = {
+            name: {"status": status, **facts} for name, (status, facts) in self._coordinator.health().items()
+        }
         overall: Health
         if self._state in (ConnectionState.INITIALIZED, ConnectionState.FAILED, ConnectionState.CLOSED):
             overall = "down"
@@ -260,10 +294,6 @@ class RealtimeClient:
             "last_error": self.last_error.description if self.last_error is not None else None,
             "subsystems": parts,
         }
-
-    def _parts(self) -> list[Subsystem]:
-        """The parts that plug into the client, in start-up order (shut down in reverse)."""
-        return [self.audio, *([self.avatar] if self.avatar is not None else [])]
 
     async def logout(self) -> None:
         """Shut down, and end the sign-in: the tokens are revoked at the auth service and deleted from the
@@ -291,22 +321,7 @@ class RealtimeClient:
             await connection.close(_SHUTDOWN_CODE, "client shutdown")
             close_code = _SHUTDOWN_CODE
         await self._stop_supervisor()
-        for part in reversed(self._parts()):
-            await part.cleanup(reason)
-        await self._auth.aclose()
-        if logout:
-            await self._auth.revoke()
-        self._events.emit(
-            "auth:cleanup",
-            reason="user_logout" if logout else "shutdown",
-            tokens_cleared=self._auth.clear(forget_stored=logout),
-        )
-        self._events.emit(
-            "session:cleanup",
-            session_id=self._session.session_id,
-            subscriptions=list(self._session.subscriptions),
-            unsent=len(unsent),
-        )
+        await self._coordinator.cleanup(USER_LOGOUT if logout else "shutdown")
         await self._http.aclose()
         self._set_state(ConnectionState.CLOSED, "shutdown complete")
         self._events.emit("disconnected", code=close_code, reason=reason)
@@ -328,6 +343,9 @@ class RealtimeClient:
                 return
             ended = ended.with_pause_for(self.config.backoff.max_ms)
             self.last_error = ended
+            if self._session.session_id is not None:
+                # The live session was lost (or is still being won back): one recovery for all of it.
+                self._recovery.failed(failed_part(ended), ended.description)
             self._events.emit(
                 "error:classified",
                 classification=ended.kind,
@@ -340,6 +358,7 @@ class RealtimeClient:
                 self._backoff.reset()
             if not ended.retryable:
                 self._set_state(ConnectionState.FAILED, f"gave up: {ended.description}")
+                self._recovery.gave_up(ended.description)
                 return
             limit = self.config.retry_limit
             if limit is not None and self._backoff.attempt >= limit:
@@ -352,6 +371,7 @@ class RealtimeClient:
                 self._set_state(
                     ConnectionState.FAILED, f"gave up after {limit} retries; last error: {ended.description}"
                 )
+                self._recovery.gave_up(f"gave up after {limit} retries")
                 return
             if ended.renew_token:
                 self._auth.invalidate(self._token_in_use)
@@ -411,10 +431,7 @@ class RealtimeClient:
             how = await self._open_session(connection)
             ready_at = time.monotonic()
             self._set_state(ConnectionState.READY, how)
-            if not self._parts_initialized:
-                self._parts_initialized = True
-                for part in self._parts():
-                    await part.initialize()
+            self._recovery.completed(self._session.session_id, resumed=how == _RESUMED)
             ended = await self._stay_live(connection)
         except asyncio.CancelledError:
             raise
@@ -445,18 +462,20 @@ class RealtimeClient:
         if welcome["type"] != MessageType.WELCOME:
             raise ProtocolViolationError(f"expected a welcome, got a {welcome['type']!r} message")
         if welcome["resumed"]:
-            how = "the session resumed"
+            how = _RESUMED
             self._events.emit("session:resumed", session_id=previous, replay=welcome.get("replay", 0))
         else:
             self._session.start_fresh(welcome["session_id"])
             if previous:
                 how = "a new session started; continuity was lost"
+                reason = welcome.get("reason") or "the server did not resume the session"
                 self._events.emit(
                     "session:continuity_lost",
                     previous_session_id=previous,
                     session_id=welcome["session_id"],
-                    reason=welcome.get("reason") or "the server did not resume the session",
+                    reason=reason,
                 )
+                self._recovery.failed("session", f"the session could not be resumed: {reason}")
             else:
                 how = "a new session started"
                 self._events.emit("session:started", session_id=welcome["session_id"])
@@ -588,13 +607,16 @@ class RealtimeClient:
         await connection.send(encode({"type": MessageType.ACK, "seq": seq}))
 
     async def _heartbeat(self, connection: ClientConnection) -> Classification:
-        interval = self.config.heartbeat_interval_ms / 1000
-        timeout = self.config.heartbeat_timeout_ms / 1000
+        loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(interval)
+            # Timed by the interval in force: a new one counts from the last heartbeat, not the next.
+            last = loop.time()
+            while (left_s := last + self.config.heartbeat_interval_ms / 1000 - loop.time()) > 0:
+                await self._live.pause(left_s)
             try:
                 pong = await connection.ping()
-                await asyncio.wait_for(pong, timeout)
+                round_trip_s = await asyncio.wait_for(pong, self.config.heartbeat_timeout_ms / 1000)
+                log.debug("heartbeat answered in %.1f ms", round_trip_s * 1000)
             except ConnectionClosed as closed:
                 return classify(closed)
             except TimeoutError:
@@ -614,7 +636,10 @@ class RealtimeClient:
         expiry, and the reconnect that follows says why access can't be had."""
         backoff = Backoff(self.config.backoff, self._rng)
         while True:
-            await asyncio.sleep(max(0.0, self._auth.refresh_due_in()))
+            # Timed by the refresh fraction in force: a new one moves the renewal of the token held now.
+            while (due_in_s := self._auth.refresh_due_in()) > 0:
+                await self._live.pause(due_in_s)
+            await asyncio.sleep(0)
             try:
                 token = await self._auth.ensure_token()
             except AuthError as error:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import functools
 import re
 import ssl
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from realtime_protocol.structured_log import acceptable_correlation_id
@@ -18,6 +20,19 @@ _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 class ConfigError(ValueError):
     """A configuration the client cannot work with. The message is one plain line."""
+
+
+# The log levels the client's logger can be set to, by the names the standard library gives them.
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_WHOLE_MILLISECONDS = (
+    "heartbeat_interval_ms",
+    "heartbeat_timeout_ms",
+    "connect_timeout_ms",
+    "auth_timeout_ms",
+    "shutdown_flush_ms",
+    "max_message_bytes",
+    "stable_connection_ms",
+)
 
 
 @dataclass(frozen=True)
@@ -57,8 +72,11 @@ class ClientConfig:
     subprotocols: tuple[str, ...] = ("realtime.v2", "realtime.v1")
     # Offer permessage-deflate (RFC 7692); the gateway decides whether the connection uses it.
     compression: bool = True
+    # The level of the client's logger ("reference_client"), one of LOG_LEVELS; None leaves it as it is.
+    log_level: str | None = None
 
     def __post_init__(self) -> None:
+        self._check_types()
         for name in ("auth_url", "gateway_url"):
             url = urlparse(getattr(self, name))
             wanted = ("http", "https") if name == "auth_url" else ("ws", "wss")
@@ -103,6 +121,32 @@ class ClientConfig:
                 raise ConfigError(f"each of subprotocols must be a name without spaces, got {offered!r}")
         if self.ca_file is not None and not Path(self.ca_file).is_file():
             raise ConfigError(f"ca_file must be an existing file, got {self.ca_file!r}")
+        if self.log_level is not None and self.log_level not in LOG_LEVELS:
+            raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
+
+    def _check_types(self) -> None:
+        # Checked first, so the range checks below compare numbers, not whatever was given.
+        for name in (*_WHOLE_MILLISECONDS, *(("retry_limit",) if self.retry_limit is not None else ())):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"{name} must be a whole number, got {value!r}")
+        fraction = self.token_refresh_fraction
+        if isinstance(fraction, bool) or not isinstance(fraction, int | float):
+            raise ConfigError(f"token_refresh_fraction must be a number, got {fraction!r}")
+        if self.log_level is not None and not isinstance(self.log_level, str):
+            raise ConfigError(f"log_level must be a level name, got {self.log_level!r}")
+
+    def problems_with(self, changes: Mapping[str, Any]) -> list[str]:
+        """Why this configuration could not take these changes (named as its fields are), one plain line
+        each; empty when it could. The one set of rules for a configuration, at construction or later."""
+        unknown = sorted(set(changes) - {item.name for item in fields(self)})
+        if unknown:
+            return [f"there is no setting {name!r}" for name in unknown]
+        try:
+            replace(self, **changes)
+        except ConfigError as error:
+            return [str(error)]
+        return []
 
     def tls_context(self) -> ssl.SSLContext:
         """The one TLS context for every secure connection: the system's trusted authorities, plus the one in

@@ -22,7 +22,7 @@ class Subsystem(Protocol):
 
     async def cleanup(self, reason: str) -> None:
         """Let go of everything held (sessions at remote services, tasks, files). Called once, in the client's
-        shutdown order; emits the subsystem's own cleanup event."""
+        shutdown order; emits the subsystem's own cleanup event, named ``<name>:cleanup``."""
 
     def settings(self) -> dict[str, Any]:
         """The subsystem's current run-time settings, by the names a configuration update uses."""

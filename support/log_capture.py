@@ -30,6 +30,7 @@ class LogCapture(logging.Handler):
         self._lines: list[str] = []
         self._json_lines: list[str] = []
         self._json = JsonFormatter()
+        self._levels: list[tuple[str, int]] = []  # (logger name, level) of each line, whatever its format
         self._lines_lock = threading.Lock()
         self._level = level
         self._previous_levels: dict[str, int] = {}
@@ -40,6 +41,7 @@ class LogCapture(logging.Handler):
         with self._lines_lock:
             self._lines.append(line)
             self._json_lines.append(json_line)
+            self._levels.append((record.name, record.levelno))
 
     def _readable(self, record: logging.LogRecord, fields: dict[str, Any]) -> str:
         # The correlation id as a column of its own, so the Log attachment can be searched for one journey.
@@ -57,6 +59,15 @@ class LogCapture(logging.Handler):
         """The same lines, each as the one JSON object ``JsonFormatter`` writes for it."""
         with self._lines_lock:
             return list(self._json_lines)
+
+    def count(self, logger: str, level: int) -> int:
+        """How many lines kept so far ``logger`` (or a logger under it) wrote at exactly ``level``."""
+        with self._lines_lock:
+            return sum(
+                1
+                for name, levelno in self._levels
+                if levelno == level and (name == logger or name.startswith(logger + "."))
+            )
 
     def install(self) -> LogCapture:
         logging.getLogger().addHandler(self)

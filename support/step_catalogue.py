@@ -49,6 +49,7 @@ AREA_TITLES = {
     "classification_steps.py": "Error classification",
     "backoff_steps.py": "Reconnection and backoff",
     "protocol_steps.py": "Protocol failures",
+    "coordination_steps.py": "Coordination and configuration",
 }
 STEP_TYPES = ("given", "when", "then", "step")
 GHERKIN_KEYWORD = re.compile(r"^(Given|When|Then|And|But|\*)\s+")

@@ -20,6 +20,7 @@ from faker import Faker
 from hamcrest import equal_to
 
 from realtime_protocol.structured_log import new_correlation_id
+from support.coordination import Reconfiguration
 from support.drivers import (
     ClientDriver,
     ClientSetup,
@@ -89,6 +90,7 @@ class ScenarioWorld:
     fault_plan: FaultPlan | None = None  # the last network fault the scenario applied, in suite time
     sent_data: dict[str, list[Any]] = field(default_factory=dict)  # channel -> what was sent on it, in order
     oversized: list[str] = field(default_factory=list)  # ids of messages sent that were too big to be taken
+    reconfiguration: Reconfiguration | None = None  # the last configuration update the scenario asked for
 
     def __post_init__(self) -> None:
         self.faker = Faker()

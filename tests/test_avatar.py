@@ -306,7 +306,7 @@ def test_a_client_not_yet_connected_is_down_and_names_its_parts() -> None:
 
     health = asyncio.run(main())
     assert (health["status"], health["state"], health["session_id"]) == ("down", "initialized", None)
-    assert list(health["subsystems"]) == ["audio"]
+    assert list(health["subsystems"]) == ["auth", "session", "logger", "audio"]
 
 
 # -- every service's health, as a monitor asks ------------------------------------------------------------

@@ -452,7 +452,7 @@ def test_graceful_close_cleans_up_in_order_and_leaves_nothing_running() -> None:
             await observed.client.subscribe("prices")
             await observed.client.close()
 
-            shutdown = ["disconnecting", "auth:cleanup", "session:cleanup", "disconnected"]
+            shutdown = ["disconnecting", "logger:cleanup", "session:cleanup", "auth:cleanup", "disconnected"]
             assert [name for name in observed.names() if name in shutdown] == shutdown
             assert observed.states()[-2:] == ["closing", "closed"]
             assert observed.client.state is ConnectionState.CLOSED

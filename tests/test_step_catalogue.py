@@ -131,6 +131,7 @@ def test_the_catalogue_lists_every_step_decorator_in_the_step_files(catalogue: C
         "Error classification",
         "Reconnection and backoff",
         "Protocol failures",
+        "Coordination and configuration",
     ]
     assert all(area.description for area in catalogue.areas)
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from support.drivers.base import ClientDriver, ClientSetup, ClientTimings, ObservedEvent, TokenKeeping
+from support.drivers.base import (
+    ClientDriver,
+    ClientSetup,
+    ClientTimings,
+    ConfigurationRefused,
+    ObservedEvent,
+    TokenKeeping,
+)
 from support.drivers.reference import SCENARIO_ENDED, ReferenceClientDriver
 
 DRIVERS: dict[str, Callable[[ClientSetup], ClientDriver]] = {
@@ -66,6 +73,7 @@ __all__ = [
     "ClientDriver",
     "ClientSetup",
     "ClientTimings",
+    "ConfigurationRefused",
     "ObservedEvent",
     "TokenKeeping",
     "close_all",

@@ -75,6 +75,10 @@ class ClientSetup:
         return self.endpoints.ca_file if self.trust_test_authority else None
 
 
+class ConfigurationRefused(Exception):
+    """The client refused a configuration update as a whole; the message says why, in one line."""
+
+
 class ClientDriver(Protocol):
     def connect(self) -> None:
         """Start connecting (or, while waiting to retry, retry now); does not wait for ready."""
@@ -107,6 +111,15 @@ class ClientDriver(Protocol):
     def health(self) -> Mapping[str, Any]:
         """How the client is: ``status`` (up, degraded or down), ``state``, ``session_id``, ``last_error``
         and ``subsystems`` (each part's ``status`` and facts). No secrets."""
+
+    def update_configuration(self, changes: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Change the running client's settings, by part: ``{"session": {"heartbeat_interval_ms": 300}}`` (see
+        docs/protocol.md, "Configuration at run time"). All or nothing: if any of it is wrong, nothing changes
+        and ``ConfigurationRefused`` carries the client's one-line reason. Returns the changed parts'
+        settings."""
+
+    def configuration(self) -> dict[str, dict[str, Any]]:
+        """The client's run-time settings now, by part."""
 
     def events(self) -> list[ObservedEvent]:
         """Every event observed so far, oldest first."""

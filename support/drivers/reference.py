@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import reference_client
 from realtime_protocol import fingerprint
-from reference_client import BackoffPolicy, ClientConfig, ClientEvent, RealtimeClient
-from support.drivers.base import ClientSetup, ObservedEvent
+from reference_client import BackoffPolicy, ClientConfig, ClientEvent, ConfigError, RealtimeClient
+from support.drivers.base import ClientSetup, ConfigurationRefused, ObservedEvent
 from support.runtime import BackgroundLoop
 
 SCENARIO_ENDED = "the scenario ended"
@@ -180,6 +180,15 @@ class ReferenceClientDriver:
 
     def health(self) -> dict[str, Any]:
         return self._loop.call(self._client.health)
+
+    def update_configuration(self, changes: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+        try:
+            return self._loop.run(self._client.update_configuration(changes))
+        except ConfigError as refused:
+            raise ConfigurationRefused(str(refused)) from None
+
+    def configuration(self) -> dict[str, dict[str, Any]]:
+        return self._loop.call(self._client.configuration)
 
     def events(self) -> list[ObservedEvent]:
         with self._lock:

@@ -23,6 +23,7 @@ reprs as ``fingerprint()``s.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
@@ -311,6 +312,24 @@ class AuthService:
         for family in families:
             self._revoke_family(family)
         self.journal.record("account closed", subject=account.subject, families_revoked=len(families))
+
+    def revoke_sign_in(self, subject: str) -> int:
+        """End every sign-in of ``subject``, as an administrator would: every refresh token and every access
+        token handed to them is revoked (the account stays, so its key still signs in). Returns how many
+        access tokens were revoked."""
+        families = {
+            record.family for record in self._refresh_tokens.values() if record.account.subject == subject
+        }
+        for family in families:
+            self._revoke_family(family)
+        access = [
+            issued.value for issued in self._issued if issued.kind == "access" and issued.subject == subject
+        ]
+        for token in access:
+            with contextlib.suppress(InvalidTokenError):
+                self._revoked_access.add(self.authority.verify(token).token_id)
+        self.journal.record("sign-in revoked", subject=subject, families_revoked=len(families))
+        return len(access)
 
     def issued_tokens(self, subject: str | None = None) -> list[IssuedToken]:
         """Every token handed out since the last reset (to ``subject``, if given), oldest first."""

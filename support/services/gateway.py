@@ -27,7 +27,9 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed, NegotiationError
 from websockets.extensions.base import Extension
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
+from websockets.protocol import Event
 from websockets.typing import ExtensionParameter, Subprotocol
 
 from realtime_protocol import CloseCode, MessageType, ProtocolError, decode, describe_close_code, encode
@@ -95,6 +97,17 @@ class SessionStore:
     connection_numbers: ConnectionNumbering = field(default_factory=ConnectionNumbering)
     numbers: dict[ServerConnection, int] = field(default_factory=dict)
     transcript: Transcript = field(default_factory=Transcript)
+
+
+class _HeartbeatHearingConnection(ServerConnection):
+    """A server connection that notes when each ping (a client's heartbeat) arrives."""
+
+    on_ping: Callable[[], None] | None = None
+
+    def process_event(self, event: Event) -> None:
+        if isinstance(event, Frame) and event.opcode is Opcode.PING and self.on_ping is not None:
+            self.on_ping()
+        super().process_event(event)
 
 
 @dataclass
@@ -170,6 +183,8 @@ class Gateway:
         # Cut every connection this long after its session is ready, as a flapping link would; None: never.
         self.connection_lifetime_ms: float | None = None
         self._cuts: dict[ServerConnection, asyncio.TimerHandle] = {}
+        self._heartbeats: list[tuple[float, int]] = []  # (when, connection number) of each ping heard
+        self._live_claims: dict[ServerConnection, AccessClaims] = {}  # the token each connection holds now
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -204,6 +219,7 @@ class Gateway:
             close_timeout=1,
             logger=_WIRE_LOG,
             ssl=self.ssl_context,
+            create_connection=_HeartbeatHearingConnection,
         )
         self._port = self._server.sockets[0].getsockname()[1]
         self.journal.record("gateway started", port=self._port)
@@ -260,6 +276,7 @@ class Gateway:
         self._seen_publish_ids.clear()
         self._claims.clear()
         self.subprotocols, self.compression = SUBPROTOCOLS, True
+        self._heartbeats.clear()
         if self._server is None:
             await self.start()
         self.journal.clear()
@@ -285,6 +302,27 @@ class Gateway:
 
     def session_ids(self) -> list[str]:
         return list(self._sessions)
+
+    def heartbeats(self) -> list[float]:
+        """When each heartbeat (ping) from a client arrived since the last reset, oldest first."""
+        return [at for at, _ in self._heartbeats]
+
+    async def drop_revoked(self) -> int:
+        """Close every live connection whose access token has been revoked since it was shown, as for an
+        expired token; returns how many. Each close waits for the client's answer, so it has heard why."""
+        revoked = [c for c, claims in self._live_claims.items() if self.is_revoked(claims.token_id)]
+        for connection in revoked:
+            self.journal.record("token revoked", connection=self._numbers.get(connection, 0))
+            await connection.close(CloseCode.TOKEN_EXPIRED, "the access token was revoked")
+        return len(revoked)
+
+    def forget_sessions(self) -> int:
+        """Lose every session, as a gateway that lost its memory would; returns how many were lost. A client
+        that tries to resume one is told the session is unknown."""
+        forgotten = len(self._sessions)
+        self._sessions.clear()
+        self.journal.record("sessions forgotten", sessions=forgotten)
+        return forgotten
 
     def subscriptions_of(self, session_id: str) -> set[str]:
         session = self._sessions.get(session_id)
@@ -450,6 +488,9 @@ class Gateway:
         self._handlers.add(task)
         number = self._numbers[connection] = next(self._connection_numbers)
         claims = self._claims.pop(id(connection))
+        self._live_claims[connection] = claims
+        if isinstance(connection, _HeartbeatHearingConnection):
+            connection.on_ping = lambda: self._heartbeats.append((time.monotonic(), number))
         self.journal.record("connection opened", connection=number, subject=claims.subject)
         self.journal.record(
             "protocol agreed",
@@ -483,6 +524,7 @@ class Gateway:
             log.info("connection closed", extra={"connection": number, "code": _close_code(connection)})
             self._numbers.pop(connection, None)
             self._session_troubles.pop(id(connection), None)
+            self._live_claims.pop(connection, None)
             self._handlers.discard(task)
 
     async def _open_session(
@@ -658,7 +700,9 @@ class Gateway:
             elif kind == MessageType.ACK and "seq" in message:
                 session.acknowledge(int(message["seq"]))
             elif kind == MessageType.AUTH:
-                claims = await self._renew(connection, session, claims, message)
+                claims = self._live_claims[connection] = await self._renew(
+                    connection, session, claims, message
+                )
                 expiry.arm(claims)
             else:
                 await self._refuse_frame(connection, f"a {kind!r} message is not expected from a client")

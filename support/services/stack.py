@@ -253,6 +253,16 @@ class ServiceStack:
     def issued_tokens(self, subject: str | None = None) -> list[IssuedToken]:
         return self.loop.call(lambda: self.auth.issued_tokens(subject))
 
+    def revoke_sign_in(self, subject: str) -> None:
+        """End every sign-in of ``subject`` at the auth service (the auth service need not be running), and
+        have the gateway drop, for its token, every connection still holding a revoked access token."""
+
+        async def revoke() -> None:
+            self.auth.revoke_sign_in(subject)
+            await self.gateway.drop_revoked()
+
+        self.loop.run(revoke())
+
     def stop_auth(self) -> None:
         """The auth service goes away: its port refuses connections until ``start_auth``."""
         self.loop.run(self.auth.stop())
@@ -496,6 +506,14 @@ class ServiceStack:
     def start_gateway_node(self, name: str) -> None:
         """Gateway node ``name`` listens again, on the port it had."""
         self.loop.run(self.gateway_node(name).start())
+
+    def forget_gateway_sessions(self) -> None:
+        """The gateway loses every session it holds: a client resuming one is told it is unknown."""
+        self.loop.call(self.gateway.forget_sessions)
+
+    def gateway_heartbeats(self) -> list[float]:
+        """When each client heartbeat (ping) reached the gateway since the last reset, oldest first."""
+        return self.loop.call(self.gateway.heartbeats)
 
     def gateway_sessions(self) -> list[str]:
         return self.loop.call(self.gateway.session_ids)
