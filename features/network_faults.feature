@@ -6,7 +6,7 @@ Feature: Come through network faults without losing a message
   network is back it is ready again within a bound set by its own retry and connect timings; and the stream
   it was receiving arrives complete, each message once and in order.
 
-  Durations are the real ones; the suite runs them scaled down by its fault time scale.
+  Durations are the real ones; the suite runs them on its own, faster, time scale.
 
   Background:
     Given the realtime services are running

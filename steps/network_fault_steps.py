@@ -11,9 +11,9 @@ from support.waiting import check, wait_for
 @when("the network suffers {fault}")
 def network_suffers(context: Context, fault: str) -> None:
     """Applies a network fault named in real time (e.g. "the network drops for 30 s"), scaled to suite time by
-    the fault time scale; the fault is lifted by itself once its time is up.
+    the suite's production-second setting; the fault is lifted by itself once its time is up.
     """
-    plan = network_faults.parse_fault(fault, context.settings.fault_time_scale)
+    plan = network_faults.parse_fault(fault, context.settings.production_second_ms / 1000)
     context.world.disrupt()
     network_faults.apply_fault(plan, context.services)
     context.world.fault_plan = plan

@@ -1,7 +1,7 @@
 """Network faults as scenarios name them, in real time, turned into what the fault proxy does in suite time.
 
 A scenario says "the network drops for 30 s" or "connections reset by peer after 5 s, for 30 s". Every
-duration in such a phrase is multiplied by the ``fault_time_scale`` setting, so the seed's real numbers stay
+duration in such a phrase is scaled by the ``production_second_ms`` setting, so the seed's real numbers stay
 readable in the feature while the suite runs in milliseconds; rates and sizes are taken as they are. Each
 fault lasts its time and is then lifted by the network itself.
 

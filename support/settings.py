@@ -76,7 +76,6 @@ class Settings:
     long_pause_ms: int = _spec(minimum=1)  # the pause between retries where a scenario needs a long one
     jitter_crowd_clients: int = _spec(minimum=10, maximum=500)  # clients dropped at once to see them spread
     jitter_crowd_pause_ms: int = _spec(minimum=1)  # their first pause between retries
-    fault_time_scale: float = _spec(minimum=0.0001, maximum=1)  # real fault durations -> suite time
     max_message_bytes: int = _spec(minimum=1024)  # the biggest message a client accepts
     gateway_max_message_bytes: int = _spec(minimum=1024)  # the biggest message the gateway accepts
 
