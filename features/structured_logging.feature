@@ -29,6 +29,11 @@ Feature: Structured logs that can be searched, traced across services and truste
     And the client's, the auth service's and the gateway's log lines all carry the client's correlation id
     And the report's log shows the client's correlation id on each of those lines
 
+  @normal @allure.label.story:Errors
+  Scenario: An error is written with its name, its message and where it was raised
+    When the client logs an error it ran into, with a password in the error's message
+    Then the line shows the error's name, its message with the password redacted, and where it was raised
+
   @blocker @allure.label.story:Redaction
   Scenario Outline: A secret in a line's details is redacted wherever it sits: <secret> <where>
     When a line is logged with <secret>, <where>, among ordinary details

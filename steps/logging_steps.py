@@ -1,9 +1,20 @@
 """Steps about what the client and the services write in their logs: the shape of each line, the correlation
 id that ties one journey together across them, secrets redacted from details, and levels by environment."""
 
+import json
+
 from behave import given, then, when
 from behave.runner import Context
-from hamcrest import all_of, empty, equal_to, greater_than, has_entries, has_length, only_contains
+from hamcrest import (
+    all_of,
+    contains_string,
+    empty,
+    equal_to,
+    greater_than,
+    has_entries,
+    has_length,
+    only_contains,
+)
 
 from support import log_lines
 from support.secret_scan import scan
@@ -11,6 +22,7 @@ from support.waiting import check
 
 JOURNEY = ("client", "auth service", "gateway")
 PLANTED_MESSAGE = "details for the record"
+ERROR_MESSAGE = "an error the client ran into"
 
 
 @given("the client logs for the {environment} environment, at {level}")
@@ -31,6 +43,42 @@ def line_logged_with_secret(context: Context, secret: str, where: str) -> None:
     context.planted = planted = log_lines.plant_secret(secret, where, context.world.faker)
     context.world.secrets.append(planted.secret)
     log_lines.log_details(log_lines.logger_of("client"), PLANTED_MESSAGE, planted.details)
+
+
+@when("the client logs an error it ran into, with a password in the error's message")
+def client_logs_error(context: Context) -> None:
+    """Has the client log, at error level, an error it raised and caught, whose message carries a made-up
+    password."""
+    password = context.world.faker.password(length=16)
+    context.world.secrets.append(password)
+    context.error_secret = password
+    log_lines.log_caught_error(
+        log_lines.logger_of("client"), ERROR_MESSAGE, f"sign-in failed: password={password}"
+    )
+
+
+@then("the line shows the error's name, its message with the password redacted, and where it was raised")
+def error_line_shown(context: Context) -> None:
+    """Finds the line about the error and checks its `error` field: the error's name, its message with the
+    password as [REDACTED], and its stack naming the function that raised it."""
+    entries = log_lines.lines_with_message(log_lines.parse(context.world.logs.json_lines()), ERROR_MESSAGE)
+    check(len(entries), equal_to(1), what="the number of lines logged about the error")
+    entry = entries[0]
+    check(entry["level"], equal_to("ERROR"), what="the level of the line about the error")
+    error = entry.get("error") or {}
+    check(
+        (error.get("name"), error.get("message")),
+        equal_to(("ConnectionError", "sign-in failed: password=[REDACTED]")),
+        what="the error's name and message as the line shows them",
+    )
+    check(
+        str(error.get("stack", "")),
+        all_of(contains_string("Traceback"), contains_string("in log_caught_error")),
+        what="the error's stack as the line shows it",
+    )
+    check(
+        context.error_secret in json.dumps(entry), equal_to(False), what="whether the password shows anywhere"
+    )
 
 
 @then("the client, the auth service and the gateway each wrote log lines")

@@ -210,6 +210,14 @@ def lines_with_message(entries: Sequence[Mapping[str, Any]], message: str) -> li
     return [entry for entry in entries if entry.get("message") == message]
 
 
+def log_caught_error(logger: str, message: str, error_message: str) -> None:
+    """Log one ERROR line about an error raised and caught here, as a component does with ``exception()``."""
+    try:
+        raise ConnectionError(error_message)
+    except ConnectionError:
+        logging.getLogger(logger).exception(message)
+
+
 def log_details(logger: str, message: str, details: Mapping[str, Any]) -> None:
     """Log one INFO line with ``details`` as its data, as a component would."""
     logging.getLogger(logger).info(message, extra=dict(details))
