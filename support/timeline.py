@@ -284,7 +284,9 @@ def _moment_lane(scale: Scale, client: str, seen: Sequence[ObservedEvent], reach
             tip = f"{scale.when(event.at)}: {client}: {label}{_facts(event.data, SAFE_FACTS)}"
             line = {"x1": x, "x2": x, "y1": top + 2, "y2": top + 28 + reach, "stroke": colour}
             out.append(_el("line", tip, **line, stroke_width=1.5, stroke_dasharray="5 3", class_="moment"))
-            out += _label(rows, x, top + 11, label, always=True)
+            # Moments bunch up around a fault (lost, classified, resumed within a few ms): a label with no
+            # room goes rather than overprint another; its dashed line stays and its tooltip says it all.
+            out += _label(rows, x, top + 11, label)
         return out
 
     return Lane(client, "", 28, draw, heading=True)
