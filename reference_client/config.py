@@ -24,15 +24,17 @@ class ConfigError(ValueError):
 
 # The log levels the client's logger can be set to, by the names the standard library gives them.
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-_WHOLE_MILLISECONDS = (
+# Whole numbers that must be above zero, and all the whole numbers (which must at least be whole).
+_POSITIVE_WHOLE_NUMBERS = (
     "heartbeat_interval_ms",
     "heartbeat_timeout_ms",
     "connect_timeout_ms",
     "auth_timeout_ms",
     "shutdown_flush_ms",
     "max_message_bytes",
-    "stable_connection_ms",
+    "avatar_timeout_ms",
 )
+_WHOLE_NUMBERS = (*_POSITIVE_WHOLE_NUMBERS, "stable_connection_ms")
 
 
 @dataclass(frozen=True)
@@ -84,15 +86,7 @@ class ClientConfig:
                 raise ConfigError(f"{name} must be a {' or '.join(wanted)} URL, got {getattr(self, name)!r}")
         if not self.api_key:
             raise ConfigError("an API key is required")
-        for name in (
-            "heartbeat_interval_ms",
-            "heartbeat_timeout_ms",
-            "connect_timeout_ms",
-            "auth_timeout_ms",
-            "shutdown_flush_ms",
-            "max_message_bytes",
-            "avatar_timeout_ms",
-        ):
+        for name in _POSITIVE_WHOLE_NUMBERS:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)!r}")
         if self.stable_connection_ms < 0:
@@ -126,7 +120,7 @@ class ClientConfig:
 
     def _check_types(self) -> None:
         # Checked first, so the range checks below compare numbers, not whatever was given.
-        for name in (*_WHOLE_MILLISECONDS, *(("retry_limit",) if self.retry_limit is not None else ())):
+        for name in (*_WHOLE_NUMBERS, *(("retry_limit",) if self.retry_limit is not None else ())):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ConfigError(f"{name} must be a whole number, got {value!r}")

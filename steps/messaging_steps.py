@@ -18,16 +18,7 @@ def client_ready_and_subscribed(context: Context, channel: str) -> None:
     """Connects the client, waits until it is ready, then subscribes it to the channel and waits until the
     gateway confirms the subscription.
     """
-    client, within_s = context.world.client, context.settings.wait_timeout_s
-    client.connect()
-    context.world.await_state("ready", what="the client to be ready")
-    client.subscribe(channel)
-    wait_for(
-        lambda: [event.data.get("channel") for event in observations.named(client.events(), "subscribed")],
-        has_item(channel),
-        within_s=within_s,
-        what=f"the gateway to confirm the subscription to {channel!r}",
-    )
+    context.world.connect_and_subscribe(context.world.client, channel)
 
 
 @given('the server is streaming messages on "{channel}"')

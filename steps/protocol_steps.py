@@ -42,17 +42,9 @@ def other_client_ready_and_subscribed(context: Context, channel: str) -> None:
     """Creates a second client, of another made-up person, connects it and waits until it is ready and the
     gateway has confirmed its subscription to the channel.
     """
-    world, within_s = context.world, context.settings.wait_timeout_s
+    world = context.world
     other = world.create_client(world.new_api_key(), name=OTHER_CLIENT)
-    other.connect()
-    wait_for(lambda: other.state, equal_to("ready"), within_s=within_s, what="the other client to be ready")
-    other.subscribe(channel)
-    wait_for(
-        lambda: [event.data.get("channel") for event in observations.named(other.events(), "subscribed")],
-        has_item(channel),
-        within_s=within_s,
-        what=f"the gateway to confirm the other client's subscription to {channel!r}",
-    )
+    world.connect_and_subscribe(other, channel, whose="the other client's")
 
 
 @given("the gateway speaks {versions}")

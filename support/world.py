@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from faker import Faker
-from hamcrest import equal_to
+from hamcrest import equal_to, has_item
 
 from realtime_protocol.structured_log import new_correlation_id
 from support.coordination import Reconfiguration
@@ -284,6 +284,21 @@ class ScenarioWorld:
             return self.clients[MAIN_CLIENT]
         except KeyError:
             raise AssertionError("The scenario has not set up a client yet.") from None
+
+    def connect_and_subscribe(self, client: ClientDriver, channel: str, whose: str = "the client's") -> None:
+        """Connect ``client``, wait until it is ready, subscribe it to ``channel`` and wait until the gateway
+        confirms the subscription; ``whose`` names the client in a failure message."""
+        within_s = self.settings.wait_timeout_s
+        client.connect()
+        ready = f"{whose} state to be ready"
+        wait_for(lambda: client.state, equal_to("ready"), within_s=within_s, what=ready)
+        client.subscribe(channel)
+        wait_for(
+            lambda: [event.data.get("channel") for event in client.events() if event.name == "subscribed"],
+            has_item(channel),
+            within_s=within_s,
+            what=f"the gateway to confirm {whose} subscription to {channel!r}",
+        )
 
     def await_state(self, state: str, what: str) -> None:
         """Wait until the client is in ``state``; ``what`` says it in words for the failure message."""

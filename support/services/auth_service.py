@@ -42,9 +42,9 @@ from aiohttp import web
 from realtime_protocol.secrets import fingerprint
 from realtime_protocol.structured_log import CORRELATION_HEADER, adopt_correlation_id
 from support.journal import Journal
+from support.services import http_app
 from support.services.tokens import InvalidTokenError, TokenAuthority
 
-HOST = "127.0.0.1"
 TOKEN_PATH = "/oauth/token"
 REVOKE_PATH = "/oauth/revoke"
 HEALTH_PATH = "/health"
@@ -56,7 +56,6 @@ REFRESH_GRANT = "refresh_token"
 
 # Long enough for an in-flight normal answer, short enough that a programmed multi-second delay still in
 # progress does not hold up the teardown between scenarios.
-_SHUTDOWN_GRACE_S = 0.5
 
 # A client_id is the caller's own choice of name; a longer one is cut so it cannot swamp the journal.
 _MAX_CLIENT_ID = 100
@@ -210,8 +209,10 @@ class _Refusal(Exception):
         self.description = description
 
 
-class AuthService:
+class AuthService(http_app.HttpService):
     """The mock auth service. Every method must be called on the loop the service runs on."""
+
+    service = "auth service"
 
     def __init__(
         self,
@@ -224,14 +225,12 @@ class AuthService:
         failure_limit: int | None = None,
         failure_window_ms: int = 1_000,
     ) -> None:
+        super().__init__(ssl_context)
         self.authority = authority
-        self.ssl_context = ssl_context  # set: the service speaks https only
         self.journal = journal
         self.access_lifetime_ms = access_lifetime_ms
         self.refresh_lifetime_ms = refresh_lifetime_ms
         self._default_access_lifetime_ms = access_lifetime_ms
-        self._port = 0
-        self._runner: web.AppRunner | None = None
         self._accounts: dict[str, Account] = {}
         self._refresh_tokens: dict[str, _RefreshToken] = {}
         self._families: dict[str, _Family] = {}
@@ -253,47 +252,12 @@ class AuthService:
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
-    @property
-    def port(self) -> int:
-        if not self._port:
-            raise RuntimeError("the auth service has not been started, so it has no port yet")
-        return self._port
-
-    @property
-    def url(self) -> str:
-        scheme = "https" if self.ssl_context is not None else "http"
-        return f"{scheme}://{HOST}:{self.port}"
-
-    @property
-    def running(self) -> bool:
-        return self._runner is not None
-
-    async def start(self) -> None:
-        """Bind and serve. The first start takes an ephemeral port; later starts re-bind that same port so
-        a client configured with ``url`` can reconnect after an outage."""
-        if self._runner is not None:
-            return
+    def application(self) -> web.Application:
         app = web.Application(middlewares=[_correlate])
         app.router.add_post(TOKEN_PATH, self._handle_token)
         app.router.add_post(REVOKE_PATH, self._handle_revoke)
         app.router.add_get(HEALTH_PATH, self._handle_health)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_GRACE_S)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, HOST, self._port, ssl_context=self.ssl_context).start()
-        except OSError as error:
-            await runner.cleanup()
-            raise OSError(
-                error.errno, f"the auth service could not bind {HOST}:{self._port}: {error}"
-            ) from error
-        if not self._port:
-            self._port = int(runner.addresses[0][1])
-        self._runner = runner
-
-    async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
+        return app
 
     # -- programming between and during scenarios --------------------------------------------------------
 

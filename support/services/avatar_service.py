@@ -28,8 +28,8 @@ from aiohttp import web
 
 from realtime_protocol.secrets import fingerprint
 from support.journal import Journal
+from support.services import http_app
 
-HOST = "127.0.0.1"
 NEW_PATH = "/v1/streaming.new"
 UPDATE_PATH = "/v1/streaming.update"
 STOP_PATH = "/v1/streaming.stop"
@@ -40,8 +40,6 @@ API_KEY_HEADER = "X-Api-Key"
 QUALITIES = ("low", "medium", "high")
 ACTIVE = "active"
 CLOSED = "closed"
-
-_SHUTDOWN_GRACE_S = 0.5  # as the auth service: a slow answer in progress must not hold up a reset
 
 
 @dataclass
@@ -72,17 +70,17 @@ class _Refusal(Exception):
         self.description = description
 
 
-class AvatarService:
+class AvatarService(http_app.HttpService):
     """The mock avatar API. Every method must be called on the loop the service runs on."""
+
+    service = "avatar service"
 
     def __init__(
         self, journal: Journal, rng: random.Random, ssl_context: ssl.SSLContext | None = None
     ) -> None:
+        super().__init__(ssl_context)
         self.journal = journal
-        self.ssl_context = ssl_context
         self._rng = rng
-        self._port = 0
-        self._runner: web.AppRunner | None = None
         self._api_keys: set[str] = set()
         self._sessions: dict[str, AvatarSession] = {}
         self.unavailable = False  # every call but /health is answered 503
@@ -95,47 +93,14 @@ class AvatarService:
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
-    @property
-    def port(self) -> int:
-        if not self._port:
-            raise RuntimeError("the avatar service has not been started, so it has no port yet")
-        return self._port
-
-    @property
-    def url(self) -> str:
-        scheme = "https" if self.ssl_context is not None else "http"
-        return f"{scheme}://{HOST}:{self.port}"
-
-    @property
-    def running(self) -> bool:
-        return self._runner is not None
-
-    async def start(self) -> None:
-        if self._runner is not None:
-            return
+    def application(self) -> web.Application:
         app = web.Application()
         app.router.add_post(NEW_PATH, self._handle_new)
         app.router.add_post(UPDATE_PATH, self._handle_update)
         app.router.add_post(STOP_PATH, self._handle_stop)
         app.router.add_get(STATUS_PATH, self._handle_status)
         app.router.add_get(HEALTH_PATH, self._handle_health)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_GRACE_S)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, HOST, self._port, ssl_context=self.ssl_context).start()
-        except OSError as error:
-            await runner.cleanup()
-            raise OSError(
-                error.errno, f"the avatar service could not bind {HOST}:{self._port}: {error}"
-            ) from error
-        if not self._port:
-            self._port = int(runner.addresses[0][1])
-        self._runner = runner
-
-    async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
+        return app
 
     # -- programming between and during scenarios --------------------------------------------------------
 
@@ -250,7 +215,7 @@ class AvatarService:
             avatar_id=avatar_id,
             quality=str(quality),
             background=background,
-            stream_url=f"{scheme}://{HOST}:{self.port}/v1/stream/{session_id}",
+            stream_url=f"{scheme}://{http_app.HOST}:{self.port}/v1/stream/{session_id}",
         )
         self._sessions[session_id] = session
         self.journal.record(

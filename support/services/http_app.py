@@ -1,0 +1,70 @@
+"""Serving an aiohttp application on loopback, as the suite's HTTP services (auth, avatar) all do."""
+
+from __future__ import annotations
+
+import ssl
+
+from aiohttp import web
+
+HOST = "127.0.0.1"
+# How long stopping waits for answers in progress: short, so a slow answer cannot hold up a reset.
+SHUTDOWN_GRACE_S = 0.5
+
+
+async def serve(
+    app: web.Application, port: int, ssl_context: ssl.SSLContext | None, service: str
+) -> tuple[web.AppRunner, int]:
+    """Serve ``app`` on ``HOST``:``port`` (0 takes an ephemeral port); return the runner, to stop it with
+    ``runner.cleanup()``, and the port bound. A port that can't be bound is an ``OSError`` naming the
+    service."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_S)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, HOST, port, ssl_context=ssl_context).start()
+    except OSError as error:
+        await runner.cleanup()
+        raise OSError(error.errno, f"the {service} could not bind {HOST}:{port}: {error}") from error
+    return runner, port or int(runner.addresses[0][1])
+
+
+class HttpService:
+    """An HTTP service on loopback: started on an ephemeral port, stopped, and started again on that same
+    port, so a client given ``url`` can come back after an outage. Subclasses say what they serve."""
+
+    service = "HTTP service"  # how failures name it
+
+    def __init__(self, ssl_context: ssl.SSLContext | None) -> None:
+        self.ssl_context = ssl_context  # set: the service speaks https only
+        self._port = 0
+        self._runner: web.AppRunner | None = None
+
+    def application(self) -> web.Application:
+        """The routes (and middlewares) to serve; made anew for each start."""
+        raise NotImplementedError
+
+    @property
+    def port(self) -> int:
+        if not self._port:
+            raise RuntimeError(f"the {self.service} has not been started, so it has no port yet")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{HOST}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._runner is not None
+
+    async def start(self) -> None:
+        """Bind and serve; the first start takes an ephemeral port, later ones re-bind it. Idempotent."""
+        if self._runner is None:
+            self._runner, self._port = await serve(
+                self.application(), self._port, self.ssl_context, self.service
+            )
+
+    async def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
