@@ -43,6 +43,7 @@ from realtime_protocol.secrets import fingerprint
 from realtime_protocol.structured_log import CORRELATION_HEADER, adopt_correlation_id
 from support.journal import Journal
 from support.services import http_app
+from support.services.http_app import Refusal
 from support.services.tokens import InvalidTokenError, TokenAuthority
 
 TOKEN_PATH = "/oauth/token"
@@ -197,16 +198,6 @@ class _Family:
     """All refresh tokens descending from one API key sign-in, as the tokens they are stored under."""
 
     tokens: list[str] = field(default_factory=list)
-
-
-class _Refusal(Exception):
-    """An OAuth error answer, raised from deep inside request handling."""
-
-    def __init__(self, status: int, error: str, description: str) -> None:
-        super().__init__(f"{status} {error}: {description}")
-        self.status = status
-        self.error = error
-        self.description = description
 
 
 class AuthService(http_app.HttpService):
@@ -378,16 +369,16 @@ class AuthService(http_app.HttpService):
 
         try:
             if body is None:
-                raise _Refusal(400, "invalid_request", "The request body must be a JSON object")
+                raise Refusal(400, "invalid_request", "The request body must be a JSON object")
             if grant_type is None:
-                raise _Refusal(400, "invalid_request", "grant_type is missing")
+                raise Refusal(400, "invalid_request", "grant_type is missing")
             if grant_type == API_KEY_GRANT:
                 answer = self._grant_api_key(body)
             elif grant_type == REFRESH_GRANT:
                 answer = self._grant_refresh(body)
             else:
-                raise _Refusal(400, "invalid_request", "grant_type must be 'api_key' or 'refresh_token'")
-        except _Refusal as refusal:
+                raise Refusal(400, "invalid_request", "grant_type must be 'api_key' or 'refresh_token'")
+        except Refusal as refusal:
             if refusal.status == 401 and self.limiter is not None:
                 self.limiter.record_failure(caller)
             self._record_requested(grant_label, refusal.status, credential)
@@ -399,7 +390,7 @@ class AuthService(http_app.HttpService):
         body = _parse_object(await request.read())
         token = body.get("token") if body is not None else None
         if not isinstance(token, str) or not token:
-            return self._refuse(_Refusal(400, "invalid_request", "token is missing"), REVOKE_PATH)
+            return self._refuse(Refusal(400, "invalid_request", "token is missing"), REVOKE_PATH)
         # RFC 7009 §2.2: an unknown or already invalid token is still answered with 200.
         record = self._refresh_tokens.get(token)
         if record is not None:
@@ -424,10 +415,10 @@ class AuthService(http_app.HttpService):
     def _grant_api_key(self, body: dict[str, Any]) -> dict[str, Any]:
         api_key = body.get("api_key")
         if not isinstance(api_key, str) or not api_key:
-            raise _Refusal(400, "invalid_request", "api_key is missing")
+            raise Refusal(400, "invalid_request", "api_key is missing")
         account = self._accounts.get(api_key)
         if account is None:
-            raise _Refusal(401, "invalid_client", "The API key is not recognised")
+            raise Refusal(401, "invalid_client", "The API key is not recognised")
         family = uuid.uuid4().hex[:12]
         self._families[family] = _Family()
         access, refresh = self._issue_pair(account, family, fingerprint(api_key))
@@ -445,10 +436,10 @@ class AuthService(http_app.HttpService):
     def _grant_refresh(self, body: dict[str, Any]) -> dict[str, Any]:
         presented = body.get("refresh_token")
         if not isinstance(presented, str) or not presented:
-            raise _Refusal(400, "invalid_request", "refresh_token is missing")
+            raise Refusal(400, "invalid_request", "refresh_token is missing")
         record = self._refresh_tokens.get(presented)
         if record is None:
-            raise _Refusal(401, "invalid_grant", "The refresh token is not recognised")
+            raise Refusal(401, "invalid_grant", "The refresh token is not recognised")
         if record.used:
             # A rotated-away token coming back means two parties hold the family: end it for both.
             self._revoke_family(record.family)
@@ -458,11 +449,11 @@ class AuthService(http_app.HttpService):
                 family=record.family,
                 subject=record.account.subject,
             )
-            raise _Refusal(401, "invalid_grant", "The refresh token has already been used")
+            raise Refusal(401, "invalid_grant", "The refresh token has already been used")
         if record.revoked:
-            raise _Refusal(401, "invalid_grant", "The refresh token has been revoked")
+            raise Refusal(401, "invalid_grant", "The refresh token has been revoked")
         if record.expires_at <= time.monotonic():
-            raise _Refusal(401, "invalid_grant", "The refresh token has expired")
+            raise Refusal(401, "invalid_grant", "The refresh token has expired")
         record.used = True
         access, refresh = self._issue_pair(record.account, record.family, record.key_fingerprint)
         self.journal.record(
@@ -530,9 +521,7 @@ class AuthService(http_app.HttpService):
 
     # -- journalling -------------------------------------------------------------------------------------
 
-    def _refuse(
-        self, refusal: _Refusal, endpoint: str, headers: dict[str, str] | None = None
-    ) -> web.Response:
+    def _refuse(self, refusal: Refusal, endpoint: str, headers: dict[str, str] | None = None) -> web.Response:
         self.journal.record(
             "request refused",
             status=refusal.status,
@@ -551,7 +540,7 @@ class AuthService(http_app.HttpService):
         retry_after_s = math.ceil(wait_s * 1000) / 1000
         self.journal.record("sign-in throttled", caller=caller, retry_after_ms=round(retry_after_s * 1000))
         self._record_requested(grant_type, 429, credential)
-        refusal = _Refusal(429, "rate_limited", "Too many failed sign-ins; wait before trying again")
+        refusal = Refusal(429, "rate_limited", "Too many failed sign-ins; wait before trying again")
         return self._refuse(refusal, TOKEN_PATH, {"Retry-After": _format_seconds(retry_after_s)})
 
     def _record_requested(self, grant_type: str, status: int, credential: str | None) -> None:

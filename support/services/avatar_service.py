@@ -29,6 +29,7 @@ from aiohttp import web
 from realtime_protocol.secrets import fingerprint
 from support.journal import Journal
 from support.services import http_app
+from support.services.http_app import Refusal
 
 NEW_PATH = "/v1/streaming.new"
 UPDATE_PATH = "/v1/streaming.update"
@@ -60,14 +61,6 @@ class AvatarSession:
 
     def answer(self) -> dict[str, Any]:
         return asdict(self)
-
-
-class _Refusal(Exception):
-    def __init__(self, status: int, error: str, description: str) -> None:
-        super().__init__(f"{status} {error}: {description}")
-        self.status = status
-        self.error = error
-        self.description = description
 
 
 class AvatarService(http_app.HttpService):
@@ -181,14 +174,14 @@ class AvatarService(http_app.HttpService):
                     # The scenario that asked is over: leave the next one's service untouched.
                     return web.json_response({"error": "reset"}, status=503)
             if self.unavailable:
-                raise _Refusal(503, "service_unavailable", "The avatar service is unavailable")
+                raise Refusal(503, "service_unavailable", "The avatar service is unavailable")
             if not key or key not in self._api_keys:
-                raise _Refusal(401, "unauthorized", "A valid API key is required")
+                raise Refusal(401, "unauthorized", "A valid API key is required")
             body = _parse_object(raw) if request.method == "POST" else {}
             if body is None:
-                raise _Refusal(400, "invalid_request", "The request body must be a JSON object")
+                raise Refusal(400, "invalid_request", "The request body must be a JSON object")
             return web.json_response(await handle(body))
-        except _Refusal as refusal:
+        except Refusal as refusal:
             self.journal.record(
                 "request refused", endpoint=endpoint, status=refusal.status, error=refusal.error
             )
@@ -201,13 +194,13 @@ class AvatarService(http_app.HttpService):
     async def _new(self, body: dict[str, Any]) -> dict[str, Any]:
         avatar_id = body.get("avatar_id")
         if not isinstance(avatar_id, str) or not avatar_id:
-            raise _Refusal(400, "invalid_request", "avatar_id is missing")
+            raise Refusal(400, "invalid_request", "avatar_id is missing")
         quality = body.get("quality", "medium")
         if quality not in QUALITIES:
-            raise _Refusal(400, "invalid_request", f"quality must be one of {', '.join(QUALITIES)}")
+            raise Refusal(400, "invalid_request", f"quality must be one of {', '.join(QUALITIES)}")
         background = body.get("background", "transparent")
         if not isinstance(background, str) or not background:
-            raise _Refusal(400, "invalid_request", "background must be a non-empty string")
+            raise Refusal(400, "invalid_request", "background must be a non-empty string")
         session_id = f"avatar-{self._rng.getrandbits(48):012x}"
         scheme = "wss" if self.ssl_context is not None else "ws"
         session = AvatarSession(
@@ -231,7 +224,7 @@ class AvatarService(http_app.HttpService):
         session = self._live_session(body.get("session_id"))
         speaking, voice_sync = body.get("speaking"), body.get("voice_sync")
         if not isinstance(speaking, bool) or not isinstance(voice_sync, bool):
-            raise _Refusal(400, "invalid_request", "speaking and voice_sync must be true or false")
+            raise Refusal(400, "invalid_request", "speaking and voice_sync must be true or false")
         voice_id = body.get("voice_id")
         session.speaking, session.voice_sync = speaking, voice_sync
         session.voice_id = voice_id if isinstance(voice_id, str) else None
@@ -256,13 +249,13 @@ class AvatarService(http_app.HttpService):
     def _session(self, session_id: object) -> AvatarSession:
         session = self._sessions.get(session_id) if isinstance(session_id, str) else None
         if session is None:
-            raise _Refusal(404, "not_found", "No avatar session has that id")
+            raise Refusal(404, "not_found", "No avatar session has that id")
         return session
 
     def _live_session(self, session_id: object) -> AvatarSession:
         session = self._session(session_id)
         if session.status != ACTIVE:
-            raise _Refusal(409, "session_closed", "The avatar session is closed")
+            raise Refusal(409, "session_closed", "The avatar session is closed")
         return session
 
 

@@ -11,6 +11,17 @@ HOST = "127.0.0.1"
 SHUTDOWN_GRACE_S = 0.5
 
 
+class Refusal(Exception):
+    """An error answer (status, error code, description), raised from deep inside a request's handling and
+    turned into the service's error body where the request is handled."""
+
+    def __init__(self, status: int, error: str, description: str) -> None:
+        super().__init__(f"{status} {error}: {description}")
+        self.status = status
+        self.error = error
+        self.description = description
+
+
 async def serve(
     app: web.Application, port: int, ssl_context: ssl.SSLContext | None, service: str
 ) -> tuple[web.AppRunner, int]:
