@@ -168,7 +168,9 @@ class RealtimeClient:
         level = _EVENT_LEVELS.get(event.name, logging.INFO)
         if event.name == "state:changed" and event.data.get("state") == ConnectionState.FAILED.value:
             level = logging.ERROR
-        self._log.log(level, event.name, extra={"event": dict(event.data)})
+        # Every message delivered is an event: skip copying its data when the line would be filtered out.
+        if self._log.isEnabledFor(level):
+            self._log.log(level, event.name, extra={"event": dict(event.data)})
 
     @property
     def config(self) -> ClientConfig:

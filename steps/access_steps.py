@@ -17,7 +17,6 @@ from hamcrest import (
 )
 
 from support import channel_access, observations, rush
-from support.drivers import ObservedEvent
 from support.matchers import each_exactly_once, no_problems
 from support.people import channel_names, read_grants
 from support.sign_in_caller import summarise_answers
@@ -47,12 +46,7 @@ def everyones_client_is_ready(context: Context) -> None:
     world = context.world
     world.create_crowd(list(world.people.values()))
     world.connect_crowd()
-    wait_for(
-        lambda: [name for name in world.people if world.clients[name].state != "ready"],
-        empty(),
-        within_s=context.settings.wait_timeout_s,
-        what="every client to be ready",
-    )
+    world.await_crowd_ready()
 
 
 @when("everyone's client asks to follow every channel")
@@ -67,7 +61,10 @@ def everyone_follows_every_channel(context: Context) -> None:
     wanted = {name: len(world.channels) for name in world.people}
     wait_for(
         lambda: channel_access.still_in_flight(
-            {name: channel_access.subscription_answers(events) for name, events in _events(context).items()},
+            {
+                name: channel_access.subscription_answers(events)
+                for name, events in context.world.crowd_events().items()
+            },
             wanted,
         ),
         no_problems("clients still waiting for answers"),
@@ -107,7 +104,10 @@ def no_one_receives_forbidden_messages(context: Context) -> None:
     sent = context.services.gateway_messages_sent(list(sessions.values()))
     wait_for(
         lambda: channel_access.still_in_flight(
-            {name: channel_access.highest_seq(events) for name, events in _events(context).items()},
+            {
+                name: channel_access.highest_seq(events)
+                for name, events in context.world.crowd_events().items()
+            },
             {name: sent.get(session, 0) for name, session in sessions.items()},
         ),
         no_problems("clients still receiving"),
@@ -374,14 +374,14 @@ def rush_settles(context: Context) -> None:
     world = context.world
     try:
         wait_for(
-            lambda: rush.unsettled(_events(context)),
+            lambda: rush.unsettled(context.world.crowd_events()),
             empty(),
             within_s=context.settings.wait_timeout_s,
             what="every client of the rush to be ready or to give up",
         )
     finally:
         sessions = {name: world.clients[name].session_id for name in world.people}
-        summary = rush.summarise(rush.measure(world.connect_told, _events(context), sessions))
+        summary = rush.summarise(rush.measure(world.connect_told, context.world.crowd_events(), sessions))
         world.findings.append(rush.summary_text(summary))
         allure.attach(
             rush.summary_html(summary), name="Sign-in rush", attachment_type=allure.attachment_type.HTML
@@ -394,7 +394,7 @@ def every_one_ready(context: Context) -> None:
     On loopback, with nothing between client and services, only a defect can make a sign-in fail, so nothing
     less is accepted.
     """
-    events = _events(context)
+    events = context.world.crowd_events()
     check(
         rush.never_ready(events), no_problems("clients that did not make it"), what="the clients of the rush"
     )
@@ -418,11 +418,5 @@ def each_has_own_session(context: Context) -> None:
 # -- helpers -----------------------------------------------------------------------------------------------
 
 
-def _events(context: Context) -> dict[str, list[ObservedEvent]]:
-    """What each person's client has reported so far."""
-    world = context.world
-    return {name: world.clients[name].events() for name in world.people}
-
-
 def _deliveries(context: Context) -> dict[str, dict[str, list[object]]]:
-    return {name: channel_access.received(events) for name, events in _events(context).items()}
+    return {name: channel_access.received(events) for name, events in context.world.crowd_events().items()}

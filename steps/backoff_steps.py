@@ -287,12 +287,7 @@ def crowd_all_ready(context: Context) -> None:
     world.connect_crowd()
     policy = Policy.of(world.client_timings())
     retries_s = sum(policy.bounds_ms(number)[1] for number in range(1, 4)) / 1000
-    wait_for(
-        lambda: [person.name for person in people if world.clients[person.name].state != "ready"],
-        empty(),
-        within_s=context.settings.wait_timeout_s + retries_s,
-        what="every client of the crowd to be ready",
-    )
+    world.await_crowd_ready(extra_s=retries_s)
 
 
 @when("every client of the crowd has retried {count:d} times, with their spread in the report")
@@ -307,7 +302,7 @@ def crowd_has_retried(context: Context, count: int) -> None:
         wait_for(
             lambda: [
                 name
-                for name, seen in _crowd_events(context).items()
+                for name, seen in context.world.crowd_events().items()
                 if len(retry_schedule.retry_moments(seen, since, count)) < count
             ],
             empty(),
@@ -424,13 +419,8 @@ def _ready_lifetimes_ms(events: list[ObservedEvent], since: float) -> list[float
     return lifetimes
 
 
-def _crowd_events(context: Context) -> dict[str, list[ObservedEvent]]:
-    world = context.world
-    return {name: world.clients[name].events() for name in world.people}
-
-
 def _spreads(context: Context, count: int) -> list[retry_schedule.RetrySpread]:
     world = context.world
     return retry_schedule.spreads(
-        _crowd_events(context), world.since("disruption"), count, Policy.of(world.client_timings())
+        context.world.crowd_events(), world.since("disruption"), count, Policy.of(world.client_timings())
     )

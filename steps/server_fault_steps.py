@@ -27,16 +27,13 @@ def crowd_ready_and_subscribed(context: Context, channel: str) -> None:
     world, within_s = context.world, context.settings.wait_timeout_s
     world.create_crowd([world.new_person("member") for _ in range(context.settings.server_fault_clients)])
     world.connect_crowd()
-    wait_for(
-        lambda: [name for name in world.people if world.clients[name].state != "ready"],
-        empty(),
-        within_s=within_s,
-        what="every client of the crowd to be ready",
-    )
+    world.await_crowd_ready()
     for name in world.people:
         world.clients[name].subscribe(channel)
     wait_for(
-        lambda: [name for name, seen in _events(context).items() if not _subscribed(seen, channel)],
+        lambda: [
+            name for name, seen in context.world.crowd_events().items() if not _subscribed(seen, channel)
+        ],
         empty(),
         within_s=within_s,
         what=f"the gateway to confirm every client's subscription to {channel!r}",
@@ -49,7 +46,7 @@ def crowd_has_received_some(context: Context, channel: str) -> None:
     wait_for(
         lambda: [
             name
-            for name, seen in _events(context).items()
+            for name, seen in context.world.crowd_events().items()
             if len(observations.delivered_numbers(seen, channel)) < SOME_MESSAGES
         ],
         empty(),
@@ -94,7 +91,7 @@ def crowd_lost_connection(context: Context, reason: str) -> None:
     """
     code, fault = server_faults.close_code_for(reason), _last_fault(context)
     wait_for(
-        lambda: server_faults.lost_connections(fault, _events(context), code),
+        lambda: server_faults.lost_connections(fault, context.world.crowd_events(), code),
         no_problems("clients that did not lose their connection that way"),
         within_s=context.settings.wait_timeout_s,
         what=f"every client to lose its connection because {reason}",
@@ -168,7 +165,10 @@ def crowd_kept_its_data(context: Context, channel: str) -> None:
         lambda: server_faults.data_lost(
             world.server_faults,
             {name: world.clients[name].session_id for name in world.people},
-            {name: observations.delivered_numbers(seen, channel) for name, seen in _events(context).items()},
+            {
+                name: observations.delivered_numbers(seen, channel)
+                for name, seen in context.world.crowd_events().items()
+            },
             world.streamed[channel],
         ),
         no_problems("losses"),
@@ -178,12 +178,6 @@ def crowd_kept_its_data(context: Context, channel: str) -> None:
 
 
 # -- helpers -----------------------------------------------------------------------------------------------
-
-
-def _events(context: Context) -> dict[str, list[ObservedEvent]]:
-    """What each client of the crowd has reported so far."""
-    world = context.world
-    return {name: world.clients[name].events() for name in world.people}
 
 
 def _subscribed(seen: list[ObservedEvent], channel: str) -> bool:
@@ -207,13 +201,15 @@ def _settle(context: Context) -> CrowdFault:
     world, fault = context.world, _last_fault(context)
     try:
         wait_for(
-            lambda: server_faults.unsettled(fault, _events(context)),
+            lambda: server_faults.unsettled(fault, context.world.crowd_events()),
             no_problems("clients still on their way back"),
             within_s=context.settings.wait_timeout_s,
             what="every client of the crowd to be ready again or to give up",
         )
     finally:
-        fault.outages = server_faults.measure(fault, _events(context), context.services.journal_entries())
+        fault.outages = server_faults.measure(
+            fault, context.world.crowd_events(), context.services.journal_entries()
+        )
         second_ms = context.settings.production_second_ms
         world.findings.append(server_faults.summary_text(fault, second_ms))
         allure.attach(

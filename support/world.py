@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from faker import Faker
-from hamcrest import equal_to, has_item
+from hamcrest import empty, equal_to, has_item
 
 from realtime_protocol.structured_log import new_correlation_id
 from support.coordination import Reconfiguration
@@ -267,6 +267,20 @@ class ScenarioWorld:
         names = list(self.people)
         told = connect_all([self.clients[name] for name in names])
         self.connect_told.update(zip(names, told, strict=True))
+
+    def crowd_events(self) -> dict[str, list[ObservedEvent]]:
+        """What each person's client has reported so far, by person."""
+        return {name: self.clients[name].events() for name in self.people}
+
+    def await_crowd_ready(self, extra_s: float = 0.0) -> None:
+        """Wait until every person's client is ready (the usual wait, plus ``extra_s``), naming any that is
+        not in the failure message."""
+        wait_for(
+            lambda: [name for name in self.people if self.clients[name].state != "ready"],
+            empty(),
+            within_s=self.settings.wait_timeout_s + extra_s,
+            what="every client of the crowd to be ready",
+        )
 
     def caller_for_sign_ins(self) -> SignInCaller:
         """Someone (not a client) who signs in over HTTP under a client id of their own."""
