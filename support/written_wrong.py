@@ -1,0 +1,97 @@
+"""Scenarios written wrong: a step no definition reads, a phrase a step does not know, a bad parameter.
+
+These are neither product defects nor defects of the suite: the Gherkin asks for something the suite has
+no words for. The report files them in a category of their own, and the message names the nearest
+phrasings the suite does know (from behave's step registry, as the step catalogue lists them) instead of
+behave's Python snippet for a new step definition.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from behave.step_registry import StepRegistry, registry
+
+WRITTEN_WRONG = "The scenario is written wrong: "
+STEP_TYPES = ("given", "when", "then")
+NEAREST = 3
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+
+class ScenarioWrittenWrong(ValueError):
+    """A phrase in a feature that the suite does not know: an unknown fault wording, a kind of trouble…
+
+    ``what`` says what was asked for and ``known`` lists what would have been understood; the message
+    names the closest of them first.
+    """
+
+    def __init__(self, what: str, asked: str, known: Iterable[str]) -> None:
+        choices = list(known)
+        nearest = difflib.get_close_matches(asked, choices, n=NEAREST, cutoff=0.4)
+        rest = [choice for choice in choices if choice not in nearest]
+        listed = "; ".join(f'"{choice}"' for choice in [*nearest, *rest])
+        hint = f' Did you mean "{nearest[0]}"?' if nearest else ""
+        super().__init__(f'{WRITTEN_WRONG}unknown {what} "{asked}".{hint} Known: {listed}.')
+
+
+def phrasing(pattern: str) -> str:
+    """A step pattern as a person reads it: ``the client receives {count:d} messages`` → ``… {count} …``."""
+    return _PLACEHOLDER.sub(lambda found: "{" + found.group(0)[1:-1].split(":")[0] + "}", pattern)
+
+
+def _patterns(step_type: str, steps: StepRegistry) -> list[str]:
+    return [phrasing(matcher.pattern) for matcher in steps.steps.get(step_type, [])]
+
+
+def _keyword_for(step_type: str) -> str:
+    return step_type.capitalize()
+
+
+def undefined_step_message(step: Any, steps: StepRegistry = registry) -> str:
+    """One paragraph for a step that no definition reads (``step``: a behave ``Step``).
+
+    The step text is compared with every registered phrasing; the message names the same text under the
+    keyword that does have it (``When the auth service is down`` exists only as a Given) and otherwise up
+    to three nearest phrasings of the same kind, then of any kind.
+    """
+    text, step_type = str(step.name), str(step.step_type)
+    written = f"{step.keyword} {text}"
+    for other in STEP_TYPES:
+        if other == step_type:
+            continue
+        for matcher in [*steps.steps.get(other, []), *steps.steps.get("step", [])]:
+            if matcher.match(text) is not None:
+                return (
+                    f'{WRITTEN_WRONG}no {step_type.capitalize()} step reads "{written}"; it is a '
+                    f"{_keyword_for(other)} step. Write it among the {_keyword_for(other)} steps, "
+                    f'as "{_keyword_for(other)} {text}".'
+                )
+    nearest = nearest_phrasings(text, step_type, steps)
+    said = f'{WRITTEN_WRONG}no step reads "{written}".'
+    if not nearest:
+        return said + " See docs/steps.md for every step the suite knows."
+    listed = "; ".join(f'"{entry}"' for entry in nearest)
+    return f"{said} The nearest known phrasings: {listed} (docs/steps.md lists them all)."
+
+
+def nearest_phrasings(text: str, step_type: str, steps: StepRegistry = registry) -> list[str]:
+    """Up to three registered phrasings closest to ``text``, each with its keyword, same kind first."""
+    same = _scored(text, _patterns(step_type, steps) + _patterns("step", steps))
+    found = [f"{_keyword_for(step_type)} {pattern}" for pattern in same]
+    if len(found) < NEAREST:
+        for other in STEP_TYPES:
+            if other != step_type:
+                scored = _scored(text, _patterns(other, steps))
+                found += [f"{_keyword_for(other)} {pattern}" for pattern in scored]
+    ranked = sorted(
+        dict.fromkeys(found),
+        key=lambda entry: -difflib.SequenceMatcher(None, text, entry.split(" ", 1)[1]).ratio(),
+    )
+    return ranked[:NEAREST]
+
+
+def _scored(text: str, patterns: Sequence[str]) -> list[str]:
+    return difflib.get_close_matches(text, list(dict.fromkeys(patterns)), n=NEAREST, cutoff=0.5)
