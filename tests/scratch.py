@@ -25,6 +25,7 @@ COPIED = (
     "requirements.txt",
     "package.json",
     "package-lock.json",
+    "allurerc.mjs",
 )
 # Installed once for the real project; the copy borrows them rather than installing its own.
 SHARED = (".venv", "node_modules")

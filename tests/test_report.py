@@ -4,8 +4,10 @@ a real browser. Each run happens in a scratch copy of the project."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ElementTree
@@ -16,13 +18,16 @@ from typing import Any
 
 import pytest
 
-from support.allure_report import build
+from support.allure_report import HISTORY, build
+from support.allure_results import CATEGORIES, category_of
 from support.report_browser import inspect_report
 from tests.scratch import copy_project
 
 FAILING = "Expecting more messages than the server ever sent"
 PASSING = "Pushed messages arrive in order"
 NEVER_ARRIVED = "messages 21, 22, 23, 24, 25 never arrived"
+# tests/deliberate_failure is tagged with this epic and story; its feature is the feature's name.
+GROUPS = ["Self test", "A deliberately failing scenario", "Deliberate failure"]
 # Makes every server fail to bind, as on a machine with no free ports: an environment problem.
 NO_PORTS = """
 import asyncio.base_events
@@ -47,6 +52,10 @@ class Run:
     @property
     def report(self) -> Path:
         return self.project / "reports" / "allure-report"
+
+    @property
+    def single_file(self) -> Path:
+        return self.project / "reports" / "allure-report.html"
 
     def result(self, name: str) -> dict[str, Any]:
         for path in self.results.glob("*-result.json"):
@@ -96,6 +105,7 @@ def test_a_product_defect_exits_1_and_the_closing_lines_say_what_failed(failing_
     [named] = [line for line in lines if line.startswith("  Product defects: ")]
     assert FAILING in named and NEVER_ARRIVED in named
     assert "HTML report:    reports/allure-report/index.html" in lines
+    assert "One-file copy:  reports/allure-report.html (opens with a double click)" in lines
 
 
 def test_the_failed_scenario_is_in_a_rerun_file_that_replays_it_with_the_same_seed(failing_run: Run) -> None:
@@ -165,15 +175,60 @@ def test_the_run_writes_its_environment_executor_and_categories(failing_run: Run
 
 
 def test_the_report_files_the_failure_under_product_defects(failing_run: Run) -> None:
-    tree = json.loads((failing_run.report / "data" / "categories.json").read_text(encoding="utf-8"))
-    categories = {group["name"]: json.dumps(group) for group in tree["children"]}
-    assert list(categories) == ["Product defects"]
-    assert FAILING in categories["Product defects"] and PASSING not in categories["Product defects"]
+    for report in (failing_run.report, failing_run.single_file):
+        assert report_categories(report) == {"Product defects": [FAILING]}, report
 
 
-def test_the_report_opens_in_a_real_browser_with_scenarios_message_and_timeline(failing_run: Run) -> None:
-    view = inspect_report(failing_run.report, FAILING)
+def test_each_category_gets_the_failures_the_python_rules_put_in_it(tmp_path: Path) -> None:
+    # Allure matches categories.json's patterns in JavaScript; the exit code comes from the same rules in
+    # Python. A message of each kind, and some near misses, must land in the same place for both.
+    samples = {
+        "set-up refused": ("broken", "Environment problem: the mock services could not start (gateway)"),
+        "set-up refused, told later": ("broken", "While tidying up: Environment problem: ports"),
+        "suite error": ("broken", "The test suite itself hit an error (KeyError): 'channel'"),
+        "suite error over lines": ("broken", "The test suite itself hit an error\n(KeyError): 'channel'"),
+        "product defect": ("failed", "Waited 5 s for the client to be ready, but it did not happen."),
+        "product defect over lines": ("failed", "Expected 25 messages;\ninstead 20 arrived."),
+        "passed": ("passed", ""),
+    }
+    expected: dict[str, list[str]] = {}
+    for name, (status, message) in samples.items():
+        category = category_of(status, message)
+        if category is not None:
+            expected.setdefault(category.name, []).append(name)
+    missing = [category.name for category in CATEGORIES if category.name not in expected]
+    assert not missing, f"add a sample message for each new category to this test: {missing}"
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "categories.json").write_text(
+        json.dumps([c.as_allure() for c in CATEGORIES]), encoding="utf-8"
+    )
+    for name, (status, message) in samples.items():
+        result = {"uuid": name, "historyId": name, "name": name, "fullName": name, "status": status}
+        result["statusDetails"] = {"message": message}
+        (results / f"{name}-result.json").write_text(json.dumps(result), encoding="utf-8")
+    assert build(results, tmp_path / "report") == 0
+    categories = report_categories(tmp_path / "report")
+    assert {name: sorted(tests) for name, tests in categories.items()} == {
+        name: sorted(tests) for name, tests in expected.items()
+    }
+    assert list(categories) == [category.name for category in CATEGORIES if category.name in categories]
+
+
+@pytest.mark.parametrize("opened", ["served", "single file"])
+def test_the_report_opens_in_a_real_browser_and_shows_what_a_reader_needs(
+    failing_run: Run, opened: str
+) -> None:
+    view = inspect_report(failing_run.report if opened == "served" else failing_run.single_file, FAILING)
     assert sorted(view.scenarios) == sorted([FAILING, PASSING])
+    assert view.groups == {FAILING: GROUPS, PASSING: GROUPS}, (
+        "scenarios are not grouped by epic, feature, story"
+    )
+    assert view.categories == {"Product defects": [FAILING]}
+    assert view.metadata.get("seed") == "7", f"the environment's seed is not shown: {view.metadata}"
+    assert view.metadata.get("target", "").startswith("reference client"), view.metadata
+    executor = json.loads((failing_run.results / "executor.json").read_text(encoding="utf-8"))
+    assert view.metadata.get("executor", "").startswith(executor["name"]), f"no executor: {view.metadata}"
     assert view.attachments == ["Connection timeline", "Message transcript", "What happened", "Log"]
     assert view.timeline_rendered, "the timeline attachment did not render as a picture"
     assert NEVER_ARRIVED in view.status_message and "AssertionError" not in view.status_message
@@ -184,11 +239,12 @@ def test_the_report_keeps_the_previous_runs_in_its_history(failing_run: Run, tmp
     for run in range(1, 4):
         shutil.rmtree(results, ignore_errors=True)
         shutil.copytree(failing_run.results, results)
-        shutil.rmtree(results / "history", ignore_errors=True)
         assert build(results, report) == 0
-        trend = json.loads((report / "history" / "history-trend.json").read_text(encoding="utf-8"))
-        assert len(trend) == run
-    assert trend[0]["data"] == {**trend[0]["data"], "failed": 1, "passed": 1}
+        assert len((report / HISTORY).read_text(encoding="utf-8").splitlines()) == run
+        for copy in (report, tmp_path / "report.html"):
+            trend = status_dynamics(copy)
+            assert len(trend) == run, f"{copy} shows {len(trend)} runs in its trend, not {run}"
+    assert trend[0]["statistic"] == {**trend[0]["statistic"], "failed": 1, "passed": 1}
 
 
 def test_without_node_the_report_is_skipped_in_one_line_and_the_results_stay(
@@ -199,7 +255,24 @@ def test_without_node_the_report_is_skipped_in_one_line_and_the_results_stay(
     assert build(results, tmp_path / "report", cli=tmp_path / "no-such-allure") == 0
     said = capsys.readouterr().out.strip()
     assert "\n" not in said and "so no HTML report was built" in said
-    assert not (tmp_path / "report").exists() and any(results.glob("*-result.json"))
+    assert not (tmp_path / "report").exists() and not (tmp_path / "report.html").exists()
+    assert any(results.glob("*-result.json"))
+
+
+def test_with_a_node_too_old_for_allure_3_the_report_is_skipped_in_one_line(
+    failing_run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old_node = tmp_path / "bin" / "node"
+    old_node.parent.mkdir()
+    old_node.write_text("#!/bin/sh\necho v18.19.0\n", encoding="utf-8")
+    old_node.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{old_node.parent}{os.pathsep}{os.environ['PATH']}")
+    results = tmp_path / "results"
+    shutil.copytree(failing_run.results, results)
+    assert build(results, tmp_path / "report") == 0
+    said = capsys.readouterr().out.strip()
+    assert said.startswith("report: Node.js v18.19.0 is too old") and "so no HTML report was built" in said
+    assert "\n" not in said and not (tmp_path / "report").exists()
 
 
 # -- an environment that fails ---------------------------------------------------------------------
@@ -215,5 +288,37 @@ def test_an_environment_failure_exits_3_and_says_the_product_was_not_at_fault(tm
     assert "acceptance: the ENVIRONMENT failed, not the product" in run.output
     [outcome] = [line for line in run.output.splitlines() if line.startswith("  Environment problems: ")]
     assert "the mock services could not start (auth service)" in outcome
-    tree = json.loads((run.report / "data" / "categories.json").read_text(encoding="utf-8"))
-    assert [group["name"] for group in tree["children"]] == ["Environment problems"]
+    assert list(report_categories(run.report)) == ["Environment problems"]
+
+
+# -- reading a built report -------------------------------------------------------------------------
+
+
+def report_widget(report: Path, name: str) -> Any:
+    """One of the report's data files, from a report folder or from inside a single-file report."""
+    if report.is_dir():
+        return json.loads((report / "widgets" / name).read_text(encoding="utf-8"))
+    embedded = re.search(rf'd\("widgets/{re.escape(name)}","([^"]*)"\)', report.read_text(encoding="utf-8"))
+    assert embedded is not None, f"no widgets/{name} in {report}"
+    return json.loads(base64.b64decode(embedded.group(1)))
+
+
+def report_categories(report: Path) -> dict[str, list[str]]:
+    """Each category the report lists, in its order, with the names of the results under it."""
+    tree = report_widget(report, "categories.json")
+    nodes = tree["nodes"]
+
+    def results_under(node_id: str) -> list[str]:
+        node = nodes[node_id]
+        if node["type"] == "tr":
+            return [node["name"]]
+        return [name for child in node.get("childrenIds", []) for name in results_under(child)]
+
+    return {nodes[root]["name"]: results_under(root) for root in tree["roots"]}
+
+
+def status_dynamics(report: Path) -> list[dict[str, Any]]:
+    """The points of the report's trend chart: one per run, the oldest first."""
+    charts = report_widget(report, "charts.json")["general"].values()
+    [trend] = [chart["data"] for chart in charts if chart["type"] == "statusDynamics"]
+    return list(trend)
