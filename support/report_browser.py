@@ -58,6 +58,14 @@ GROUPS_OF_LEAF = """leaf => {
     return titles;
 }"""
 
+# What an opened picture attachment came to: "picture" once drawn, "broken" if it could not be.
+PICTURE_SHOWN = """attachment => {
+    const image = attachment.querySelector('[data-testid="image-attachment-content"] img');
+    if (image) {
+        return image.complete && (image.naturalWidth > 0 ? "picture" : "broken");
+    }
+    return /something went wrong/i.test(attachment.textContent) && "broken";
+}"""
 ATTACHMENT_NAME = "header => header.querySelector('button').lastElementChild.textContent"
 
 
@@ -228,10 +236,10 @@ def _open_timeline(page: Page) -> bool:
     if attachment.count() == 0:
         return False
     attachment.get_by_test_id("test-result-attachment-header").locator("button").first.click()
-    picture = attachment.get_by_test_id("image-attachment-content").locator("img").first
-    picture.wait_for()
-    picture.scroll_into_view_if_needed()
-    return bool(picture.evaluate("image => image.complete && image.naturalWidth > 0"))
+    shown = page.wait_for_function(PICTURE_SHOWN, arg=attachment.element_handle()).json_value()
+    if shown == "picture":
+        attachment.get_by_test_id("image-attachment-content").scroll_into_view_if_needed()
+    return bool(shown == "picture")
 
 
 def _status_message(page: Page) -> str:

@@ -240,7 +240,8 @@ def test_the_report_keeps_the_previous_runs_in_its_history(failing_run: Run, tmp
         shutil.rmtree(results, ignore_errors=True)
         shutil.copytree(failing_run.results, results)
         assert build(results, report) == 0
-        assert len((report / HISTORY).read_text(encoding="utf-8").splitlines()) == run
+        kept = len((report / HISTORY).read_text(encoding="utf-8").splitlines())
+        assert kept == run, f"{report / HISTORY} keeps {kept} runs after {run} builds"
         for copy in (report, tmp_path / "report.html"):
             trend = status_dynamics(copy)
             assert len(trend) == run, f"{copy} shows {len(trend)} runs in its trend, not {run}"
@@ -320,5 +321,6 @@ def report_categories(report: Path) -> dict[str, list[str]]:
 def status_dynamics(report: Path) -> list[dict[str, Any]]:
     """The points of the report's trend chart: one per run, the oldest first."""
     charts = report_widget(report, "charts.json")["general"].values()
-    [trend] = [chart["data"] for chart in charts if chart["type"] == "statusDynamics"]
-    return list(trend)
+    trends = [chart["data"] for chart in charts if chart["type"] == "statusDynamics"]
+    assert len(trends) == 1, f"{report} has {len(trends)} trend charts (Status dynamics), not one"
+    return list(trends[0])
