@@ -50,7 +50,7 @@ def test_a_run_is_replayable_from_its_seed(project: Path) -> None:
     for _ in range(2):
         result = run_behave(project, "--tags=@smoke", "-D", "seed=4242")
         assert result.returncode == 0, result.stdout[-2000:]
-        assert "Seed 4242 — replay this run with: behave -D seed=4242" in result.stdout
+        assert "Seed 4242 — replay this run with: bin/acceptance -D seed=4242" in result.stdout
         properties = (project / "reports" / "allure-results" / "environment.properties").read_text()
         assert "setting.seed=4242" in properties
         stories = "\n".join(attachments(project))
