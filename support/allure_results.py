@@ -26,7 +26,7 @@ from typing import Any
 
 from support.problems import ENVIRONMENT_PROBLEM, EnvironmentProblem
 
-ALLURE_FORMATTER = "allure_behave.formatter:AllureFormatter"
+ALLURE_FORMATTER = "support.allure_formatter:AllureFormatter"
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARIES = ("behave", "allure-behave", "websockets", "httpx", "aiohttp", "PyJWT")
 HUMANISED_LABELS = ("epic", "story")
