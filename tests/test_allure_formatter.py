@@ -15,6 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from allure_commons.utils import md5
+from behave.parser import parse_feature
+
+from support.allure_formatter import scenario_identities
 
 ROOT = Path(__file__).resolve().parent.parent
 OURS = "support.allure_formatter:AllureFormatter"
@@ -382,6 +386,32 @@ def test_history_ids_stay_the_same_from_run_to_run_and_a_second_twin_leaves_the_
     alone = TWICE_FEATURE.replace("  Scenario: Twice\n    Given it fails\n", "")
     without_twin = ids(run_behave(tmp_path, {"twins.feature": alone}))
     assert without_twin == {key: value for key, value in first.items() if key[1] == "passed"}
+
+
+def test_a_history_id_is_the_file_the_rule_the_name_the_row_and_an_occurrence_only_when_repeated() -> None:
+    feature = parse_feature(
+        TWICE_FEATURE + EXAMPLES_FEATURE.split("Feature: Links")[1], filename="features/twins.feature"
+    )
+    scenarios = feature.walk_scenarios()
+    ids = scenario_identities(feature)
+    history = [ids[id(scenario)][0] for scenario in scenarios]
+    path = "features/twins.feature"
+    assert history == [
+        md5(path, "", "Twice"),
+        md5(path, "", "Twice", "occurrence 1"),
+        md5(path, "One", "Twice"),
+        md5(path, "Two", "Twice"),
+        md5(path, "Two", "A link runs at <speed> Mbit/s", "Examples: Fast links", "speed=10"),
+        md5(path, "Two", "A link runs at <speed> Mbit/s", "Examples: Slow links", "speed=10"),
+    ]
+    test_cases = [ids[id(scenario)][1] for scenario in scenarios]
+    assert test_cases[:4] == [
+        md5(path, "", "Twice"),
+        md5(path, "", "Twice", "occurrence 1"),
+        md5(path, "One", "Twice"),
+        md5(path, "Two", "Twice"),
+    ]
+    assert test_cases[4] == test_cases[5] == md5(path, "Two", "A link runs at <speed> Mbit/s")
 
 
 def test_plain_allure_behave_gives_same_named_scenarios_one_history_so_a_failure_looks_like_a_retry(
