@@ -407,7 +407,7 @@ class AllureListener(AllureBehaveListener):
                 self.current_step_uuid,
                 stop=now(),
                 status=Status.BROKEN,
-                statusDetails=StatusDetails(message=INTERRUPTED.capitalize() + "."),
+                statusDetails=StatusDetails(message=f"The step was cut short: {INTERRUPTED}."),
             )
             self.current_step_uuid = None
         self.flush_steps()
