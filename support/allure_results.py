@@ -32,7 +32,7 @@ from support.written_wrong import WRITTEN_WRONG, ScenarioWrittenWrong
 if TYPE_CHECKING:
     from support.run_record import RunRecord
 
-ALLURE_FORMATTER = "allure_behave.formatter:AllureFormatter"
+ALLURE_FORMATTER = "support.allure_formatter:AllureFormatter"
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARIES = ("behave", "allure-behave", "websockets", "httpx", "aiohttp", "PyJWT")
 HUMANISED_LABELS = ("epic", "story")
