@@ -36,6 +36,7 @@ ALLURE_FORMATTER = "support.allure_formatter:AllureFormatter"
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARIES = ("behave", "allure-behave", "websockets", "httpx", "aiohttp", "PyJWT")
 HUMANISED_LABELS = ("epic", "story")
+_HOOK_ERROR = re.compile(r"HOOK-ERROR in (?P<hook>\w+)(?:\(tag=(?P<tag>[^)]*)\))?: (?P<said>.*)", re.DOTALL)
 _EXCEPTION_PREFIX = re.compile(r"(?P<kind>[A-Za-z_][\w.]*): (?P<message>.*)", re.DOTALL)
 
 
@@ -78,7 +79,7 @@ INTERRUPTED_SCENARIOS = Category(
     "Interrupted",
     "The run was stopped (Ctrl-C) while the scenario ran, so it did not finish. Nothing is known about it.",
     ("broken",),
-    "Interrupted: .*",
+    "(The run was interrupted|A hook was interrupted).*",
 )
 SUITE_DEFECTS = Category(
     "Suite or harness defects",
@@ -206,9 +207,9 @@ def _write_json(path: Path, content: Any) -> None:
 # -- what the formatter could not write ----------------------------------------------------------------
 
 
-def history_id(identity: str) -> str:
-    """Allure's historyId for a scenario: its identity (file, rule, name, example row), hashed."""
-    return hashlib.md5(identity.encode("utf-8")).hexdigest()  # noqa: S324 - an id, not a secret
+def allure_id(identity: str) -> str:
+    """Allure's historyId (or testCaseId) for a scenario's identity (``support.verdict.scenario_identities``)."""
+    return hashlib.md5(identity.encode("utf-8")).hexdigest()  # an id, not a secret
 
 
 def mend_results(directory: Path, record: RunRecord) -> None:
@@ -217,11 +218,18 @@ def mend_results(directory: Path, record: RunRecord) -> None:
     never reached (skipped, with the reason). Afterwards the results hold every scenario of the record."""
     present = {str(result.get("historyId")) for _, result in _results(directory)}
     for problem in record.problems:
-        _write_result(directory, f"The run itself: {problem.where}", "broken", problem.message, "The run itself")
+        _write_result(
+            directory, f"The run itself: {problem.where}", "broken", problem.message, "The run itself"
+        )
     for scenario in record.scenarios:
-        if history_id(scenario.identity) not in present:
+        if allure_id(scenario.identity) not in present:
             _write_result(
-                directory, scenario.name, scenario.status, scenario.message, scenario.feature, scenario.identity
+                directory,
+                scenario.name,
+                scenario.status,
+                scenario.message,
+                scenario.feature,
+                scenario.identity,
             )
 
 
@@ -232,8 +240,8 @@ def _write_result(
     now = int(time.time() * 1000)
     result = {
         "uuid": str(uuid.uuid4()),
-        "historyId": history_id(identity or name),
-        "testCaseId": history_id(identity or name),
+        "historyId": allure_id(identity or name),
+        "testCaseId": allure_id(identity or name),
         "name": name,
         "fullName": f"{feature}: {name}",
         "status": status,
@@ -287,8 +295,13 @@ def _make_messages_plain(item: dict[str, Any]) -> None:
 
 
 def plain_message(status: str, message: str) -> str:
-    """The failure as a person would say it: no exception class names in front of the suite's words."""
+    """The failure as a person would say it: no exception class names in front of the suite's words, and
+    behave's "HOOK-ERROR in after_scenario: …" told as "… (in the after_scenario hook)"."""
     text = message.strip()
+    hook = _HOOK_ERROR.match(text)
+    if hook is not None:
+        where = hook["hook"] + (f" @{hook['tag']}" if hook["tag"] else "")
+        return f"{plain_message(status, hook['said'])} (in the {where} hook)"
     found = _EXCEPTION_PREFIX.fullmatch(text)
     if found is None:
         return "A check failed without saying why." if text == "AssertionError" else text

@@ -21,13 +21,14 @@ from xml.etree import ElementTree
 from behave.reporter.junit import CDATA, ElementTreeWithCDATA, FeatureReportData
 from behave.reporter.junit import JUnitReporter as BehaveJUnitReporter
 
-from support.verdict import BROKEN, FAILED, SKIPPED, scenario_verdict
+from support.allure_results import plain_message
+from support.verdict import BROKEN, FAILED, SKIPPED, deselected, verdict
 
 if TYPE_CHECKING:
     from support.run_record import RunRecord
 
 RUN_SUITE = "TESTS-run.xml"
-_ELEMENTS = {FAILED: "failure", BROKEN: "error", SKIPPED: "skipped"}
+_ELEMENTS = {str(FAILED): "failure", str(BROKEN): "error", str(SKIPPED): "skipped"}
 
 
 class JUnitReporter(BehaveJUnitReporter):
@@ -36,27 +37,28 @@ class JUnitReporter(BehaveJUnitReporter):
     def __init__(self, config: Any, record: RunRecord) -> None:
         super().__init__(config)
         self.record = record
-        self.why_not_run = lambda feature: None
+        self.why_not_run = lambda scenario: "the run was aborted before this scenario"
 
     def _process_scenario(self, scenario: Any, report: FeatureReportData) -> None:
-        verdict = scenario_verdict(scenario, self.why_not_run(report.feature))
-        if verdict is None:
-            return  # deselected by --tags or --name: not part of this run
+        if deselected(scenario):
+            return  # left out by --tags or --name: not part of this run
+        ruling = verdict(scenario, self.why_not_run(scenario))
+        status, message = str(ruling.status), plain_message(str(ruling.status), ruling.message or "")
         feature_name = report.feature.name or self.make_feature_filename(report.feature)
         case = ElementTree.Element("testcase")
         case.set("classname", f"{report.classname}.{feature_name}")
         case.set("name", scenario.name or "")
-        case.set("status", verdict.status)
+        case.set("status", status)
         case.set("time", str(round(scenario.duration, 6)))
-        if verdict.status in _ELEMENTS:
-            problem = ElementTree.Element(_ELEMENTS[verdict.status])
-            problem.set("message", verdict.message)
-            if verdict.where:
-                problem.append(CDATA(f"\n{verdict.message}\nWhere: {verdict.where}\n"))
+        if status in _ELEMENTS:
+            problem = ElementTree.Element(_ELEMENTS[status])
+            problem.set("message", message)
+            if ruling.trace:
+                problem.append(CDATA(f"\n{message}\n\n{ruling.trace}\n"))
             case.append(problem)
-        report.counts_failed += verdict.status == FAILED
-        report.counts_errors += verdict.status == BROKEN
-        report.counts_skipped += verdict.status == SKIPPED
+        report.counts_failed += status == FAILED
+        report.counts_errors += status == BROKEN
+        report.counts_skipped += status == SKIPPED
         report.counts_tests += 1
         output = ElementTree.Element("system-out")
         text = self.describe_scenario(scenario) if self.show_scenarios else ""

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,16 @@ from behave.reporter.junit import JUnitReporter as BehaveJUnitReporter
 from behave.runner import Runner
 
 from support.allure_results import allure_results_dir, mend_results, plain_message
-from support.verdict import PASSED, Verdict, scenario_verdict
+from support.verdict import (
+    INTERRUPTED,
+    PASSED,
+    Verdict,
+    deselected,
+    hook_not_run_reason,
+    rule_of,
+    scenario_identities,
+    verdict,
+)
 
 RUN_RECORD = Path("reports") / "run.json"
 RERUN = Path("reports") / "rerun.txt"
@@ -60,7 +69,6 @@ class ScenarioRecord:
     location: str
     status: str
     message: str = ""
-    where: str = ""
 
 
 @dataclass
@@ -95,41 +103,12 @@ class RunRecord:
         )
 
 
-def scenario_identity(scenario: Any) -> str:
-    """Feature file, rule, scenario name and example row: stable from run to run, unique in a run once
-    :func:`unique_identities` numbers repeats."""
-    parts = [Path(scenario.filename).as_posix()]
-    rule = getattr(scenario, "rule", None)
-    if rule is not None:
-        parts.append(f"Rule: {rule.name}")
-    parts.append(_outline_name(scenario))
-    row = getattr(scenario, "_row", None)
-    if row is not None:
-        parts.append("Examples: " + ", ".join(f"{k}={v}" for k, v in zip(row.headings, row.cells, strict=False)))
-    return " › ".join(parts)
-
-
-def _outline_name(scenario: Any) -> str:
-    outline = getattr(scenario, "_outline", None) or getattr(scenario, "outline", None)
-    return str(getattr(outline, "name", None) or scenario.name)
-
-
-def unique_identities(scenarios: list[Any]) -> Iterator[tuple[Any, str]]:
-    """Each scenario with its identity; a repeat (two scenarios of one name) gets " (2)", " (3)"…"""
-    seen: dict[str, int] = {}
-    for scenario in scenarios:
-        identity = scenario_identity(scenario)
-        seen[identity] = seen.get(identity, 0) + 1
-        yield scenario, identity if seen[identity] == 1 else f"{identity} ({seen[identity]})"
-
-
 class RecordingRunner(Runner):
     """behave's runner, writing the run record and recording every hook error with its message."""
 
     def __init__(self, config: Any) -> None:
         super().__init__(config)
         self.record = RunRecord()
-        self.feature_problems: dict[int, str] = {}
         from support.junit_reporter import JUnitReporter  # a reporter of the suite's own, see its docstring
 
         config.reporters = [
@@ -138,7 +117,7 @@ class RecordingRunner(Runner):
         ]
         for reporter in config.reporters:
             if isinstance(reporter, JUnitReporter):
-                reporter.why_not_run = self._why_not_run
+                reporter.why_not_run = self.why_not_run
 
     # -- hooks -----------------------------------------------------------------------------------------
 
@@ -155,8 +134,6 @@ class RecordingRunner(Runner):
             except Exception as error:
                 where = name if not args else f"{name} of {getattr(args[0], 'filename', args[0])}"
                 self.record.problems.append(Problem(where, _plain(error), type(error).__name__))
-                if name in FEATURE_HOOKS and args:
-                    self.feature_problems[id(args[0])] = f"{name} failed: {_plain(error)}"
                 raise
 
         run.__name__ = name
@@ -188,13 +165,13 @@ class RecordingRunner(Runner):
         record.interrupted = bool(self.aborted) and not self._set_up_failed()
         record.scenarios, record.deselected = [], 0
         for feature in features:
-            reason = self._why_not_run(feature)
-            for scenario, identity in unique_identities(feature.walk_scenarios()):
-                verdict = scenario_verdict(scenario, reason)
-                if verdict is None:
+            identities = scenario_identities(feature)
+            for scenario in feature.walk_scenarios():
+                if deselected(scenario):
                     record.deselected += 1
                     continue
-                record.scenarios.append(_scenario_record(scenario, identity, verdict))
+                ruling = verdict(scenario, self.why_not_run(scenario))
+                record.scenarios.append(_scenario_record(scenario, identities[id(scenario)][0], ruling))
         record.stage = "finished"
         record.seed = _seed_from(self.config)  # before_all puts the seed it chose in userdata
         record.write()
@@ -206,17 +183,20 @@ class RecordingRunner(Runner):
     def _set_up_failed(self) -> bool:
         return any(problem.where == "before_all" for problem in self.record.problems)
 
-    def _why_not_run(self, feature: Any) -> str:
+    def why_not_run(self, scenario: Any) -> str:
+        """Why a selected scenario never ran, in a few words after "Not run: "."""
         if self._set_up_failed():
             said = next(p.message for p in self.record.problems if p.where == "before_all")
             return f"the run's set-up failed: {said}"
-        if id(feature) in self.feature_problems:
-            return self.feature_problems[id(feature)]
+        for container in (rule_of(scenario), scenario.feature):
+            reason = hook_not_run_reason(container) if container is not None else None
+            if reason is not None:
+                return reason
         if self.aborted:
-            return "the run was interrupted (Ctrl-C)"
+            return INTERRUPTED
         if self.config.stop:
             return "the run stopped at its first failure (--stop)"
-        return "behave did not reach it"
+        return "the run was aborted before this scenario (context.abort() or a hook stopped it)"
 
 
 def write_rerun(record: RunRecord, path: Path = RERUN) -> None:
@@ -231,15 +211,15 @@ def write_rerun(record: RunRecord, path: Path = RERUN) -> None:
     path.write_text(header + "\n".join(again) + "\n", encoding="utf-8")
 
 
-def _scenario_record(scenario: Any, identity: str, verdict: Verdict) -> ScenarioRecord:
+def _scenario_record(scenario: Any, identity: str, ruling: Verdict) -> ScenarioRecord:
+    status = str(ruling.status)
     return ScenarioRecord(
         identity=identity,
         feature=str(scenario.feature.name),
         name=str(scenario.name),
         location=f"{Path(scenario.filename).as_posix()}:{scenario.line}",
-        status=verdict.status,
-        message=plain_message(verdict.status, verdict.message),
-        where=verdict.where,
+        status=status,
+        message=plain_message(status, ruling.message or ""),
     )
 
 

@@ -75,7 +75,8 @@ def _set_up_failed(record: RunRecord, problem: Problem) -> Closing:
             ENVIRONMENT_FAILED,
         )
     return Closing(
-        [_no_scenario_ran(f"the run's set-up failed{not_run}: {problem.kind}: {problem.message}")], FAILED_SOME
+        [_no_scenario_ran(f"the run's set-up failed{not_run}: {problem.kind}: {problem.message}")],
+        FAILED_SOME,
     )
 
 

@@ -37,7 +37,9 @@ class Counts:
 
     def __str__(self) -> str:
         said = f"{self.passed} passed, {self.failed} failed, {self.not_run} not run"
-        return said + (f", {self.problems} problem(s) outside any scenario" if self.problems is not None else "")
+        return said + (
+            f", {self.problems} problem(s) outside any scenario" if self.problems is not None else ""
+        )
 
 
 def behave_summary(output: str) -> Counts | None:
@@ -46,10 +48,11 @@ def behave_summary(output: str) -> Counts | None:
     if found is None:
         return None
     counts = {
-        status: int(number)
-        for number, status in re.findall(r"(\d+) (?:scenarios? )?(\w+)", found["counts"])
+        status: int(number) for number, status in re.findall(r"(\d+) (?:scenarios? )?(\w+)", found["counts"])
     }
-    failed = sum(counts.get(status, 0) for status in ("failed", "error", "hook_error", "undefined", "pending"))
+    failed = sum(
+        counts.get(status, 0) for status in ("failed", "error", "hook_error", "undefined", "pending")
+    )
     return Counts(counts.get("passed", 0), failed, counts.get("untested", 0))
 
 

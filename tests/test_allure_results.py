@@ -20,7 +20,7 @@ from support.allure_results import (
     clean_results,
     executor,
     finish_results,
-    history_id,
+    allure_id,
     mend_results,
     plain_message,
     run_facts,
@@ -226,12 +226,12 @@ def test_mending_adds_a_result_for_each_problem_outside_any_scenario_and_each_un
     record = RunRecord(
         stage="finished", problems=[Problem("after_all", "Environment problem: no ports left")]
     )
-    seen = ScenarioRecord("features/a.feature › Seen", "A", "Seen", "features/a.feature:3", "passed")
+    seen = ScenarioRecord("features/a.feature :: Seen", "A", "Seen", "features/a.feature:3", "passed")
     unseen = ScenarioRecord(
-        "features/a.feature › Unseen", "A", "Unseen", "features/a.feature:7", "skipped", "Not run: stopped"
+        "features/a.feature :: Unseen", "A", "Unseen", "features/a.feature:7", "skipped", "Not run: stopped"
     )
     record.scenarios = [seen, unseen]
-    write_result(tmp_path, "Seen", "passed", historyId=history_id(seen.identity))
+    write_result(tmp_path, "Seen", "passed", historyId=allure_id(seen.identity))
     mend_results(tmp_path, record)
     results = {r["name"]: r for r in (json.loads(p.read_text()) for p in tmp_path.glob("*-result.json"))}
     assert sorted(results) == ["Seen", "The run itself: after_all", "Unseen"]

@@ -213,7 +213,9 @@ def test_an_environment_failure_exits_3_and_says_the_product_was_not_at_fault(tm
     run = acceptance(project, "--tags=@smoke", environ={"PYTHONPATH": str(broken)})
     assert run.status == 3, run.output[-3000:]
     assert "acceptance: the ENVIRONMENT failed, not the product" in run.output
-    [outcome] = [line for line in run.output.splitlines() if line.startswith("acceptance: no scenario ran — ")]
+    [outcome] = [
+        line for line in run.output.splitlines() if line.startswith("acceptance: no scenario ran — ")
+    ]
     assert "the run's set-up failed" in outcome
     assert "the mock services could not start (auth service)" in outcome
     tree = json.loads((run.report / "data" / "categories.json").read_text(encoding="utf-8"))

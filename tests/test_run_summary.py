@@ -7,7 +7,7 @@ from support.run_summary import ENVIRONMENT_FAILED, FAILED_SOME, INTERRUPTED, PA
 
 
 def scenario(name: str, status: str = "passed", message: str = "") -> ScenarioRecord:
-    return ScenarioRecord(f"features/a.feature › {name}", "A", name, "features/a.feature:3", status, message)
+    return ScenarioRecord(f"features/a.feature :: {name}", "A", name, "features/a.feature:3", status, message)
 
 
 def finished(*scenarios: ScenarioRecord, **facts: object) -> RunRecord:

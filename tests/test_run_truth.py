@@ -113,6 +113,17 @@ FEATURES = {
         "  Scenario: Interrupted\n    Given the run is stopped with Ctrl-C\n\n"
         "  Scenario: After the interrupt\n    Given all is well\n"
     ),
+    "rule": (
+        "Background:\n    Given all is well\n\n"
+        "  Rule: Connecting ends with a session\n\n"
+        "    Background:\n      Given all is well\n\n"
+        "    Scenario: The client gets a session\n      Given all is well\n        | stage |\n        | ready |\n"
+        '      And all is well\n        """\n        a doc string\n        """\n'
+    ),
+    "twins": (
+        "Scenario: The client signs in\n    Given all is well\n    Then a check does not hold\n\n"
+        "  Scenario: The client signs in\n    Given all is well\n"
+    ),
     "unparsable": "Scenario: Nothing\n    Given all is well\n  Oops: this is not Gherkin\n",
 }
 
@@ -129,12 +140,15 @@ class Row:
     break_in: str = ""
     problems: int = 0
     interrupt: bool = False
+    category: str = ""  # the category the closing lines file the failure under
 
 
 ROWS = [
     Row("passed", "two", Counts(2, 0, 0), 0),
-    Row("failed", "failed", Counts(0, 1, 0), 1),
-    Row("broken by a step error", "broken", Counts(0, 1, 0), 1),
+    Row("failed", "failed", Counts(0, 1, 0), 1, category="Product defects"),
+    Row("broken by a step error", "broken", Counts(0, 1, 0), 1, category="Suite or harness defects"),
+    Row("a scenario under a Rule, with a data table and a doc string", "rule", Counts(1, 0, 0), 0),
+    Row("two scenarios of one name, one failing", "twins", Counts(1, 1, 0), 1, category="Product defects"),
     Row("broken in before_all", "passed", "the run's set-up failed", 1, break_in="before_all", problems=1),
     Row(
         "the environment failed in before_all",
@@ -149,7 +163,7 @@ ROWS = [
     Row("broken in before_scenario", "passed", Counts(0, 1, 0), 1, break_in="before_scenario"),
     Row("broken in after_scenario", "passed", Counts(0, 1, 0), 1, break_in="after_scenario"),
     Row("broken in after_all", "two", Counts(2, 0, 0), 1, break_in="after_all", problems=1),
-    Row("an undefined step", "undefined", Counts(0, 1, 0), 1),
+    Row("an undefined step", "undefined", Counts(0, 1, 0), 1, category="Scenarios written wrong"),
     Row("deselected by tags", "tagged", Counts(1, 0, 0), 0, args=("--tags=@wanted",)),
     Row(
         "nothing matched the tags",
@@ -162,7 +176,7 @@ ROWS = [
     Row("behave refused its arguments", "passed", "behave refused to start", 2, args=("--no-such-option",)),
     Row("a bad setting", "passed", "a setting is wrong", 2, args=("-D", "retry_limit=lots"), problems=1),
     # behave counts the scenario it was in the middle of as an error: it began and did not finish.
-    Row("interrupted by Ctrl-C", "interrupted", Counts(1, 1, 1), 130, interrupt=True),
+    Row("interrupted by Ctrl-C", "interrupted", Counts(1, 1, 1), 130, interrupt=True, category="Interrupted"),
 ]
 
 
@@ -230,6 +244,11 @@ def test_every_view_of_the_run_says_the_same(project: Path, row: Row) -> None:
         wanted["the HTML report's summary"] = Counts(
             expected.passed, expected.failed + row.problems, expected.not_run
         )
+    if row.category:
+        views["the closing lines' category"] = any(
+            line.startswith(f"  {row.category}: ") for line in output.splitlines()
+        )
+        wanted["the closing lines' category"] = True
     wrong = [
         f"{view} said {views[view]}, expected {wanted[view]}" for view in views if views[view] != wanted[view]
     ]
