@@ -113,7 +113,7 @@ def test_the_failed_scenario_is_in_a_rerun_file_that_replays_it_with_the_same_se
     assert [line for line in rerun.splitlines() if line and not line.startswith("#")] == [
         "tests/deliberate_failure/deliberate_failure.feature:17"
     ]
-    assert "bin/acceptance @reports/rerun.txt -D seed=7" in failing_run.output
+    assert "bin/acceptance @reports/rerun.txt -D seed=7" in failing_run.output.splitlines()[-1]
 
 
 def test_junit_xml_records_one_failure_for_the_ci_test_tab(failing_run: Run) -> None:
@@ -185,6 +185,10 @@ def test_each_category_gets_the_failures_the_python_rules_put_in_it(tmp_path: Pa
     samples = {
         "set-up refused": ("broken", "Environment problem: the mock services could not start (gateway)"),
         "set-up refused, told later": ("broken", "While tidying up: Environment problem: ports"),
+        "written wrong": ("broken", "The scenario is written wrong: no step reads 'Given a blue moon'."),
+        "interrupted": ("broken", "The run was interrupted (Ctrl-C) while this scenario ran."),
+        "hook interrupted": ("broken", "A hook was interrupted (Ctrl-C) and the run stopped there."),
+        "interrupted, told later": ("broken", "Cleaning up: The run was interrupted (Ctrl-C)."),
         "suite error": ("broken", "The test suite itself hit an error (KeyError): 'channel'"),
         "suite error over lines": ("broken", "The test suite itself hit an error\n(KeyError): 'channel'"),
         "product defect": ("failed", "Waited 5 s for the client to be ready, but it did not happen."),
@@ -287,7 +291,10 @@ def test_an_environment_failure_exits_3_and_says_the_product_was_not_at_fault(tm
     run = acceptance(project, "--tags=@smoke", environ={"PYTHONPATH": str(broken)})
     assert run.status == 3, run.output[-3000:]
     assert "acceptance: the ENVIRONMENT failed, not the product" in run.output
-    [outcome] = [line for line in run.output.splitlines() if line.startswith("  Environment problems: ")]
+    [outcome] = [
+        line for line in run.output.splitlines() if line.startswith("acceptance: no scenario ran — ")
+    ]
+    assert "the run's set-up failed" in outcome
     assert "the mock services could not start (auth service)" in outcome
     assert list(report_categories(run.report)) == ["Environment problems"]
 
