@@ -10,7 +10,8 @@ import pytest
 from hamcrest import equal_to
 
 from support.drivers.base import ObservedEvent
-from support.observations import connection_trouble, describe_client, describe_health
+from support.observations import connection_trouble, describe_client, describe_health, describe_since_shutdown
+from support.people import Person
 from support.settings import Settings, read_ini_defaults
 from support.waiting import check, holds_throughout, wait_for
 from support.world import MAIN_CLIENT, ScenarioWorld
@@ -217,4 +218,32 @@ def test_a_wait_for_the_client_to_be_ready_again_says_it_never_left_ready() -> N
     assert str(caught.value) == (
         "Waited 0.02 s for the client to be ready again, but it did not happen: the client is ready; its "
         "state has not changed since the disruption."
+    )
+
+
+def test_a_wait_for_a_crowd_says_what_each_client_not_ready_is_doing() -> None:
+    world = world_with(StuckClient("ready", READY))
+    for name, client in [
+        ("ann", StuckClient("failed", GAVE_UP)),
+        ("bob", StuckClient("reconnecting", RECONNECTING)),
+        ("cy", StuckClient("ready", READY)),
+    ]:
+        world.clients[name] = client  # type: ignore[assignment]
+        world.people[name] = Person(name=name, api_key="k", read=(), publish=())
+    with pytest.raises(AssertionError) as caught:
+        world.await_crowd_ready()
+    assert str(caught.value) == (
+        "Waited 0.02 s for every client of the crowd to be ready, but it did not happen: 2 of 3 not ready: "
+        "ann had already failed: it gave up: the auth service said invalid_client: The API key is not "
+        "recognised; bob is still reconnecting (retry 4, waiting 383 ms, after: the server refused the "
+        "connection)."
+    )
+
+
+def test_what_a_client_did_after_shutting_down_is_told_in_words() -> None:
+    seen = [*READY, change("closing", 5, "asked to shut down"), change("closed", 6), change("connecting", 7)]
+    told = describe_since_shutdown(seen, "connecting", ["closing", "closed", "connecting"], 1)
+    assert told == (
+        "since shutting down the client went through closing, then closed, then connecting, and the gateway "
+        "saw 1 new connection; now it is still connecting"
     )
