@@ -12,24 +12,31 @@ decide the run's exit code, so the report and the exit code never disagree.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import re
 import shutil
+import time
 import tomllib
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from support.problems import ENVIRONMENT_PROBLEM, EnvironmentProblem
+from support.written_wrong import WRITTEN_WRONG, ScenarioWrittenWrong
 
-ALLURE_FORMATTER = "allure_behave.formatter:AllureFormatter"
+if TYPE_CHECKING:
+    from support.run_record import RunRecord
+
+ALLURE_FORMATTER = "support.allure_formatter:AllureFormatter"
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARIES = ("behave", "allure-behave", "websockets", "httpx", "aiohttp", "PyJWT")
 HUMANISED_LABELS = ("epic", "story")
+_HOOK_ERROR = re.compile(r"HOOK-ERROR in (?P<hook>\w+)(?:\(tag=(?P<tag>[^)]*)\))?: (?P<said>.*)", re.DOTALL)
 _EXCEPTION_PREFIX = re.compile(r"(?P<kind>[A-Za-z_][\w.]*): (?P<message>.*)", re.DOTALL)
 
 
@@ -60,6 +67,20 @@ ENVIRONMENT_PROBLEMS = Category(
     ("broken",),
     ENVIRONMENT_PROBLEM + ".*",  # plain words and a colon: the same pattern in Java and Python
 )
+WRITTEN_WRONG_SCENARIOS = Category(
+    "Scenarios written wrong",
+    "The Gherkin asks for something the suite has no words for: a step no definition reads, an unknown "
+    "phrase or a bad value. Neither the product nor the suite is at fault; the message names the nearest "
+    "phrasings the suite knows (docs/steps.md lists them all).",
+    ("broken",),
+    WRITTEN_WRONG + ".*",
+)
+INTERRUPTED_SCENARIOS = Category(
+    "Interrupted",
+    "The run was stopped (Ctrl-C) while the scenario ran, so it did not finish. Nothing is known about it.",
+    ("broken",),
+    "(The run was interrupted|A hook was interrupted).*",
+)
 SUITE_DEFECTS = Category(
     "Suite or harness defects",
     "An error in the test suite itself (a step or its support code), not a wrong answer from the product.",
@@ -71,7 +92,13 @@ PRODUCT_DEFECTS = Category(
     ("failed",),
 )
 # Order matters: Allure puts a result in the first category that matches.
-CATEGORIES: tuple[Category, ...] = (ENVIRONMENT_PROBLEMS, SUITE_DEFECTS, PRODUCT_DEFECTS)
+CATEGORIES: tuple[Category, ...] = (
+    ENVIRONMENT_PROBLEMS,
+    WRITTEN_WRONG_SCENARIOS,
+    INTERRUPTED_SCENARIOS,
+    SUITE_DEFECTS,
+    PRODUCT_DEFECTS,
+)
 
 
 def category_of(status: str, message: str) -> Category | None:
@@ -177,23 +204,55 @@ def _write_json(path: Path, content: Any) -> None:
     path.write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-# -- a set-up that failed before any scenario ran ---------------------------------------------------
+# -- what the formatter could not write ----------------------------------------------------------------
 
 
-def record_run_problem(directory: Path, what: str, problem: EnvironmentProblem) -> None:
-    """A result of its own for a failure outside any scenario, so the report shows why nothing ran."""
+def allure_id(identity: str) -> str:
+    """Allure's historyId (or testCaseId) for a scenario's identity (``support.verdict.scenario_identities``)."""
+    return hashlib.md5(identity.encode("utf-8")).hexdigest()  # an id, not a secret
+
+
+def mend_results(directory: Path, record: RunRecord) -> None:
+    """Results for what the Allure formatter never saw: each problem outside any scenario (a broken result
+    of its own, so the report shows why the run went wrong) and each selected scenario of a feature the run
+    never reached (skipped, with the reason). Afterwards the results hold every scenario of the record."""
+    present = {str(result.get("historyId")) for _, result in _results(directory)}
+    for problem in record.problems:
+        _write_result(
+            directory, f"The run itself: {problem.where}", "broken", problem.message, "The run itself"
+        )
+    for scenario in record.scenarios:
+        if allure_id(scenario.identity) not in present:
+            _write_result(
+                directory,
+                scenario.name,
+                scenario.status,
+                scenario.message,
+                scenario.feature,
+                scenario.identity,
+            )
+
+
+def _write_result(
+    directory: Path, name: str, status: str, message: str, feature: str, identity: str | None = None
+) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    now = int(time.time() * 1000)
     result = {
         "uuid": str(uuid.uuid4()),
-        "historyId": f"run set-up: {what}",
-        "name": what,
-        "fullName": f"Run set-up: {what}",
-        "status": "broken",
-        "statusDetails": {"message": str(problem)},
+        "historyId": allure_id(identity or name),
+        "testCaseId": allure_id(identity or name),
+        "name": name,
+        "fullName": f"{feature}: {name}",
+        "status": status,
+        "statusDetails": {"message": message},
         "stage": "finished",
+        "start": now,
+        "stop": now,
         "labels": [
-            {"name": "epic", "value": "Run set-up"},
-            {"name": "feature", "value": "Run set-up"},
-            {"name": "severity", "value": "blocker"},
+            {"name": "feature", "value": feature},
+            {"name": "severity", "value": "blocker" if status == "broken" else "normal"},
+            {"name": "framework", "value": "behave"},
         ],
     }
     _write_json(directory / f"{result['uuid']}-result.json", result)
@@ -236,45 +295,21 @@ def _make_messages_plain(item: dict[str, Any]) -> None:
 
 
 def plain_message(status: str, message: str) -> str:
-    """The failure as a person would say it: no exception class names in front of the suite's words."""
+    """The failure as a person would say it: no exception class names in front of the suite's words, and
+    behave's "HOOK-ERROR in after_scenario: …" told as "… (in the after_scenario hook)"."""
     text = message.strip()
+    hook = _HOOK_ERROR.match(text)
+    if hook is not None:
+        where = hook["hook"] + (f" @{hook['tag']}" if hook["tag"] else "")
+        return f"{plain_message(status, hook['said'])} (in the {where} hook)"
     found = _EXCEPTION_PREFIX.fullmatch(text)
     if found is None:
         return "A check failed without saying why." if text == "AssertionError" else text
     kind, said = found["kind"], found["message"].strip()
     if kind == "AssertionError":
         return said
-    if kind.rsplit(".", 1)[-1] == EnvironmentProblem.__name__:
+    if kind.rsplit(".", 1)[-1] in (EnvironmentProblem.__name__, ScenarioWrittenWrong.__name__):
         return said
     if status == "broken":
         return f"The test suite itself hit an error ({kind}): {said}"
     return text
-
-
-# -- what the run came to --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Outcome:
-    scenario: str
-    status: str
-    message: str
-
-    @property
-    def category(self) -> Category | None:
-        return category_of(self.status, self.message)
-
-
-def outcomes(directory: Path) -> list[Outcome]:
-    """The last result of each scenario in the results directory."""
-    latest: dict[str, tuple[int, Outcome]] = {}
-    for _, result in _results(directory):
-        key = str(result.get("historyId") or result.get("uuid"))
-        stop = int(result.get("stop") or 0)
-        message = plain_message(
-            result.get("status", ""), (result.get("statusDetails") or {}).get("message") or ""
-        )
-        outcome = Outcome(str(result.get("name", "?")), str(result.get("status", "unknown")), message)
-        if key not in latest or stop >= latest[key][0]:
-            latest[key] = (stop, outcome)
-    return [outcome for _, outcome in sorted(latest.values(), key=lambda item: item[1].scenario)]

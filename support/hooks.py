@@ -14,15 +14,12 @@ from behave.runner import Context
 
 from support.allure_results import (
     allure_results_dir,
-    clean_results,
     finish_results,
-    record_run_problem,
     run_facts,
     write_run_files,
 )
 from support.drivers import ObservedEvent, describe_target
 from support.fixtures import TAG_FIXTURES
-from support.problems import EnvironmentProblem
 from support.reporting import redact
 from support.runtime import BackgroundLoop
 from support.services.stack import ServiceStack
@@ -34,28 +31,25 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def before_all(context: Context) -> None:
     context.settings = settings = load_settings(context)
+    # The run record (support/run_record.py) reads the seed chosen here, so the closing lines can say it.
+    context.config.userdata["seed"] = str(settings.seed)
     print(replay_hint(settings.seed), flush=True)
+    # The outputs were cleared by the command before behave started (support/acceptance.py).
     context.allure_results = results = allure_results_dir(
         context.config.format or [], context.config.outfiles or []
     )
     if results is not None:
-        clean_results(results)
         write_run_files(
             results, run_facts(settings.as_report(), describe_target(settings.client)), os.environ
         )
     # Scenarios still open when the run ends (interrupted by Ctrl-C) are closed by after_all.
     context.open_worlds = []
     context.services = ServiceStack(settings)
-    try:
-        context.services.start()
-    except EnvironmentProblem as problem:
-        if results is not None:
-            record_run_problem(results, "Start the realtime services", problem)
-        raise
+    context.services.start()
 
 
 def replay_hint(seed: int) -> str:
-    return f"Seed {seed} — replay this run with: behave -D seed={seed}"
+    return f"Seed {seed} — replay this run with: bin/acceptance -D seed={seed}"
 
 
 def load_settings(context: Context) -> Settings:

@@ -20,15 +20,15 @@ from support.allure_results import (
     clean_results,
     executor,
     finish_results,
-    outcomes,
+    allure_id,
+    mend_results,
     plain_message,
-    record_run_problem,
     run_facts,
     write_environment,
     write_run_files,
 )
 from support.problems import EnvironmentProblem
-from support.run_summary import ENVIRONMENT_FAILED, FAILED, recorded_seed, summarize
+from support.run_record import Problem, RunRecord, ScenarioRecord
 from support.settings import Settings, read_ini_defaults
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -220,64 +220,28 @@ def test_the_executor_names_the_ci_build_or_says_local(
     assert executor(environ) == expected
 
 
-def test_a_set_up_failure_gets_a_result_of_its_own_in_the_environment_category(tmp_path: Path) -> None:
-    record_run_problem(tmp_path, "Start the realtime services", EnvironmentProblem("no ports left"))
-    [outcome] = outcomes(tmp_path)
-    assert outcome.scenario == "Start the realtime services"
-    assert outcome.message == "Environment problem: no ports left"
-    assert outcome.category is ENVIRONMENT_PROBLEMS
-
-
-# -- closing lines and exit code --------------------------------------------------------------------
-
-
-def test_all_passed_exits_0_with_the_counts(tmp_path: Path) -> None:
-    write_result(tmp_path, "a", "passed")
-    write_result(tmp_path, "b", "passed")
-    lines, status = summarize(outcomes(tmp_path), 0, "42", tmp_path / "rerun.txt")
-    assert (lines, status) == (["acceptance: 2 passed, 0 failed"], 0)
-
-
-def test_a_product_defect_exits_1_names_it_and_says_how_to_rerun(tmp_path: Path) -> None:
-    write_result(tmp_path, "ok", "passed")
-    write_result(tmp_path, "late messages", "failed", "AssertionError: message 57 never arrived")
-    rerun = tmp_path / "rerun.txt"
-    rerun.write_text("features/a.feature:3\n", encoding="utf-8")
-    lines, status = summarize(outcomes(tmp_path), 1, "42", rerun)
-    assert status == FAILED
-    assert lines[0] == "acceptance: 1 passed, 1 failed"
-    assert lines[1] == "  Product defects: late messages — message 57 never arrived"
-    assert (
-        lines[2] == f"Run just the failed scenarios again, the same way: bin/acceptance @{rerun} -D seed=42"
+def test_mending_adds_a_result_for_each_problem_outside_any_scenario_and_each_unseen_scenario(
+    tmp_path: Path,
+) -> None:
+    record = RunRecord(
+        stage="finished", problems=[Problem("after_all", "Environment problem: no ports left")]
     )
-
-
-def test_an_environment_problem_exits_3_and_says_the_product_was_not_at_fault(tmp_path: Path) -> None:
-    record_run_problem(tmp_path, "Start the realtime services", EnvironmentProblem("no ports left"))
-    lines, status = summarize(outcomes(tmp_path), 1, None, tmp_path / "rerun.txt")
-    assert status == ENVIRONMENT_FAILED
-    assert "the ENVIRONMENT failed, not the product" in lines[-1]
-
-
-def test_behave_stopping_without_a_failed_scenario_keeps_its_own_status(tmp_path: Path) -> None:
-    lines, status = summarize(outcomes(tmp_path), 2, None, tmp_path / "rerun.txt")
-    assert status == 2
-    assert lines == [
-        "acceptance: 0 passed, 0 failed",
-        "acceptance: behave stopped with status 2 (its output above says why)",
-    ]
-
-
-def test_a_retried_scenario_counts_once_by_its_latest_result(tmp_path: Path) -> None:
-    write_result(tmp_path, "first", "failed", "AssertionError: x", historyId="same", stop=1)
-    write_result(tmp_path, "second", "passed", historyId="same", stop=2)
-    assert [outcome.status for outcome in outcomes(tmp_path)] == ["passed"]
-
-
-def test_the_seed_is_read_back_from_the_environment_file(tmp_path: Path) -> None:
-    write_environment(tmp_path, {"target": "x", "seed": "1234"})
-    assert recorded_seed(tmp_path) == "1234"
-    assert recorded_seed(tmp_path / "missing") is None
+    seen = ScenarioRecord("features/a.feature :: Seen", "A", "Seen", "features/a.feature:3", "passed")
+    unseen = ScenarioRecord(
+        "features/a.feature :: Unseen", "A", "Unseen", "features/a.feature:7", "skipped", "Not run: stopped"
+    )
+    record.scenarios = [seen, unseen]
+    write_result(tmp_path, "Seen", "passed", historyId=allure_id(seen.identity))
+    mend_results(tmp_path, record)
+    results = {r["name"]: r for r in (json.loads(p.read_text()) for p in tmp_path.glob("*-result.json"))}
+    assert sorted(results) == ["Seen", "The run itself: after_all", "Unseen"]
+    problem = results["The run itself: after_all"]
+    assert problem["status"] == "broken"
+    assert category_of("broken", problem["statusDetails"]["message"]) is ENVIRONMENT_PROBLEMS
+    assert (results["Unseen"]["status"], results["Unseen"]["statusDetails"]["message"]) == (
+        "skipped",
+        "Not run: stopped",
+    )
 
 
 # -- where results go, and the environment file ----------------------------------------------------

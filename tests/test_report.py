@@ -103,7 +103,7 @@ def test_the_failed_scenario_is_in_a_rerun_file_that_replays_it_with_the_same_se
     assert [line for line in rerun.splitlines() if line and not line.startswith("#")] == [
         "tests/deliberate_failure/deliberate_failure.feature:17"
     ]
-    assert "bin/acceptance @reports/rerun.txt -D seed=7" in failing_run.output
+    assert "bin/acceptance @reports/rerun.txt -D seed=7" in failing_run.output.splitlines()[-1]
 
 
 def test_junit_xml_records_one_failure_for_the_ci_test_tab(failing_run: Run) -> None:
@@ -213,7 +213,10 @@ def test_an_environment_failure_exits_3_and_says_the_product_was_not_at_fault(tm
     run = acceptance(project, "--tags=@smoke", environ={"PYTHONPATH": str(broken)})
     assert run.status == 3, run.output[-3000:]
     assert "acceptance: the ENVIRONMENT failed, not the product" in run.output
-    [outcome] = [line for line in run.output.splitlines() if line.startswith("  Environment problems: ")]
+    [outcome] = [
+        line for line in run.output.splitlines() if line.startswith("acceptance: no scenario ran — ")
+    ]
+    assert "the run's set-up failed" in outcome
     assert "the mock services could not start (auth service)" in outcome
     tree = json.loads((run.report / "data" / "categories.json").read_text(encoding="utf-8"))
     assert [group["name"] for group in tree["children"]] == ["Environment problems"]

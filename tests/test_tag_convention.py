@@ -4,10 +4,11 @@ each feature names its epic, each scenario has one severity and one story, and e
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
-from behave.model import Feature, Scenario
+from behave.model import Feature, Scenario, ScenarioOutline
 from behave.parser import parse_file
 
 from support.fixtures import TAG_FIXTURES
@@ -31,6 +32,15 @@ def features() -> list[Feature]:
 
 def scenarios() -> list[tuple[Feature, Scenario]]:
     return [(feature, scenario) for feature in features() for scenario in feature.scenarios]
+
+
+def written_scenarios(feature: Feature) -> list[Scenario]:
+    """Each scenario and Scenario Outline as written in the file, under Rules too; not an Outline's rows."""
+    return [
+        scenario
+        for scenario in feature.walk_scenarios(with_outlines=True)
+        if not isinstance(getattr(scenario, "parent", None), ScenarioOutline)
+    ]
 
 
 def label(tags: list[str], name: str) -> list[str]:
@@ -64,3 +74,14 @@ def test_every_tag_is_part_of_the_convention(feature: Feature, scenario: Scenari
         assert KNOWN_TAG.fullmatch(tag), f"{scenario.filename}: @{tag} is not a tag the convention knows"
         if tag.startswith("fixture."):
             assert tag in TAG_FIXTURES, f"{scenario.filename}: @{tag} is not a fixture in support/fixtures.py"
+
+
+@pytest.mark.parametrize("feature", features(), ids=lambda feature: feature.name)
+def test_no_two_scenarios_of_a_feature_share_a_name(feature: Feature) -> None:
+    # The report tells scenarios apart, and keeps each one's history, by feature file and name.
+    names = Counter(scenario.name for scenario in written_scenarios(feature))
+    repeated = sorted(name for name, count in names.items() if count > 1)
+    assert not repeated, (
+        f"{feature.filename}: more than one scenario is named "
+        f"{', '.join(repr(name) for name in repeated)}; give each scenario a name of its own."
+    )

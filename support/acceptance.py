@@ -1,0 +1,143 @@
+"""The acceptance command: one run of the suite, its outputs, its report and its closing lines.
+
+    python -m support.acceptance [behave arguments…]      (bin/acceptance runs this after setting up)
+
+1. Clears this run's outputs before anything can fail: Allure results, JUnit XML, the rerun file and the
+   run record (the HTML report is rebuilt below; its history for the trend charts is kept).
+2. Runs behave in a process of its own and shows its console as it goes.
+3. Builds the HTML report, unless no scenario ran (then there is nothing to report, and no old results).
+4. Prints where everything is and the closing lines, read from the run record, and exits with the run's
+   code (see ``support.run_summary``).
+
+Ctrl-C is passed on to behave once, which stops within seconds and closes what it started; the results
+written so far stay valid and the closing lines say the run was interrupted. A second Ctrl-C is passed on
+again; a third stops behave outright.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections import deque
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from support.allure_results import ROOT, clean_results
+from support.run_record import RERUN, RUN_RECORD, RunRecord
+from support.run_summary import summarize
+
+BEHAVE = [sys.executable, "-m", "behave"]
+# behave 1.3 prints this before every run; it tells a reader nothing.
+NOISE = re.compile(r"^USING RUNNER: ")
+# How behave says it refused to start: argparse's "prog: error: …", its own config and parse errors.
+REFUSAL = re.compile(r"^(?:\S+: error: )?(?P<said>(?:\w*Error: |BAD_|CONFIG-ERROR).*|(?<=error: ).*)$")
+# After a failed before_all, behave also says "ABORTED: By user.", which no user did.
+FALSE_ABORT = "ABORTED: By user."
+KILL_AFTER_INTERRUPTS = 3
+
+
+def outputs(ini: Path = ROOT / "behave.ini") -> tuple[Path, Path]:
+    """Where behave.ini sends the Allure results and the JUnit XML."""
+    config = configparser.ConfigParser()
+    config.read(ini, encoding="utf-8")
+    section = config["behave"] if config.has_section("behave") else {}
+    results = Path((section.get("outfiles") or "reports/allure-results").split()[0])
+    junit = Path(section.get("junit_directory") or "reports/junit")
+    return results, junit
+
+
+def clear_outputs(results: Path, junit: Path) -> None:
+    """This run's outputs start empty, so nothing in them can come from another run."""
+    clean_results(results)
+    clean_results(junit)
+    for path in (RERUN, RUN_RECORD):
+        path.unlink(missing_ok=True)
+
+
+class Interrupts:
+    """Ctrl-C while behave runs: passed on to behave (in a process group of its own) rather than obeyed."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.process: subprocess.Popen[str] | None = None
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
+        if self.process is None or self.process.poll() is not None:
+            return
+        if self.count >= KILL_AFTER_INTERRUPTS:
+            self.process.kill()
+        else:
+            self.process.send_signal(signal.SIGINT)
+
+
+def run_behave(arguments: Sequence[str], interrupts: Interrupts) -> tuple[int, str]:
+    """Run behave, echoing its console; its exit status and the last thing it said about refusing."""
+    process = subprocess.Popen(
+        [*BEHAVE, *arguments],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        start_new_session=True,  # Ctrl-C reaches behave through Interrupts, once
+    )
+    interrupts.process = process
+    refusals: deque[str] = deque(maxlen=1)
+    set_up_failed = False
+    assert process.stdout is not None
+    for line in process.stdout:
+        if NOISE.match(line) or (set_up_failed and line.strip() == FALSE_ABORT):
+            continue
+        set_up_failed = set_up_failed or line.startswith("ABORTED: HOOK-ERROR in hook=before_all")
+        refused = REFUSAL.match(line.strip())
+        if refused:
+            refusals.append(refused["said"])
+        sys.stdout.write(line)
+        sys.stdout.flush()
+    return process.wait(), (refusals[-1] if refusals else "")
+
+
+def build_report(results: Path) -> int:
+    """Build the HTML report (support.allure_report); its status when the build itself failed."""
+    from support import allure_report
+
+    return allure_report.build(results, Path("reports/allure-report"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    results, junit = outputs()
+    clear_outputs(results, junit)
+    interrupts = Interrupts()
+    previous = signal.signal(signal.SIGINT, interrupts)
+    try:
+        behave_status, behave_said = run_behave(arguments, interrupts)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    record = RunRecord.read()
+    closing = summarize(record, behave_status, behave_said)
+    print()
+    report_status = 0
+    if record is not None and (record.scenarios or record.problems):
+        report_status = build_report(results)
+        print(f"Allure results: {results}")
+        if Path("reports/allure-report/index.html").exists():
+            print("HTML report:    reports/allure-report/index.html")
+        print(f"JUnit XML:      {junit}")
+    else:
+        print("No report: no scenario ran, so there is nothing to report.")
+    print("\n".join(closing.lines))
+    if closing.status == 0 and report_status != 0:
+        return report_status
+    return closing.status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

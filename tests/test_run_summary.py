@@ -1,0 +1,90 @@
+"""The closing lines and exit code, read from the run record: one line of counts, then what went wrong."""
+
+from __future__ import annotations
+
+from support.run_record import Problem, RunRecord, ScenarioRecord
+from support.run_summary import ENVIRONMENT_FAILED, FAILED_SOME, INTERRUPTED, PASSED_ALL, REFUSED, summarize
+
+
+def scenario(name: str, status: str = "passed", message: str = "") -> ScenarioRecord:
+    return ScenarioRecord(f"features/a.feature :: {name}", "A", name, "features/a.feature:3", status, message)
+
+
+def finished(*scenarios: ScenarioRecord, **facts: object) -> RunRecord:
+    return RunRecord(stage="finished", scenarios=list(scenarios), seed="42", **facts)  # type: ignore[arg-type]
+
+
+def test_all_passed_exits_0_with_the_counts_and_what_was_deselected() -> None:
+    closing = summarize(finished(scenario("a"), scenario("b"), deselected=3), 0)
+    assert (closing.lines, closing.status) == (["acceptance: 2 passed, 0 failed (3 deselected)"], PASSED_ALL)
+
+
+def test_a_product_defect_exits_1_names_it_and_says_how_to_run_it_again() -> None:
+    closing = summarize(finished(scenario("ok"), scenario("late", "failed", "message 57 never arrived")), 1)
+    assert closing.status == FAILED_SOME
+    assert closing.lines == [
+        "acceptance: 1 passed, 1 failed",
+        "  Product defects: late — message 57 never arrived",
+        "Run just the scenarios that did not pass again, the same way: "
+        "bin/acceptance @reports/rerun.txt -D seed=42",
+    ]
+
+
+def test_a_step_written_wrong_has_its_own_category() -> None:
+    said = 'The scenario is written wrong: no step reads "When the moon turns blue".'
+    closing = summarize(finished(scenario("moon", "broken", said)), 1)
+    assert closing.lines[1] == f"  Scenarios written wrong: moon — {said}"
+
+
+def test_a_scenario_the_environment_broke_exits_3() -> None:
+    closing = summarize(finished(scenario("a", "broken", "Environment problem: no ports left")), 1)
+    assert closing.status == ENVIRONMENT_FAILED
+    assert "the ENVIRONMENT failed, not the product" in closing.lines[-1]
+
+
+def test_an_error_after_every_scenario_passed_still_fails_the_run() -> None:
+    closing = summarize(finished(scenario("a"), problems=[Problem("after_all", "left a thread running")]), 1)
+    assert closing.status == FAILED_SOME
+    assert closing.lines == [
+        "acceptance: 1 passed, 0 failed",
+        "  The run itself: after_all — left a thread running",
+    ]
+
+
+def test_an_interrupted_run_exits_130_and_counts_what_did_not_run() -> None:
+    record = finished(scenario("a"), scenario("b", "skipped", "Not run: the run was interrupted (Ctrl-C)"))
+    record.interrupted = True
+    closing = summarize(record, 1)
+    assert closing.status == INTERRUPTED
+    assert closing.lines[0] == "acceptance: 1 passed, 0 failed, 1 not run"
+    assert "  Not run: the run was interrupted (Ctrl-C)" in closing.lines
+    assert "INTERRUPTED" in closing.lines[-1]
+
+
+def test_a_bad_setting_is_a_refusal_in_one_line() -> None:
+    problem = Problem(
+        "before_all", "Setting 'retry_limit' must be a whole number, got 'lots'", "SettingsError"
+    )
+    closing = summarize(finished(scenario("a", "skipped", "Not run: …"), problems=[problem]), 1)
+    assert closing.status == REFUSED
+    assert closing.lines == [f"acceptance: no scenario ran — a setting is wrong: {problem.message}"]
+
+
+def test_no_record_means_behave_refused_its_arguments_and_says_why() -> None:
+    closing = summarize(None, 2, "unrecognized arguments: --no-such-option")
+    assert closing.status == REFUSED
+    assert closing.lines == [
+        "acceptance: no scenario ran — behave refused to start: unrecognized arguments: --no-such-option"
+    ]
+
+
+def test_nothing_selected_is_not_a_pass() -> None:
+    closing = summarize(finished(deselected=4), 0)
+    assert closing.status == REFUSED
+    assert closing.lines == ["acceptance: no scenario ran — none matched the selection (4 deselected)"]
+
+
+def test_a_run_that_never_finished_is_not_a_pass() -> None:
+    closing = summarize(RunRecord(stage="started"), -9)
+    assert closing.status != PASSED_ALL
+    assert closing.lines[0].startswith("acceptance: the run did not finish")
