@@ -136,6 +136,7 @@ def connection_stays_up(context: Context) -> None:
         equal_to("ready"),
         during_s=context.settings.stable_connection_ms / 1000,
         what="the client to stay ready",
+        seen=lambda state: observations.describe_client(client.events(), state),
     )
 
 
@@ -190,6 +191,10 @@ def client_reconnects_while_flapping(context: Context, count: int) -> None:
         greater_than_or_equal_to(count),
         within_s=settings.wait_timeout_s,
         what=f"the client to reconnect {count} times",
+        seen=lambda ready: (
+            f"the client became ready {observations.times(ready)} since the link began to flap, and now "
+            + observations.describe_client(world.client.events(), world.client.state, who="it")
+        ),
     )
     lifetimes = _ready_lifetimes_ms(world.client.events(), since)
     check(
@@ -377,6 +382,7 @@ def client_tries_at_once(context: Context) -> None:
         not_none(),
         within_s=settings.wait_timeout_s,
         what="the client to try again",
+        seen=lambda _: observations.describe_client(world.client.events(), world.client.state),
     )
     check(
         (began - asked) * 1000,

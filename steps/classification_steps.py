@@ -126,4 +126,11 @@ def _first_classified(context: Context) -> ObservedEvent:
 def _wait(
     context: Context, probe: Callable[[], ObservedEvent | None], what: str, pause_ms: float
 ) -> ObservedEvent:
-    return wait_for(probe, not_none(), within_s=context.settings.wait_timeout_s + pause_ms / 1000, what=what)
+    client = context.world.client
+    return wait_for(
+        probe,
+        not_none(),
+        within_s=context.settings.wait_timeout_s + pause_ms / 1000,
+        what=what,
+        seen=lambda _: observations.describe_client(client.events(), client.state),
+    )

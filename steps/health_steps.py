@@ -5,6 +5,7 @@ from behave import then
 from behave.runner import Context
 from hamcrest import all_of, contains_string, equal_to, has_entries, has_entry, has_properties, not_none
 
+from support import observations
 from support.matchers import all_parts_up
 from support.waiting import wait_for
 
@@ -50,6 +51,7 @@ def client_reports_up(context: Context) -> None:
         ),
         within_s=context.settings.wait_timeout_s,
         what="the client to report itself up",
+        seen=lambda health: observations.describe_health(health, client.events()),
     )
 
 
@@ -71,6 +73,7 @@ def client_reports_voice_only(context: Context) -> None:
         ),
         within_s=context.settings.wait_timeout_s,
         what="the client to report itself degraded, on voice only",
+        seen=lambda health: observations.describe_health(health, context.world.client.events()),
     )
 
 
@@ -82,4 +85,5 @@ def client_reports_degraded(context: Context) -> None:
         has_entries(status="degraded", last_error=not_none()),
         within_s=context.settings.wait_timeout_s,
         what="the client to report itself degraded, saying why",
+        seen=lambda health: observations.describe_health(health, context.world.client.events()),
     )

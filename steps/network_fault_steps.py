@@ -39,6 +39,7 @@ def ready_once_network_back(context: Context, bound: str) -> None:
         described_as("the client ready", not_none()),
         within_s=bound_s + context.settings.wait_timeout_s,
         what="the client to be ready again once the network was back",
+        seen=lambda _: observations.describe_client(world.client.events(), world.client.state),
     )
     world.findings.append(
         f"Ready again {took_s * 1000:.0f} ms after the network was back (allowed {bound_s * 1000:.0f} ms)"
@@ -51,13 +52,16 @@ def stayed_connected(context: Context) -> None:
     """Checks that, since the fault began, the client never lost its connection, never missed a heartbeat
     reply and never left the ready state.
     """
-    events, since = context.world.client.events(), context.world.since("disruption")
-    trouble = [
-        f"{event.name} ({event.data.get('reason') or event.data.get('state') or ''})"
-        for event in events
-        if event.at >= since and event.name in ("connection:lost", "heartbeat:timeout", "state:changed")
-    ]
-    check(trouble, empty(), what="what happened to the client's connection during the fault")
+    client, since = context.world.client, context.world.since("disruption")
+    check(
+        observations.connection_trouble(client.events(), since),
+        empty(),
+        what="what happened to the client's connection during the fault",
+        seen=lambda trouble: (
+            f"since the fault began {'; '.join(trouble)}; now "
+            + observations.describe_client(client.events(), client.state, who="it")
+        ),
+    )
 
 
 @then("the client reconnected and resumed the same session")

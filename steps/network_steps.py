@@ -79,6 +79,7 @@ def client_says_reconnecting(context: Context) -> None:
         has_item("reconnecting"),
         within_s=context.settings.wait_timeout_s,
         what="the client to say it is reconnecting",
+        seen=lambda _: observations.describe_client(client.events(), client.state, since=since),
     )
 
 

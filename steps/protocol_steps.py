@@ -84,9 +84,8 @@ def server_sends_oversized(context: Context, channel: str) -> None:
     `max_message_bytes` setting); the moment is marked as the disruption.
     """
     context.world.disrupt()
-    context.services.publish(
-        channel, protocol.oversized(context.world.rng, context.settings.max_message_bytes)
-    )
+    limit = context.settings.max_message_bytes
+    context.services.publish_too_big(channel, protocol.oversized(context.world.rng, limit), limit)
 
 
 @when("the server sends {frame} instead of a message")

@@ -159,18 +159,19 @@ def has_been_ready(events: Sequence[ObservedEvent]) -> bool:
 
 
 def unsettled(events: Mapping[str, Sequence[ObservedEvent]]) -> list[str]:
-    """The clients that have neither been ready nor given up yet."""
+    """The clients that have neither been ready nor given up yet, each with what it is doing, in plain
+    words."""
     return [
-        name
+        observations.describe_client(seen, who=name)
         for name, seen in events.items()
         if not has_been_ready(seen) and "failed" not in observations.states(seen)
     ]
 
 
 def never_ready(events: Mapping[str, Sequence[ObservedEvent]]) -> list[str]:
-    """Each client that never became ready, with the last thing it said about its state."""
+    """Each client that never became ready, with the state it is in and what led there."""
     return [
-        f"{name} never became ready (last: {observations.final_reason(seen) or 'it never started'})"
+        f"{name} never became ready: " + observations.describe_client(seen, who="it")
         for name, seen in events.items()
         if not has_been_ready(seen)
     ]

@@ -169,8 +169,7 @@ def unsettled(fault: CrowdFault, events: Mapping[str, Sequence[ObservedEvent]]) 
         seen = events.get(outage.name, ())
         if "failed" in observations.states_since(seen, fault.at):
             continue
-        state = observations.states(seen)[-1:] or ["not started"]
-        waiting.append(f"{outage.name} is not back yet (now {state[0]})")
+        waiting.append(f"{outage.name} is not back yet: " + observations.describe_client(seen, who="it"))
     return waiting
 
 

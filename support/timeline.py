@@ -4,6 +4,10 @@ The text story (support/reporting.py) tells everything in order; this picture te
 each client's states, messages, retries and key moments, and what the network, the gateway and the
 auth service did, on one time axis. Only known, harmless fields are shown: never message payloads,
 tokens or keys.
+
+Every fault a scenario applies is drawn on the lane of what it struck, with a plain label. Labels never
+overprint one another: one with no room goes to a free row, or is shortened, or (a last resort for marks that
+are not faults) left to its mark's tooltip, which always says everything.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ LEFT, PLOT_W = 180, 1000  # the label column, then the drawing area
 WIDTH = LEFT + PLOT_W + 40  # room for a label that runs past the last moment
 PLOT_TOP, LANE_GAP, ROW_H = 70, 6, 18
 CHAR_W = 6.2  # average width of an 11 px sans-serif character, to guess label widths
+BOLD_W = 1.08  # how much wider bold text runs
+LABEL_GAP = 4  # the least room between two labels on a row, in px
+POINT_ROWS = 3  # rows of labels above a service lane's points
+NAME_W = LEFT - 20  # room for a lane's name and note, left of the plot
 TICK_BUCKET_PX = 2  # one message tick per 2 px column at most, so 10,000 messages stay light
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 
@@ -57,6 +65,23 @@ MOMENTS: dict[str, tuple[str, str]] = {  # client event -> (short label, line co
     "protocol:error": ("unusable frame", VERMILLION),
     "protocol:ignored": ("frame ignored", ORANGE),
 }
+SHORT_LABELS = {  # a label -> what it shrinks to when it has no room
+    "connection lost": "lost",
+    "no heartbeat reply": "no heartbeat",
+    "gave up retrying": "gave up",
+    "sign-in error": "error",
+    "session lost, new one": "new session",
+    "session resumed": "resumed",
+    "message refused": "refused",
+    "avatar error, voice only": "voice only",
+    "unusable frame": "bad frame",
+    "frame ignored": "ignored",
+    "session started": "started",
+    "token asked": "asked",
+    "token given": "given",
+    "stream started": "stream",
+    "stream stopped": "stopped",
+}
 SERVICE_POINTS: dict[tuple[str, str], tuple[str, str]] = {  # (source, kind) -> (short label, colour)
     ("gateway", "session started"): ("session started", GREEN),
     ("gateway", "session resumed"): ("session resumed", GREEN),
@@ -78,19 +103,99 @@ SERVICE_POINTS: dict[tuple[str, str], tuple[str, str]] = {  # (source, kind) -> 
     ("auth service", "token revoked"): ("token revoked", ORANGE),
     ("auth service", "refresh token reused"): ("refresh reused", VERMILLION),
     ("auth service", "sign-in throttled"): ("throttled", ORANGE),
+    ("auth service", "sign-in revoked"): ("sign-in revoked", VERMILLION),  # faults from here on
+    ("auth service", "account closed"): ("account closed", VERMILLION),
+    ("auth service", "trouble programmed"): ("made to answer", VERMILLION),  # labelled by _points
+    ("auth service", "service started again"): ("auth service back", GREEN),
+    ("gateway", "trouble programmed"): ("made to misbehave", VERMILLION),  # labelled by _points
+    ("gateway", "token revoked"): ("dropped: token revoked", VERMILLION),
+    ("gateway", "sessions forgotten"): ("sessions forgotten", VERMILLION),
+    ("gateway", "message too big for clients sent"): ("too-big message sent", VERMILLION),
+    ("gateway", "connections no longer cut"): ("connections no longer cut", GREEN),
+    ("gateway", "compression accepted again"): ("compression accepted again", GREEN),
     ("avatar service", "avatar session created"): ("avatar started", GREEN),
     ("avatar service", "avatar updated"): ("avatar updated", BLUE),
     ("avatar service", "avatar session closed"): ("avatar closed", GREY),
     ("avatar service", "request refused"): ("refused", VERMILLION),
-    ("avatar service", "service unavailable"): ("unavailable", VERMILLION),
-    ("avatar service", "service slow"): ("slow", ORANGE),
-    ("avatar service", "service recovered"): ("recovered", GREEN),
+    ("avatar service", "service recovered"): ("avatar service back", GREEN),
+    ("avatar service", "service started again"): ("avatar service back", GREEN),
     ("gateway", "upgrade refused"): ("upgrade refused", VERMILLION),  # labelled with its status by _points
     ("gateway", "session ended by the gateway"): ("session ended", VERMILLION),  # and with its close code
     ("network", "address refuses connections"): ("refusing address", VERMILLION),
     ("network", "host never answers"): ("silent host", VERMILLION),
     ("network", "connection left unanswered"): ("left unanswered", VERMILLION),
     ("network", "name does not resolve"): ("unknown name", VERMILLION),
+}
+# What a scenario did to a service on purpose (or its undoing): labelled before anything else on its lane, so
+# a fault never loses its label to a routine mark.
+FAULT_POINTS = {
+    ("auth service", "sign-in revoked"),
+    ("auth service", "account closed"),
+    ("auth service", "trouble programmed"),
+    ("auth service", "service started again"),
+    ("auth service", "refresh token reused"),
+    ("gateway", "trouble programmed"),
+    ("gateway", "token revoked"),
+    ("gateway", "sessions forgotten"),
+    ("gateway", "message too big for clients sent"),
+    ("gateway", "connections no longer cut"),
+    ("gateway", "compression accepted again"),
+    ("gateway", "odd frame sent"),
+    ("gateway", "traffic moved"),
+    ("avatar service", "service recovered"),
+    ("avatar service", "service started again"),
+    ("network", "address refuses connections"),
+    ("network", "host never answers"),
+    ("network", "name does not resolve"),
+}
+# Troubles that last: (source, kind that starts it) -> (the kinds that end it, its label from the entry's
+# facts, what its end is called). One never ended lasts to the end of the scenario.
+SERVICE_TROUBLES: dict[tuple[str, str], tuple[tuple[str, ...], Callable[[Mapping[str, Any]], str], str]] = {
+    ("auth service", "service stopped"): (
+        ("service started again",),
+        lambda facts: "auth service made unavailable",
+        "back",
+    ),
+    ("auth service", "flawed tokens handed out"): (
+        (),
+        lambda facts: f"hands out flawed tokens ({facts.get('flaw')})",
+        "stopped",
+    ),
+    ("avatar service", "service stopped"): (
+        ("service started again",),
+        lambda facts: "avatar service made unavailable",
+        "back",
+    ),
+    ("avatar service", "service unavailable"): (
+        ("service recovered",),
+        lambda facts: "avatar service made unavailable (503)",
+        "back",
+    ),
+    ("avatar service", "service slow"): (
+        ("service recovered",),
+        lambda facts: f"avatar service made slow (+{_number(facts.get('delay_ms'))} ms)",
+        "back",
+    ),
+    ("gateway", "connections cut from now on"): (
+        ("connections no longer cut",),
+        lambda facts: f"cuts every connection {_number(facts.get('after_ms'))} ms after it is ready",
+        "no longer cut",
+    ),
+    ("gateway", "untrusted certificate shown"): (
+        (),
+        lambda facts: "shows an untrusted certificate",
+        "stopped",
+    ),
+    ("gateway", "protocol versions limited"): (
+        (),
+        lambda facts: f"speaks only {facts.get('speaks')}",
+        "stopped",
+    ),
+    ("gateway", "compression turned down"): (
+        ("compression accepted again",),
+        lambda facts: "turns compression down",
+        "accepted again",
+    ),
 }
 # The only data keys ever written into the picture: none of them holds a payload, token or key.
 SAFE_FACTS = (
@@ -100,6 +205,7 @@ SAFE_FACTS = (
     "classification", "retryable", "recommended_delay_ms", "close_code", "retry_after_s", "address", "name",
     "after_ms",
     "what", "seq", "size", "subprotocol", "compression", "offered", "speaks",
+    "requests", "delay_ms", "flaw", "issuer", "answer", "sessions", "families_revoked",
 )  # fmt: skip
 MESSAGE_TICKS = (  # (css class, what a tick means, the events it counts, top and bottom in the lane, colour)
     ("received", "received", {"message"}, 2, 11, BLUE),
@@ -138,7 +244,8 @@ class Lane:
 
 @dataclass(frozen=True)
 class Mark:
-    """Something on a service lane: a moment, or an interval when it has a ``finish``."""
+    """Something on a service lane: a moment, or an interval when it has a ``finish``. A ``fault`` is
+    labelled before the lane's other marks."""
 
     at: float
     label: str
@@ -146,24 +253,27 @@ class Mark:
     colour: str
     css: str
     finish: float | None = None
+    fault: bool = False
 
 
 class LabelRows:
-    """Puts each label in the first of a few rows where it overlaps nothing."""
+    """Rows of labels: each label goes in the first row where it overlaps no other, in whatever order labels
+    are placed (so the labels that matter most can be placed first)."""
 
     def __init__(self, rows: int) -> None:
-        self._ends = [-math.inf] * rows
+        self._taken: list[list[tuple[float, float]]] = [[] for _ in range(rows)]
 
-    def place(self, left: float, right: float, *, always: bool = False) -> int | None:
-        for row, end in enumerate(self._ends):
-            if left >= end + 4:
-                self._ends[row] = right
+    def place(self, left: float, right: float) -> int | None:
+        """The row the span from ``left`` to ``right`` now holds, or None when every row is taken there."""
+        for row, taken in enumerate(self._taken):
+            if all(right + LABEL_GAP <= start or left >= end + LABEL_GAP for start, end in taken):
+                taken.append((left, right))
                 return row
-        if not always:
-            return None
-        row = min(range(len(self._ends)), key=self._ends.__getitem__)  # the least crowded row
-        self._ends[row] = max(self._ends[row], right)
-        return row
+        return None
+
+    def add_row(self) -> None:
+        """One more row, for a label that must be shown."""
+        self._taken.append([])
 
 
 def render_timeline(
@@ -181,9 +291,9 @@ def render_timeline(
     entries = sorted(journal, key=lambda entry: entry.at)
     lanes = [lane for client, seen in events.items() for lane in _client_lanes(scale, client, seen, end)]
     lanes += [_network_lane(scale, entries, end), _gateway_lane(scale, entries, end)]
-    lanes.append(_auth_lane(scale, entries))
+    lanes.append(_auth_lane(scale, entries, end))
     if any(entry.source == "avatar service" for entry in entries):
-        lanes.append(_avatar_lane(scale, entries))
+        lanes.append(_avatar_lane(scale, entries, end))
     return _picture(heading, scale, lanes)
 
 
@@ -265,7 +375,7 @@ def _retry_lane(scale: Scale, seen: Sequence[ObservedEvent]) -> Lane:
                 _el("circle", tip, cx=x0, cy=y, r=3.5, fill=PURPLE, stroke=BLACK, class_="retry-start"),
                 # Retries bunch up (the first ones come quickly): a label that has no room shrinks to the
                 # retry's number, or goes, rather than overprint another; the tooltip always says it all.
-                *(_label(rows, x0, top + 10, label) or _label(rows, x0, top + 10, str(attempt))),
+                *_label(rows, x0, top + 10, label, str(attempt)),
             ]
         return out
 
@@ -278,15 +388,21 @@ def _moment_lane(scale: Scale, client: str, seen: Sequence[ObservedEvent], reach
 
     def draw(top: float) -> list[str]:
         rows, out = LabelRows(2), []
-        for event in moments:
-            label, colour = _moment_label(event)
+        labels = [_moment_label(event) for event in moments]
+        for event, (label, colour) in zip(moments, labels, strict=True):
             x = scale.x(event.at)
             tip = f"{scale.when(event.at)}: {client}: {label}{_facts(event.data, SAFE_FACTS)}"
             line = {"x1": x, "x2": x, "y1": top + 2, "y2": top + 28 + reach, "stroke": colour}
             out.append(_el("line", tip, **line, stroke_width=1.5, stroke_dasharray="5 3", class_="moment"))
-            # Moments bunch up around a fault (lost, classified, resumed within a few ms): a label with no
-            # room goes rather than overprint another; its dashed line stays and its tooltip says it all.
-            out += _label(rows, x, top + 11, label)
+        # Moments bunch up around a fault (lost, classified, resumed within a few ms): like ones close
+        # together share a label, and a label with no room shrinks, or goes, rather than overprint another;
+        # the dashed lines and their tooltips say it all.
+        for run in _runs(
+            scale, [(event.at, label) for event, (label, _) in zip(moments, labels, strict=True)]
+        ):
+            label = labels[run[0]][0]
+            x = scale.x(moments[run[0]].at)
+            out += _label(rows, x, top + 11, _times(label, len(run)), label, _short(label))
         return out
 
     return Lane(client, "", 28, draw, heading=True)
@@ -298,6 +414,11 @@ def _moment_label(event: ObservedEvent) -> tuple[str, str]:
         verdict = "retry" if retryable else "fatal"
         return f"{verdict}: {event.data.get('classification')}", ORANGE if retryable else VERMILLION
     return MOMENTS[event.name]
+
+
+def _short(label: str) -> str:
+    """What a label shrinks to when it has no room: its known short form, or what comes before a colon."""
+    return SHORT_LABELS.get(label) or (label.split(":")[0] if ":" in label else "")
 
 
 # -- service lanes -----------------------------------------------------------------------------------
@@ -324,8 +445,8 @@ def _fault(scale: Scale, applied: JournalEntry, lifted: float | None, end: float
         "to the end: never lifted" if lifted is None else f"to {scale.when(lifted)}"
     )
     if lifted is None:
-        return Mark(applied.at, f"{name} (still active)", tip, VERMILLION, "fault active", end)
-    return Mark(applied.at, name, tip, VERMILLION, "fault", lifted)
+        return Mark(applied.at, f"{name} (still active)", tip, VERMILLION, "fault active", end, fault=True)
+    return Mark(applied.at, name, tip, VERMILLION, "fault", lifted, fault=True)
 
 
 def _fault_name(detail: Mapping[str, Any]) -> str:
@@ -370,7 +491,8 @@ def _gateway_lane(scale: Scale, entries: Sequence[JournalEntry], end: float) -> 
             stops.append(_gateway_stop(scale, stopped.pop(node), entry.at))
     stops += [_gateway_stop(scale, entry, None, end) for entry in stopped.values()]
     note = _count(len(stops), "stop") if stops else "kept running"
-    return _marks_lane(scale, "gateway", note, stops + _points(scale, entries, "gateway"))
+    marks = stops + _troubles(scale, entries, "gateway", end) + _points(scale, entries, "gateway")
+    return _marks_lane(scale, "gateway", note, marks)
 
 
 def _gateway_stop(scale: Scale, stopped: JournalEntry, started: float | None, end: float = 0.0) -> Mark:
@@ -386,7 +508,30 @@ def _gateway_stop(scale: Scale, stopped: JournalEntry, started: float | None, en
     finish = end if started is None else started
     tip = f"{who} {how} at {scale.when(stopped.at)}{_facts(stopped.detail, SAFE_FACTS)}, "
     tip += "still stopped at the end" if started is None else f"started again at {scale.when(finish)}"
-    return Mark(stopped.at, f"{who} {how}", tip, GREY, "gateway-stopped", finish)
+    return Mark(stopped.at, f"{who} {how}", tip, GREY, "gateway-stopped", finish, fault=True)
+
+
+def _troubles(scale: Scale, entries: Sequence[JournalEntry], source: str, end: float) -> list[Mark]:
+    """The troubles a scenario gave a service that last (made unavailable, slow, handing out flawed tokens…),
+    each shaded from when it began until what ends it, or to the end."""
+    begun: dict[str, JournalEntry] = {}  # by the kind that began it
+    marks: list[Mark] = []
+    for entry in (e for e in entries if e.source == source):
+        for (_, kind), (enders, _, _) in SERVICE_TROUBLES.items():
+            if entry.kind in enders and kind in begun:
+                marks.append(_trouble(scale, begun.pop(kind), entry.at))
+        if (source, entry.kind) in SERVICE_TROUBLES and entry.kind not in begun:
+            begun[entry.kind] = entry
+    return marks + [_trouble(scale, entry, None, end) for entry in begun.values()]
+
+
+def _trouble(scale: Scale, began: JournalEntry, ended: float | None, end: float = 0.0) -> Mark:
+    _, name, ending = SERVICE_TROUBLES[(began.source, began.kind)]
+    label = name(began.detail)
+    tip = f"{began.source}: {label}{_facts(began.detail, SAFE_FACTS)}, from {scale.when(began.at)} "
+    tip += "to the end of the scenario" if ended is None else f"until {ending} at {scale.when(ended)}"
+    css = "trouble" if ended is not None else "trouble active"
+    return Mark(began.at, label, tip, VERMILLION, css, end if ended is None else ended, fault=True)
 
 
 def _points(scale: Scale, entries: Sequence[JournalEntry], source: str) -> list[Mark]:
@@ -401,59 +546,150 @@ def _points(scale: Scale, entries: Sequence[JournalEntry], source: str) -> list[
             label = f"upgrade refused {entry.detail.get('status')}"
         elif entry.kind == "session ended by the gateway":
             label = f"closed {entry.detail.get('code')}"
+        elif entry.kind == "trouble programmed":
+            label = _programmed(entry)
         tip = f"{scale.when(entry.at)}: {entry.source}: {entry.kind}{_facts(entry.detail, SAFE_FACTS)}"
-        marks.append(Mark(entry.at, label, tip, colour, "point"))
+        fault = (entry.source, entry.kind) in FAULT_POINTS
+        marks.append(Mark(entry.at, label, tip, colour, "point fault" if fault else "point", fault=fault))
     return marks
 
 
-def _auth_lane(scale: Scale, entries: Sequence[JournalEntry]) -> Lane:
+def _programmed(entry: JournalEntry) -> str:
+    """A trouble programmed for the auth service's next requests or the gateway's next connections, in a few
+    words: "made to answer 503" (and how many times), "made to answer 600 ms late", "made to refuse 429",
+    "made to close 1011"."""
+    detail = entry.detail
+    times = f" ×{_number(detail.get('requests'))}" if _float(detail.get("requests")) > 1 else ""
+    if detail.get("close_code") is not None:
+        return f"made to close {detail.get('close_code')}{times}"
+    if detail.get("status") in (None, 200):
+        return f"made to answer {_number(detail.get('delay_ms'))} ms late{times}"
+    verb = "answer" if entry.source == "auth service" else "refuse"
+    return f"made to {verb} {detail.get('status')}{times}"
+
+
+def _auth_lane(scale: Scale, entries: Sequence[JournalEntry], end: float) -> Lane:
     asked = sum(entry.source == "auth service" and entry.kind == "token requested" for entry in entries)
-    return _marks_lane(
-        scale, "auth service", _count(asked, "token request"), _points(scale, entries, "auth service")
-    )
+    marks = _troubles(scale, entries, "auth service", end) + _points(scale, entries, "auth service")
+    return _marks_lane(scale, "auth service", _count(asked, "token request"), marks)
 
 
-def _avatar_lane(scale: Scale, entries: Sequence[JournalEntry]) -> Lane:
+def _avatar_lane(scale: Scale, entries: Sequence[JournalEntry], end: float) -> Lane:
     calls = sum(entry.source == "avatar service" and entry.kind == "request received" for entry in entries)
-    return _marks_lane(
-        scale, "avatar service", _count(calls, "call"), _points(scale, entries, "avatar service")
-    )
+    marks = _troubles(scale, entries, "avatar service", end) + _points(scale, entries, "avatar service")
+    return _marks_lane(scale, "avatar service", _count(calls, "call"), marks)
+
+
+def _runs(scale: Scale, marks: Sequence[tuple[float, str]]) -> list[list[int]]:
+    """The indexes of time-ordered (time, label) marks, in runs of like labels close enough together (within
+    the first one's label) to share one label."""
+    runs: list[list[int]] = []
+    for index, (at, label) in enumerate(marks):
+        if runs:
+            first_at, first_label = marks[runs[-1][0]]
+            if label == first_label and scale.x(at) - scale.x(first_at) <= _width(label):
+                runs[-1].append(index)
+                continue
+        runs.append([index])
+    return runs
+
+
+def _times(label: str, count: int) -> str:
+    """A label for ``count`` like marks: the label, then a multiplication sign and the count."""
+    return label if count == 1 else f"{label} ×{count}"
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A label given a place: its row, the words it shows (maybe shortened), where it is anchored, and the
+    full words when they were shortened."""
+
+    row: int
+    words: str
+    x: float
+    anchor: str
+    full: str | None = None
 
 
 def _marks_lane(scale: Scale, name: str, note: str, marks: list[Mark]) -> Lane:
-    """Point marks (labels above them) at the top, then intervals stacked in rows so none overlap."""
-    points = [mark for mark in marks if mark.finish is None]
+    """Point marks (labels above them, faults labelled first) at the top, then intervals stacked in rows so
+    neither they nor their labels overlap."""
+    points = sorted((mark for mark in marks if mark.finish is None), key=lambda mark: mark.at)
     intervals = sorted((mark for mark in marks if mark.finish is not None), key=lambda mark: mark.at)
+    # An interval's label may run past its end, so the label counts when stacking intervals in rows; with a
+    # row for each interval, every one finds a row.
     rows = LabelRows(len(intervals) or 1)
-    # An interval's label may run past its end, so the label counts when stacking intervals in rows.
-    extents = [
-        (scale.x(m.at), max(scale.x(m.finish or m.at), scale.x(m.at) + _width(m.label) + 8))
-        for m in intervals
+    spans = [_interval_label(scale, mark) for mark in intervals]
+    placed = [
+        rows.place(min(scale.x(mark.at), left), max(scale.x(mark.finish or mark.at), left + _width(words)))
+        or 0
+        for mark, (left, words) in zip(intervals, spans, strict=True)
     ]
-    placed = [rows.place(*extent, always=True) or 0 for extent in extents]
-    points_h = 36 if points else 0
+    labels = _point_labels(scale, points)
+    label_rows = max((label.row + 1 for label in labels.values()), default=1)
+    mark_y = 18 + (label_rows - 1) * 11  # the points' centre, below their labels
+    points_h = mark_y + 7 if points else 0
     height = max(points_h + (max(placed, default=-1) + 1) * ROW_H + 4, 28)  # 28: room for the note
 
     def draw(top: float) -> list[str]:
-        labels, out = LabelRows(2), []
-        for point in points:
-            x, y = scale.x(point.at), top + 29
+        out = []
+        for index, point in enumerate(points):
+            x, y = scale.x(point.at), top + mark_y
             diamond = f"{x:.1f},{y - 5} {x + 5:.1f},{y} {x:.1f},{y + 5} {x - 5:.1f},{y}"
             out.append(
-                _el("polygon", point.tooltip, points=diamond, fill=point.colour, stroke=BLACK, class_="point")
+                _el(
+                    "polygon",
+                    point.tooltip,
+                    points=diamond,
+                    fill=point.colour,
+                    stroke=BLACK,
+                    class_=point.css,
+                )
             )
-            out += _label(labels, x, top + 10, point.label)
-        for mark, row in zip(intervals, placed, strict=True):
+            if index in labels:
+                out.append(_placed_text(labels[index], top + 10))
+        for mark, row, (left, words) in zip(intervals, placed, spans, strict=True):
             x0, x1 = scale.x(mark.at), scale.x(mark.finish or mark.at)
             y = top + points_h + row * ROW_H + 2
             box = {"x": x0, "y": y, "width": max(x1 - x0, 1.5), "height": ROW_H - 2}
             shade = {"fill": mark.colour, "fill_opacity": 0.35, "stroke": mark.colour}
             out.append(_el("rect", mark.tooltip, **box, **shade, class_=mark.css))
             out.append(_el("rect", mark.tooltip, **box, fill="url(#hatch)"))  # hatched: not colour alone
-            out.append(_text(mark.label, x=x0 + 4, y=y + 12))
+            full = mark.label if words != mark.label else None
+            out.append(_text(words, full, x=left, y=y + 12, class_="label interval"))
         return out
 
     return Lane(name, note, height, draw)
+
+
+def _interval_label(scale: Scale, mark: Mark) -> tuple[float, str]:
+    """Where an interval's label starts and what it says: just inside its start, moved left to stay in the
+    picture, shortened when even the whole plot is too narrow for it."""
+    words = _fit(mark.label, WIDTH - 8 - LEFT)
+    left = min(scale.x(mark.at) + 4, WIDTH - 4 - _width(words))
+    return max(left, LEFT + 2), words
+
+
+def _point_labels(scale: Scale, points: Sequence[Mark]) -> dict[int, Placed]:
+    """Labels for a lane's points, by the index of the point that carries each. Like marks close together
+    share one label ("session resumed" and how many); faults are placed first, then the rest in time order,
+    each in a free row, shortened when only that fits, or (not faults) left to its mark's tooltip."""
+    # Each fault keeps a label of its own: a fault is never in a run with another mark.
+    groups = _runs(
+        scale, [(point.at, f"{index}" if point.fault else point.label) for index, point in enumerate(points)]
+    )
+    rows = LabelRows(POINT_ROWS)
+    placed: dict[int, Placed] = {}
+    for group in sorted(groups, key=lambda g: (not points[g[0]].fault, points[g[0]].at)):
+        point = points[group[0]]
+        words = _times(point.label, len(group))
+        label = place_label(rows, scale.x(point.at), words, point.label, _short(point.label))
+        if label is None and point.fault:  # a fault always keeps a label: it gets a row of its own
+            rows.add_row()
+            label = place_label(rows, scale.x(point.at), words, point.label, _short(point.label))
+        if label is not None:
+            placed[group[0]] = label
+    return placed
 
 
 # -- the picture -------------------------------------------------------------------------------------
@@ -463,14 +699,19 @@ def _picture(heading: str, scale: Scale, lanes: list[Lane]) -> str:
     body: list[str] = []
     y = PLOT_TOP
     for lane in lanes:
+        # A name or note too long for the label column is shortened; its tooltip keeps all of it.
         size, weight = (12, "bold") if lane.heading else (11, "normal")
-        body.append(_text(lane.name, x=12, y=y + 14, font_size=size, font_weight=weight))
+        name = _fit(lane.name, NAME_W, size, bold=lane.heading)
+        body.append(_text(name, _unless(lane.name, name), x=12, y=y + 14, font_size=size, font_weight=weight))
         if lane.note:
-            body.append(_text(lane.note, x=12, y=y + 26, font_size=10, fill=MUTED, class_="note"))
+            note = _fit(lane.note, NAME_W, 10)
+            tip = _unless(lane.note, note)
+            body.append(_text(note, tip, x=12, y=y + 26, font_size=10, fill=MUTED, class_="note"))
         body += lane.draw(y)
         y += lane.height + LANE_GAP
     legend, legend_h = _legend(y + 14)
-    title = _text(heading, x=12, y=24, font_size=15, font_weight="bold")
+    shown = _fit(heading, WIDTH - 24, 15, bold=True)
+    title = _text(shown, _unless(heading, shown), x=12, y=24, font_size=15, font_weight="bold")
     return _svg(heading, WIDTH, y + 14 + legend_h, [title, *_axis(scale, y), *body, *legend])
 
 
@@ -501,7 +742,7 @@ def _legend(top: float) -> tuple[list[str], float]:
         (_el("rect", x=5, width=2, height=12, fill=VERMILLION), "resent / duplicate / gap"),
         (_el("rect", y=5, width=12, height=2, fill=BLACK), "wait before a retry"),
         (_el("line", x1=6, x2=6, y2=12, stroke=VERMILLION, stroke_dasharray="3 2"), "key moment"),
-        (_el("rect", width=12, height=12, fill="url(#hatch)", stroke=VERMILLION), "network fault"),
+        (_el("rect", width=12, height=12, fill="url(#hatch)", stroke=VERMILLION), "fault"),
         (_el("rect", width=12, height=12, fill="url(#hatch)", stroke=GREY), "gateway stopped"),
     ]
     out, x, y = [], 12.0, top
@@ -543,16 +784,50 @@ def _text(words: str, tooltip: str | None = None, **attributes: object) -> str:
     return _el("text", tooltip, words, **attributes)
 
 
-def _label(rows: LabelRows, x: float, baseline: float, words: str, *, always: bool = False) -> list[str]:
-    """A label just right of x (left of it near the right edge), in a row where it overlaps nothing."""
-    width = _width(words)
-    rightwards = x + 3 + width <= WIDTH - 4
-    left = x + 3 if rightwards else x - 3 - width
-    row = rows.place(left, left + width, always=always)
-    if row is None:
-        return []  # no room: the mark's tooltip still says it
-    anchor, at = ("start", left) if rightwards else ("end", x - 3)
-    return [_text(words, x=at, y=baseline + row * 11, text_anchor=anchor, class_="label")]
+def _label(rows: LabelRows, x: float, baseline: float, words: str, *shorter: str) -> list[str]:
+    """A label for a mark at x, in a row where it overlaps nothing, shortened if only that fits; none at all
+    when nothing fits (the mark's tooltip still says it)."""
+    placed = place_label(rows, x, words, *shorter)
+    return [] if placed is None else [_placed_text(placed, baseline)]
+
+
+def place_label(rows: LabelRows, x: float, words: str, *shorter: str) -> Placed | None:
+    """The first of ``words`` and its ``shorter`` forms that has room in some row, just right of x (left of it
+    near the right edge, and cut short when wider than the plot on either side), or None."""
+    room = max(WIDTH - 4 - (x + 3), x - 3 - LEFT)
+    for shown in dict.fromkeys(_fit(form, room) for form in (words, *shorter) if form):
+        width = _width(shown)
+        rightwards = x + 3 + width <= WIDTH - 4
+        left = x + 3 if rightwards else x - 3 - width
+        row = rows.place(left, left + width)
+        if row is not None:
+            anchor = "start" if rightwards else "end"
+            return Placed(row, shown, x + 3 if rightwards else x - 3, anchor, _unless(words, shown))
+    return None
+
+
+def _placed_text(placed: Placed, baseline: float) -> str:
+    return _text(
+        placed.words,
+        placed.full,
+        x=placed.x,
+        y=baseline + placed.row * 11,
+        text_anchor=placed.anchor,
+        class_="label",
+    )
+
+
+def _fit(words: str, room: float, font_size: float = 11, bold: bool = False) -> str:
+    """``words`` as they are when they fit in ``room`` px, else cut short with an ellipsis."""
+    if _width(words, font_size, bold) <= room:
+        return words
+    keep = max(int(room / _width("x", font_size, bold)) - 1, 1)
+    return words[:keep].rstrip() + "…"
+
+
+def _unless(full: str, shown: str) -> str | None:
+    """The full words, as a tooltip, when what is shown is not all of them."""
+    return full if shown != full else None
 
 
 def _facts(data: Mapping[str, Any], keys: Sequence[str]) -> str:
@@ -560,8 +835,9 @@ def _facts(data: Mapping[str, Any], keys: Sequence[str]) -> str:
     return f" ({'; '.join(shown)})" if shown else ""
 
 
-def _width(words: str) -> float:
-    return len(words) * CHAR_W
+def _width(words: str, font_size: float = 11, bold: bool = False) -> float:
+    """A guess at how wide ``words`` are drawn, in px."""
+    return len(words) * CHAR_W * font_size / 11 * (BOLD_W if bold else 1)
 
 
 def _count(number: int, word: str) -> str:

@@ -1,7 +1,8 @@
 """The suite's one way to wait: poll a condition until it holds or a deadline passes.
 
 Failures say what was awaited, what was expected and what was last seen, in plain words, so the
-report explains itself without a stack trace.
+report explains itself without a stack trace. Where the matcher's own words would not say enough (a
+client's state, say), ``seen`` turns the last value into a sentence of what was seen instead.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ T = TypeVar("T")
 POLL_INTERVAL_S = 0.005
 
 
-def wait_for(probe: Callable[[], T], matcher: Matcher[T], *, within_s: float, what: str) -> T:
+def wait_for(
+    probe: Callable[[], T],
+    matcher: Matcher[T],
+    *,
+    within_s: float,
+    what: str,
+    seen: Callable[[T], str] | None = None,
+) -> T:
     """Return the first value of ``probe()`` that satisfies ``matcher``; fail after ``within_s`` seconds."""
     deadline = time.monotonic() + within_s
     while True:
@@ -26,13 +34,19 @@ def wait_for(probe: Callable[[], T], matcher: Matcher[T], *, within_s: float, wh
         if matcher.matches(value):
             return value
         if time.monotonic() >= deadline:
-            raise AssertionError(
-                f"Waited {within_s:g} s for {what}, but it did not happen. {explain(matcher, value)}"
-            )
+            failed = f"Waited {within_s:g} s for {what}, but it did not happen"
+            raise AssertionError(_with_seen(failed, matcher, value, seen))
         time.sleep(POLL_INTERVAL_S)
 
 
-def holds_throughout(probe: Callable[[], T], matcher: Matcher[T], *, during_s: float, what: str) -> T:
+def holds_throughout(
+    probe: Callable[[], T],
+    matcher: Matcher[T],
+    *,
+    during_s: float,
+    what: str,
+    seen: Callable[[T], str] | None = None,
+) -> T:
     """Check that ``probe()`` keeps satisfying ``matcher`` for ``during_s`` seconds.
 
     For things that must *not* happen, such as a reconnect attempt after shutdown.
@@ -42,23 +56,32 @@ def holds_throughout(probe: Callable[[], T], matcher: Matcher[T], *, during_s: f
         value = probe()
         if not matcher.matches(value):
             raise AssertionError(
-                f"Expected {what} for {during_s:g} s, but it changed. {explain(matcher, value)}"
+                _with_seen(f"Expected {what} for {during_s:g} s, but it changed", matcher, value, seen)
             )
         if time.monotonic() >= deadline:
             return value
         time.sleep(POLL_INTERVAL_S)
 
 
-def check(value: T, matcher: Matcher[T], *, what: str) -> T:
+def check(value: T, matcher: Matcher[T], *, what: str, seen: Callable[[T], str] | None = None) -> T:
     """An immediate assertion with the same plain-English failure as ``wait_for``."""
     if not matcher.matches(value):
-        raise AssertionError(f"{what[:1].upper()}{what[1:]} was not as expected. {explain(matcher, value)}")
+        raise AssertionError(
+            _with_seen(f"{what[:1].upper()}{what[1:]} was not as expected", matcher, value, seen)
+        )
     return value
 
 
 def explain(matcher: Matcher[T], value: T) -> str:
     expected = StringDescription()
     matcher.describe_to(expected)
-    seen = StringDescription()
-    matcher.describe_mismatch(value, seen)
-    return f"Expected {expected}; instead {seen}."
+    mismatch = StringDescription()
+    matcher.describe_mismatch(value, mismatch)
+    return f"Expected {expected}; instead {mismatch}."
+
+
+def _with_seen(failed: str, matcher: Matcher[T], value: T, seen: Callable[[T], str] | None) -> str:
+    """The failure as one or two sentences: what did not happen, then what was seen instead."""
+    if seen is None:
+        return f"{failed}. {explain(matcher, value)}"
+    return f"{failed}: {seen(value).rstrip('.')}."

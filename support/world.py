@@ -20,6 +20,7 @@ from faker import Faker
 from hamcrest import empty, equal_to, has_item
 
 from realtime_protocol.structured_log import new_correlation_id
+from support import observations
 from support.coordination import Reconfiguration
 from support.drivers import (
     ClientDriver,
@@ -273,14 +274,24 @@ class ScenarioWorld:
         return {name: self.clients[name].events() for name in self.people}
 
     def await_crowd_ready(self, extra_s: float = 0.0) -> None:
-        """Wait until every person's client is ready (the usual wait, plus ``extra_s``), naming any that is
-        not in the failure message."""
+        """Wait until every person's client is ready (the usual wait, plus ``extra_s``); the failure message
+        says of each that is not what it is doing and what led there."""
         wait_for(
             lambda: [name for name in self.people if self.clients[name].state != "ready"],
             empty(),
             within_s=self.settings.wait_timeout_s + extra_s,
             what="every client of the crowd to be ready",
+            seen=lambda waiting: self.describe_crowd(waiting),
         )
+
+    def describe_crowd(self, names: list[str]) -> str:
+        """What each of these clients is doing, for a failure message: at most ten, then how many more."""
+        told = [
+            observations.describe_client(self.clients[name].events(), self.clients[name].state, who=name)
+            for name in names[:10]
+        ]
+        more = f"; and {len(names) - 10} more" if len(names) > 10 else ""
+        return f"{len(names)} of {len(self.people)} not ready: " + "; ".join(told) + more
 
     def caller_for_sign_ins(self) -> SignInCaller:
         """Someone (not a client) who signs in over HTTP under a client id of their own."""
@@ -304,8 +315,7 @@ class ScenarioWorld:
         confirms the subscription; ``whose`` names the client in a failure message."""
         within_s = self.settings.wait_timeout_s
         client.connect()
-        ready = f"{whose} state to be ready"
-        wait_for(lambda: client.state, equal_to("ready"), within_s=within_s, what=ready)
+        self.await_state("ready", what=f"{whose} state to be ready", client=client)
         client.subscribe(channel)
         wait_for(
             lambda: [event.data.get("channel") for event in client.events() if event.name == "subscribed"],
@@ -314,10 +324,30 @@ class ScenarioWorld:
             what=f"the gateway to confirm {whose} subscription to {channel!r}",
         )
 
-    def await_state(self, state: str, what: str) -> None:
-        """Wait until the client is in ``state``; ``what`` says it in words for the failure message."""
-        client = self.client
-        wait_for(lambda: client.state, equal_to(state), within_s=self.settings.wait_timeout_s, what=what)
+    def await_state(
+        self, state: str, what: str, *, since: str | None = None, client: ClientDriver | None = None
+    ) -> None:
+        """Wait until the client (the main one unless another is given) is in ``state``, or, with ``since``
+        (a moment the scenario marked), until the last state it went into since then is ``state``. ``what``
+        says it in words; a failure says the state the client is in and what led there."""
+        driver = self.client if client is None else client
+        after = None if since is None else self.since(since)
+
+        def now() -> str:
+            if after is None:
+                return driver.state
+            changed = observations.states_since(driver.events(), after)
+            return changed[-1] if changed else f"unchanged since the {since}"
+
+        wait_for(
+            now,
+            equal_to(state),
+            within_s=self.settings.wait_timeout_s,
+            what=what,
+            seen=lambda _: observations.describe_client(
+                driver.events(), driver.state, since=after, since_words=f"the {since}"
+            ),
+        )
 
     def publish(self, channel: str, count: int) -> list[str]:
         return self.publish_data(channel, [{"text": self.faker.sentence()} for _ in range(count)])

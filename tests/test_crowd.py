@@ -241,11 +241,14 @@ def test_settled_means_ready_at_least_once_or_given_up() -> None:
         "cy": [state("connecting", 1), state("authenticating", 2, "presenting credentials")],
         "dee": [],
     }
-    assert rush.unsettled(events) == ["cy", "dee"]
+    assert rush.unsettled(events) == [
+        "cy is still authenticating (presenting credentials)",
+        "dee has not set out to connect: it is still initialized",
+    ]
     assert rush.never_ready(events) == [
-        "bob never became ready (last: gave up: the key was refused)",
-        "cy never became ready (last: presenting credentials)",
-        "dee never became ready (last: it never started)",
+        "bob never became ready: it had already failed: it gave up: the key was refused",
+        "cy never became ready: it is still authenticating (presenting credentials)",
+        "dee never became ready: it has not set out to connect: it is still initialized",
     ]
 
 

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from support.drivers.base import ObservedEvent
 from support.journal import Journal, JournalEntry
 from support.reporting import REDACTED, redact, story
-from support.services.auth_service import ANSWER_FLAWS
+from support.services.auth_service import ANSWER_FLAWS, ProgrammedResponse
+from support.services.gateway import GatewayTrouble
+from support.services.stack import ServiceStack
 from support.services.tokens import FLAWS
 from support.settings import Settings, read_ini_defaults
+from support.timeline import render_timeline
 from support.world import TOKEN_FLAWS, auth_trouble, scenario_seed, token_flaw
 
 ROOT = Path(__file__).resolve().parent.parent
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def settings() -> Settings:
@@ -158,3 +166,187 @@ def test_an_unknown_kind_of_token_is_refused_in_one_line() -> None:
     message = str(refused.value)
     assert message.startswith("Unknown kind of token 'a rusty token'; known: ")
     assert "a token from another issuer" in message and "\n" not in message
+
+
+# -- every fault a scenario applies is told in the story and drawn on its lane ----------------------------
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[ServiceStack]:
+    services = ServiceStack(settings())
+    services.start()
+    try:
+        yield services
+    finally:
+        assert services.stop() == []
+
+
+def lane_of(root: ET.Element, words: str) -> str:
+    """The name of the lane a label with these words is drawn in (a lane's name sits 14 px below its top)."""
+    names = sorted(
+        (float(text.get("y") or 0) - 14, "".join(text.itertext()))
+        for text in root.iter(SVG + "text")
+        if text.get("x") == "12"
+        and not ({"note", "legend"} & set((text.get("class") or "").split()))
+        and float(text.get("y") or 0) > 70
+    )
+    drawn = [text for text in root.iter(SVG + "text") if "".join(text.itertext()).endswith(words)]
+    assert drawn, f"no label says {words!r} on the timeline"
+    return [name for top, name in names if top <= float(drawn[0].get("y") or 0)][-1]
+
+
+def revoke_a_sign_in(stack: ServiceStack) -> None:
+    stack.register_account("key_of_someone", subject="someone")
+    stack.revoke_sign_in("someone")
+
+
+def close_an_account(stack: ServiceStack) -> None:
+    stack.register_account("key_of_someone", subject="someone")
+    stack.close_account("key_of_someone")
+
+
+def take_the_auth_service_away_and_back(stack: ServiceStack) -> None:
+    stack.stop_auth()
+    stack.start_auth()
+
+
+def cut_connections_then_stop(stack: ServiceStack) -> None:
+    stack.cut_connections_after(150)
+    stack.cut_connections_after(None)
+
+
+def avatar_unavailable_then_back(stack: ServiceStack) -> None:
+    stack.avatar_unavailable()
+    stack.avatar_recovers()
+
+
+FAULTS: list[tuple[Callable[[ServiceStack], Any], str, list[tuple[str, str]]]] = [
+    # what the scenario does, the lane it shows on, and (what the story says, the label on the lane) for each
+    # thing it journals
+    (
+        take_the_auth_service_away_and_back,
+        "auth service",
+        [
+            (
+                "service stopped (answer=its address refuses every connection)",
+                "auth service made unavailable",
+            ),
+            ("service started again", "auth service back"),
+        ],
+    ),
+    (
+        lambda stack: stack.program_auth(*[ProgrammedResponse(503, "temporarily_unavailable")] * 2),
+        "auth service",
+        [
+            (
+                "trouble programmed (requests=2, status=503, error=temporarily_unavailable)",
+                "made to answer 503 ×2",
+            )
+        ],
+    ),
+    (
+        lambda stack: stack.program_auth(ProgrammedResponse(200, delay_ms=600)),
+        "auth service",
+        [("trouble programmed (requests=1, status=200, delay_ms=600)", "made to answer 600 ms late")],
+    ),
+    (
+        lambda stack: stack.hand_out_flawed_tokens("tampered"),
+        "auth service",
+        [("flawed tokens handed out (flaw=tampered)", "hands out flawed tokens (tampered)")],
+    ),
+    (revoke_a_sign_in, "auth service", [("sign-in revoked (subject=someone", "sign-in revoked")]),
+    (close_an_account, "auth service", [("account closed (subject=someone", "account closed")]),
+    (
+        lambda stack: stack.program_gateway(GatewayTrouble(status=503)),
+        "gateway",
+        [("trouble programmed (status=503)", "made to refuse 503")],
+    ),
+    (
+        lambda stack: stack.program_gateway(GatewayTrouble(close_code=1011, reason="internal error")),
+        "gateway",
+        [
+            (
+                "trouble programmed (close_code=1011, reason=1011 (an internal server error))",
+                "made to close 1011",
+            )
+        ],
+    ),
+    (
+        cut_connections_then_stop,
+        "gateway",
+        [
+            ("connections cut from now on (after_ms=150)", "cuts every connection 150 ms after it is ready"),
+            ("connections no longer cut", "connections no longer cut"),
+        ],
+    ),
+    (
+        lambda stack: stack.gateway_speaks(("realtime.v1",)),
+        "gateway",
+        [("protocol versions limited (speaks=realtime.v1)", "speaks only realtime.v1")],
+    ),
+    (
+        lambda stack: stack.gateway_compresses(False),
+        "gateway",
+        [("compression turned down", "turns compression down")],
+    ),
+    (
+        lambda stack: stack.publish_too_big("prices", {"text": "x" * 100}, 64),
+        "gateway",
+        [("message too big for clients sent (channel=prices, size=", "too-big message sent")],
+    ),
+    (
+        lambda stack: stack.forget_gateway_sessions(),
+        "gateway",
+        [("sessions forgotten (sessions=0)", "sessions forgotten")],
+    ),
+    (
+        avatar_unavailable_then_back,
+        "avatar service",
+        [
+            ("service unavailable", "avatar service made unavailable (503)"),
+            ("service recovered", "avatar service back"),
+        ],
+    ),
+    (
+        lambda stack: stack.avatar_slow(900),
+        "avatar service",
+        [("service slow (delay_ms=900)", "avatar service made slow (+900 ms)")],
+    ),
+]
+
+
+@pytest.mark.parametrize(("apply", "lane", "told"), FAULTS)
+def test_each_fault_is_told_in_the_story_and_drawn_on_its_lane_with_a_plain_label(
+    stack: ServiceStack,
+    apply: Callable[[ServiceStack], Any],
+    lane: str,
+    told: list[tuple[str, str]],
+) -> None:
+    stack.reset(seed=11)
+    start = time.monotonic()
+    apply(stack)
+    journal = stack.journal_entries()
+    end = time.monotonic() + 0.01
+    lines = story({}, journal, start).splitlines()
+    root = ET.fromstring(render_timeline({}, journal, start, end, "faults"))
+    for says, label in told:
+        assert [line for line in lines if f"{lane}  {says}" in line], f"the story does not tell {says!r}"
+        assert lane_of(root, label) == lane, f"{label!r} is not drawn on the {lane} lane"
+
+
+def test_an_untrusted_certificate_the_gateway_shows_is_told_and_drawn() -> None:
+    stack = ServiceStack(settings(), tls=True)
+    stack.start()
+    try:
+        stack.reset(seed=11)
+        start = time.monotonic()
+        stack.show_untrusted_gateway_certificate()
+        journal = stack.journal_entries()
+        lines = story({}, journal, start).splitlines()
+        root = ET.fromstring(render_timeline({}, journal, start, time.monotonic() + 0.01, "faults"))
+    finally:
+        assert stack.stop() == []
+    assert any(
+        "gateway  untrusted certificate shown (issuer=an authority nobody trusts)" in line for line in lines
+    )
+    assert lane_of(root, "shows an untrusted certificate") == "gateway"

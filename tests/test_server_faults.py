@@ -56,7 +56,7 @@ def test_a_client_that_never_came_back_counts_against_the_rate_not_the_average_d
     summary = server_faults.summarise(outages)
     assert summary.reconnection_rate == 0.5 and summary.average_downtime_ms == pytest.approx(100)
     assert server_faults.unsettled(fault(ann="s1", bob="s2"), events) == [
-        "bob is not back yet (now disconnected)"
+        "bob is not back yet: it is disconnected"
     ]
 
 

@@ -7,6 +7,7 @@ import itertools
 import random
 import re
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +16,21 @@ import pytest
 from support.drivers.base import ObservedEvent
 from support.journal import Journal, JournalEntry
 from support.services.fault_proxy import FaultProxy
-from support.timeline import LEFT, PLOT_W, STATE_COLOURS, render_timeline
+from support.timeline import (
+    BOLD_W,
+    CHAR_W,
+    FAULT_POINTS,
+    LEFT,
+    MOMENTS,
+    PLOT_W,
+    SERVICE_POINTS,
+    SERVICE_TROUBLES,
+    STATE_COLOURS,
+    WIDTH,
+    LabelRows,
+    place_label,
+    render_timeline,
+)
 from tests.polling import eventually
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -64,8 +79,24 @@ def tooltip(element: ET.Element) -> str:
     return title.text or ""
 
 
+def shown(text: ET.Element) -> str:
+    """The words a text element shows (a tooltip inside it is not shown)."""
+    return (text.text or "") + "".join(child.tail or "" for child in text)
+
+
 def words(root: ET.Element) -> list[str]:
-    return [text.text or "" for text in root.iter(SVG + "text")]
+    return [shown(text) for text in root.iter(SVG + "text")]
+
+
+def texts_and_tooltips(root: ET.Element) -> list[str]:
+    """Every text's words and, for one shortened to fit, the full words its tooltip keeps."""
+    found = []
+    for text in root.iter(SVG + "text"):
+        found.append(shown(text))
+        title = text.find(SVG + "title")
+        if title is not None:
+            found.append(title.text or "")
+    return found
 
 
 def number(element: ET.Element, attribute: str) -> float:
@@ -378,7 +409,7 @@ def test_text_is_escaped_so_the_svg_stays_valid() -> None:
     ]
     root = draw({nasty: seen}, title=nasty)
     assert tooltip(root) == f"Connection timeline — {nasty}"
-    assert nasty in words(root)  # the client's name
+    assert nasty in texts_and_tooltips(root)  # the client's name
     assert nasty in tooltip(marks(root, "rect", "state-ready")[0])
     assert nasty in tooltip(marks(root, "line", "moment")[0])
 
@@ -453,3 +484,160 @@ def test_faults_from_a_real_proxy_journal_are_shaded_where_they_happened() -> No
     names = words(root)
     for name in ("network flapping", "network down", "cut after 200 bytes", "close held back 200 ms"):
         assert name in names
+
+
+# -- labels never overprint one another -------------------------------------------------------------
+
+
+def text_boxes(root: ET.Element) -> list[tuple[str, float, float, float, float]]:
+    """Each text's words and the box it is guessed to take (left, top, right, bottom), from the same width
+    guess the picture uses."""
+    boxes = []
+    for text in root.iter(SVG + "text"):
+        size = float(text.get("font-size") or 11)
+        width = len(shown(text)) * CHAR_W * size / 11 * (BOLD_W if text.get("font-weight") == "bold" else 1)
+        x, y = number(text, "x"), number(text, "y")
+        left = {"middle": x - width / 2, "end": x - width}.get(text.get("text-anchor") or "start", x)
+        boxes.append((shown(text), left, y - 0.72 * size, left + width, y + 0.22 * size))
+    return boxes
+
+
+def overlaps(root: ET.Element) -> list[str]:
+    boxes = text_boxes(root)
+    return [
+        f"{a[0]!r} at ({a[1]:.0f}, {a[2]:.0f}) overprints {b[0]!r} at ({b[1]:.0f}, {b[2]:.0f})"
+        for a, b in itertools.combinations(boxes, 2)
+        if a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]
+    ]
+
+
+def outside(root: ET.Element) -> list[str]:
+    return [box[0] for box in text_boxes(root) if box[1] < 0 or box[3] > WIDTH]
+
+
+LONG = "a fault with a very long name that goes on and on, well past any room a label could ever have"
+
+
+def busy(
+    rng: random.Random, clients: int, around_ms: float
+) -> tuple[dict[str, list[ObservedEvent]], list[Any]]:
+    """Clients and services doing a great deal within a few milliseconds of ``around_ms``, with long names."""
+
+    def soon() -> float:
+        return around_ms + rng.uniform(0, 4)
+
+    events: dict[str, list[ObservedEvent]] = {}
+    for number_ in range(clients):
+        name = (
+            f"client number {number_} with a name far too long for the column"
+            if number_ % 2
+            else f"c{number_}"
+        )
+        seen = [
+            event("state:changed", soon(), state=rng.choice(list(STATE_COLOURS)), reason="x")
+            for _ in range(30)
+        ]
+        seen += [
+            event(moment, soon(), reason=LONG, classification=LONG, retryable=rng.random() < 0.5)
+            for moment in MOMENTS
+        ]
+        seen += [
+            event("reconnect:scheduled", soon(), attempt=n, delay_ms=rng.uniform(0, 50)) for n in range(1, 20)
+        ]
+        seen += [event("message", soon(), channel="c", seq=n) for n in range(50)]
+        seen += [
+            event(kind, soon())
+            for kind in ("publish:acked", "publish:resent", "message:duplicate", "message:gap")
+        ]
+        events[name] = sorted(seen, key=lambda e: e.at)
+    journal: list[Any] = [
+        entry(
+            source,
+            kind,
+            soon(),
+            status=503,
+            requests=3,
+            close_code=None,
+            delay_ms=20,
+            after_ms=5,
+            flaw="tampered",
+            speaks="realtime.v1",
+            to="node B",
+            code=1012,
+        )
+        for (source, kind) in SERVICE_POINTS
+        for _ in range(2)
+    ]
+    journal += [
+        entry(source, kind, soon(), delay_ms=9000, after_ms=150, flaw=LONG, speaks=LONG)
+        for (source, kind) in SERVICE_TROUBLES
+    ]
+    journal += [
+        entry("gateway", "gateway stopped", soon(), mode="crash", node=node) for node in ("A", "B", None)
+    ]
+    for number_ in range(6):
+        name = f"fault {number_}"
+        journal.append(
+            fault("fault applied", soon(), name=name, fault_kind="gremlins", description=f"{LONG} {number_}")
+        )
+        if number_ % 2:
+            journal.append(fault("fault lifted", soon() + 1, name=name, fault_kind="gremlins"))
+    return events, journal
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("around_ms", [0.0, 1800.0, END_MS - 3])
+def test_no_two_labels_overprint_each_other_however_busy_the_scenario(seed: int, around_ms: float) -> None:
+    events, journal = busy(random.Random(seed), clients=1 + seed % 3, around_ms=around_ms)
+    title = "A scenario whose name is far too long to fit across the top of the picture " * 3
+    root = draw(events, journal, title=title)
+    assert overlaps(root) == []
+    assert outside(root) == []
+
+
+def test_every_fault_keeps_a_label_however_busy_its_lane() -> None:
+    events, journal = busy(random.Random(7), clients=1, around_ms=1000)
+    labels = Counter(words(draw(events, journal)))
+    wanted = Counter(
+        SERVICE_POINTS[(e.source, e.kind)][0]
+        for e in journal
+        if (e.source, e.kind) in FAULT_POINTS and e.kind != "trouble programmed"
+    )
+    wanted.update({"made to answer 503 ×3": 2, "made to refuse 503 ×3": 2})
+    assert {label: labels[label] for label in wanted} == dict(wanted)
+
+
+def test_a_label_with_no_room_is_shortened_and_its_tooltip_keeps_all_of_it() -> None:
+    name = "a client whose name is much too long to fit in the label column"
+    longer = f"{LONG}; {LONG}"
+    seen = [event("error:classified", 1000, classification=longer, retryable=False)]
+    journal = [fault("fault applied", 3500, name="x", fault_kind="gremlins", description=longer)]
+    title = "A scenario whose name is far too long to fit across the top of the picture " * 3
+    root = draw({name: seen}, journal, title=title)
+    shortened = {
+        tooltip(text): shown(text) for text in root.iter(SVG + "text") if text.find(SVG + "title") is not None
+    }
+    assert set(shortened) == {
+        name,
+        f"fatal: {longer}",
+        f"{longer} (still active)",
+        f"Connection timeline — {title}",
+    }
+    assert all(words.endswith("…") and len(words) < len(full) for full, words in shortened.items())
+    assert overlaps(root) == [] and outside(root) == []
+
+
+def test_a_label_that_would_run_into_the_next_one_shrinks_to_its_short_form() -> None:
+    rows = LabelRows(1)
+    rows.place(650, 700)  # a label already on the only row, a little to the right
+    placed = place_label(rows, 560, "session resumed", "resumed")
+    assert placed is not None and (placed.words, placed.full, placed.row) == ("resumed", "session resumed", 0)
+    assert place_label(rows, 560, "session resumed", "resumed") is None  # no room left even for that
+
+
+def test_like_marks_close_together_share_one_label_saying_how_many() -> None:
+    seen = [event("auth:error", 1000 + ms, status=401) for ms in (0, 1, 2)]
+    journal = [entry("gateway", "session resumed", 2000 + ms, session=f"s{ms}") for ms in range(5)]
+    root = draw({"main": seen}, journal)
+    assert {"sign-in error ×3", "session resumed ×5"} <= set(words(root))
+    assert len(marks(root, "line", "moment")) == 3 and len(marks(root, "polygon", "point")) == 5

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import math
@@ -291,8 +292,26 @@ class AuthService(http_app.HttpService):
         return [issued for issued in self._issued if subject is None or issued.subject == subject]
 
     def program(self, *responses: ProgrammedResponse) -> None:
-        """Queue answers for the next ``len(responses)`` token requests, after any already queued."""
+        """Queue answers for the next ``len(responses)`` token requests, after any already queued; each run
+        of like answers is journaled as "trouble programmed"."""
+        for response, run in itertools.groupby(responses):
+            pause_s = response.retry_after_s
+            self.journal.record(
+                "trouble programmed",
+                requests=len(list(run)),
+                status=response.status,
+                error=None if response.status == 200 else response.error_code(),
+                delay_ms=response.delay_ms or None,
+                retry_after_ms=None if pause_s is None else round(pause_s * 1000),
+            )
         self._programmed.extend(responses)
+
+    def hand_out_flawed_tokens(self, flaw: str | None) -> None:
+        """From now on every access token handed out has this flaw (None: none), journaled as "flawed tokens
+        handed out"."""
+        self.token_flaw = flaw
+        if flaw is not None:
+            self.journal.record("flawed tokens handed out", flaw=flaw)
 
     def reset(self) -> None:
         """Forget everything a scenario set up, so the next one starts from a clean service."""

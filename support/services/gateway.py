@@ -380,7 +380,12 @@ class Gateway:
 
     def cut_connections_after(self, lifetime_ms: float | None) -> None:
         """From now on, drop every connection (no close frame, as a failing network would) ``lifetime_ms``
-        after its session is ready, live ones counted from now; None stops cutting."""
+        after its session is ready, live ones counted from now; None stops cutting. Journaled as "connections
+        cut from now on" and "connections no longer cut"."""
+        if lifetime_ms is not None:
+            self.journal.record("connections cut from now on", after_ms=lifetime_ms)
+        elif self.connection_lifetime_ms is not None:
+            self.journal.record("connections no longer cut")
         self.connection_lifetime_ms = lifetime_ms
         for connection, number in list(self._numbers.items()):
             self._cancel_cut(connection)
@@ -415,8 +420,31 @@ class Gateway:
         return len(connections)
 
     def program(self, *troubles: GatewayTrouble) -> None:
-        """Misbehave with the coming connections, one trouble each, in order; then behave again."""
+        """Misbehave with the coming connections, one trouble each, in order; then behave again. Each is
+        journaled as "trouble programmed"."""
+        for trouble in troubles:
+            self.journal.record(
+                "trouble programmed",
+                status=trouble.status,
+                retry_after_s=trouble.retry_after_s,
+                close_code=trouble.close_code,
+                reason=describe_close_code(trouble.close_code) if trouble.close_code is not None else None,
+            )
         self._troubles.extend(troubles)
+
+    def speak(self, subprotocols: tuple[str, ...]) -> None:
+        """From now on speak only these protocol versions; a change from the usual ones is journaled as
+        "protocol versions limited"."""
+        if subprotocols != self.subprotocols:
+            self.journal.record("protocol versions limited", speaks=", ".join(subprotocols))
+        self.subprotocols = subprotocols
+
+    def accept_compression(self, on: bool) -> None:
+        """From now on accept compression on new connections, or turn it down; each change is journaled
+        ("compression turned down", "compression accepted again")."""
+        if on != self.compression:
+            self.journal.record("compression accepted again" if on else "compression turned down")
+        self.compression = on
 
     def _refuse_upgrade(self, connection: ServerConnection, trouble: GatewayTrouble) -> Response:
         assert trouble.status is not None

@@ -6,6 +6,8 @@ import ssl
 
 from aiohttp import web
 
+from support.journal import Journal
+
 HOST = "127.0.0.1"
 # How long stopping waits for answers in progress: short, so a slow answer cannot hold up a reset.
 SHUTDOWN_GRACE_S = 0.5
@@ -43,6 +45,7 @@ class HttpService:
     port, so a client given ``url`` can come back after an outage. Subclasses say what they serve."""
 
     service = "HTTP service"  # how failures name it
+    journal: Journal | None = None  # where stopping and starting again are recorded, when the service has one
 
     def __init__(self, ssl_context: ssl.SSLContext | None) -> None:
         self.ssl_context = ssl_context  # set: the service speaks https only
@@ -69,13 +72,21 @@ class HttpService:
         return self._runner is not None
 
     async def start(self) -> None:
-        """Bind and serve; the first start takes an ephemeral port, later ones re-bind it. Idempotent."""
+        """Bind and serve; the first start takes an ephemeral port, later ones re-bind it (journaled as
+        "service started again"). Idempotent."""
         if self._runner is None:
+            again = bool(self._port)
             self._runner, self._port = await serve(
                 self.application(), self._port, self.ssl_context, self.service
             )
+            if again and self.journal is not None:
+                self.journal.record("service started again", port=self._port)
 
     async def stop(self) -> None:
+        """Stop serving: the port refuses every connection until ``start`` (journaled as "service stopped").
+        Idempotent."""
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+            if self.journal is not None:
+                self.journal.record("service stopped", answer="its address refuses every connection")

@@ -8,6 +8,7 @@ hooks can call them directly; each hands the real work to the services' loop.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import ssl
 from dataclasses import dataclass
@@ -245,7 +246,7 @@ class ServiceStack:
         known = (*FLAWS, *ANSWER_FLAWS)
         if flaw not in known:
             raise ValueError(f"unknown token flaw {flaw!r} (known: {', '.join(known)})")
-        self.loop.call(lambda: setattr(self.auth, "token_flaw", flaw))
+        self.loop.call(lambda: self.auth.hand_out_flawed_tokens(flaw))
 
     def close_account(self, api_key: str) -> None:
         self.loop.call(lambda: self.auth.close_account(api_key))
@@ -264,7 +265,8 @@ class ServiceStack:
         self.loop.run(revoke())
 
     def stop_auth(self) -> None:
-        """The auth service goes away: its port refuses connections until ``start_auth``."""
+        """The auth service goes away: its port refuses connections until ``start_auth`` (the auth service
+        journals both)."""
         self.loop.run(self.auth.stop())
 
     def start_auth(self) -> None:
@@ -298,6 +300,7 @@ class ServiceStack:
             raise RuntimeError("the services are not running over TLS, so the gateway shows no certificate")
         self.loop.call(lambda: certificates.show_impostor_certificate(context))
         self._gateway_shows_impostor = True
+        self.gateway_journal.record("untrusted certificate shown", issuer="an authority nobody trusts")
 
     def program_gateway(self, *troubles: GatewayTrouble) -> None:
         """The gateway misbehaves with the coming connections, one trouble each, in order."""
@@ -405,17 +408,25 @@ class ServiceStack:
 
         self.loop.run(push_all())
 
+    def publish_too_big(self, channel: str, data: Any, limit_bytes: int) -> None:
+        """The gateway publishes on the channel a message bigger than clients take (``limit_bytes``),
+        journaled as "message too big for clients sent", by its size and never its contents."""
+        self.gateway_journal.record(
+            "message too big for clients sent", channel=channel, size=len(json.dumps(data)), limit=limit_bytes
+        )
+        self.publish(channel, data)
+
     def send_odd_frame(self, frame: str | bytes, what: str) -> int:
         """The gateway sends ``frame`` as it is to every connected client; ``what`` names it for the story."""
         return self.loop.run(self.gateway.send_to_clients(frame, what))
 
     def gateway_speaks(self, subprotocols: tuple[str, ...]) -> None:
         """From now until the next reset, the gateway speaks only these protocol versions."""
-        self.loop.call(lambda: setattr(self.gateway, "subprotocols", subprotocols))
+        self.loop.call(lambda: self.gateway.speak(subprotocols))
 
     def gateway_compresses(self, on: bool) -> None:
         """From now until the next reset, the gateway accepts compression (or not) on new connections."""
-        self.loop.call(lambda: setattr(self.gateway, "compression", on))
+        self.loop.call(lambda: self.gateway.accept_compression(on))
 
     def stop_gateway(self, mode: StopMode, code: int, keep_sessions: bool) -> None:
         self.loop.run(self.gateway.stop(mode=mode, code=code, keep_sessions=keep_sessions))
