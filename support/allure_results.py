@@ -48,7 +48,7 @@ class Category:
     message_pattern: str = ".*"
 
     def matches(self, status: str, message: str) -> bool:
-        # Allure matches the whole message (Java's String.matches), so the Python check does too.
+        # The report matches the whole message (allurerc.mjs anchors each pattern); the Python check too.
         return status in self.statuses and re.fullmatch(self.message_pattern, message, re.DOTALL) is not None
 
     def as_allure(self) -> dict[str, Any]:
@@ -65,7 +65,7 @@ ENVIRONMENT_PROBLEMS = Category(
     "The machine or the services could not be set up (ports, services that would not start, set-up that "
     "timed out). Neither the product nor the scenario was tested; run again or fix the machine.",
     ("broken",),
-    ENVIRONMENT_PROBLEM + ".*",  # plain words and a colon: the same pattern in Java and Python
+    ENVIRONMENT_PROBLEM + ".*",  # plain words and a colon: the same pattern in JavaScript and Python
 )
 WRITTEN_WRONG_SCENARIOS = Category(
     "Scenarios written wrong",
