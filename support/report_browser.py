@@ -3,7 +3,8 @@ environment and executor on the overview, every scenario listed under its epic, 
 failures under their categories and, for one scenario, its failure message, its attachments and whether
 its timeline picture actually rendered.
 
-python -m support.report_browser reports/allure-report --scenario "<name>" --screenshot docs/images/report.png
+python -m support.report_browser reports/allure-report --scenario "<name>" \
+    --screenshot docs/images/report-scenario.png
 python -m support.report_browser reports/allure-report.html --scenario "<name>"
 
 A report folder is served over local HTTP, as people serve it; a single-file report is opened from
