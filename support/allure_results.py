@@ -208,7 +208,7 @@ def _write_json(path: Path, content: Any) -> None:
 
 
 def allure_id(identity: str) -> str:
-    """Allure's historyId (or testCaseId) for a scenario's identity (``support.verdict.scenario_identities``)."""
+    """Allure's historyId (or testCaseId) for a scenario's identity (see ``support.verdict``)."""
     return hashlib.md5(identity.encode("utf-8")).hexdigest()  # an id, not a secret
 
 

@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def identity(*parts: str) -> str:
     """A scenario's identity as support.verdict words it: its non-empty parts, in order."""
     return SEPARATOR.join(part for part in parts if part)
+
+
 OURS = "support.allure_formatter:AllureFormatter"
 PLAIN = "allure_behave.formatter:AllureFormatter"
 

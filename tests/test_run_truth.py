@@ -107,7 +107,10 @@ FEATURES = {
     "two": "Scenario: All is well\n    Given all is well\n\n  Scenario: Also well\n    Given all is well\n",
     "undefined": "Scenario: A step nobody wrote\n    Given all is well\n    When the moon turns blue\n",
     "fixture": "@fixture.no_such_fixture\n  Scenario: An unknown fixture\n    Given all is well\n",
-    "tagged": "@wanted\n  Scenario: Wanted\n    Given all is well\n\n  Scenario: Not wanted\n    Given all is well\n",
+    "tagged": (
+        "@wanted\n  Scenario: Wanted\n    Given all is well\n\n"
+        "  Scenario: Not wanted\n    Given all is well\n"
+    ),
     "interrupted": (
         "Scenario: Before the interrupt\n    Given all is well\n\n"
         "  Scenario: Interrupted\n    Given the run is stopped with Ctrl-C\n\n"
@@ -117,7 +120,8 @@ FEATURES = {
         "Background:\n    Given all is well\n\n"
         "  Rule: Connecting ends with a session\n\n"
         "    Background:\n      Given all is well\n\n"
-        "    Scenario: The client gets a session\n      Given all is well\n        | stage |\n        | ready |\n"
+        "    Scenario: The client gets a session\n"
+        "      Given all is well\n        | stage |\n        | ready |\n"
         '      And all is well\n        """\n        a doc string\n        """\n'
     ),
     "twins": (

@@ -18,6 +18,7 @@ API keys appear in the journal and in error text only as fingerprints.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import ssl
@@ -79,6 +80,7 @@ class AvatarService(http_app.HttpService):
         self.unavailable = False  # every call but /health is answered 503
         self.delay_ms = 0  # every call but /health is answered this late
         self._generation = 0  # counts resets, so a slow answer begun before one does nothing after it
+        self._stopping = asyncio.Event()  # set while stopping: slow answers in progress are given at once
 
     def __repr__(self) -> str:
         where = self.url if self._port else "not started"
@@ -121,6 +123,14 @@ class AvatarService(http_app.HttpService):
     def sessions(self) -> list[AvatarSession]:
         """Every session since the last reset, oldest first (copies, safe to read from another thread)."""
         return [AvatarSession(**asdict(session)) for session in self._sessions.values()]
+
+    async def stop(self) -> None:
+        """Stop serving; a slow answer still held back is given at once, so nothing is left running."""
+        self._stopping.set()
+        try:
+            await super().stop()
+        finally:
+            self._stopping = asyncio.Event()
 
     def reset(self) -> None:
         self._api_keys.clear()
@@ -169,7 +179,8 @@ class AvatarService(http_app.HttpService):
         generation = self._generation
         try:
             if self.delay_ms:
-                await asyncio.sleep(self.delay_ms / 1000)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.delay_ms / 1000)
                 if generation != self._generation:
                     # The scenario that asked is over: leave the next one's service untouched.
                     return web.json_response({"error": "reset"}, status=503)
