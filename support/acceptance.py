@@ -2,8 +2,8 @@
 
     python -m support.acceptance [behave arguments…]      (bin/acceptance runs this after setting up)
 
-1. Clears this run's outputs before anything can fail: Allure results, JUnit XML, the rerun file and the
-   run record (the HTML report is rebuilt below; its history for the trend charts is kept).
+1. Clears this run's outputs before anything can fail: Allure results, JUnit XML, the rerun file, the
+   run record and the last HTML report (its history for the trend charts is kept).
 2. Runs behave in a process of its own and shows its console as it goes.
 3. Builds the HTML report, unless no scenario ran (then there is nothing to report, and no old results).
 4. Prints where everything is and the closing lines, read from the run record, and exits with the run's
@@ -27,11 +27,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from support import allure_report
 from support.allure_results import ROOT, clean_results
 from support.run_record import RERUN, RUN_RECORD, RunRecord
 from support.run_summary import summarize
 
 BEHAVE = [sys.executable, "-m", "behave"]
+REPORT = Path("reports/allure-report")
 # behave 1.3 prints this before every run; it tells a reader nothing.
 NOISE = re.compile(r"^USING RUNNER: ")
 # How behave says it refused to start: argparse's "prog: error: …", its own config and parse errors.
@@ -52,9 +54,11 @@ def outputs(ini: Path = ROOT / "behave.ini") -> tuple[Path, Path]:
 
 
 def clear_outputs(results: Path, junit: Path) -> None:
-    """This run's outputs start empty, so nothing in them can come from another run."""
+    """This run's outputs start empty, so nothing in them can come from another run; the HTML report
+    keeps only its history for the trend."""
     clean_results(results)
     clean_results(junit)
+    allure_report.withdraw(REPORT)
     for path in (RERUN, RUN_RECORD):
         path.unlink(missing_ok=True)
 
@@ -106,9 +110,7 @@ def run_behave(arguments: Sequence[str], interrupts: Interrupts) -> tuple[int, s
 
 def build_report(results: Path) -> int:
     """Build the HTML report (support.allure_report); its status when the build itself failed."""
-    from support import allure_report
-
-    return allure_report.build(results, Path("reports/allure-report"))
+    return allure_report.build(results, REPORT)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

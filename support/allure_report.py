@@ -45,6 +45,17 @@ def single_file_beside(report: Path) -> Path:
     return report.parent / f"{report.name}.html"
 
 
+def withdraw(report: Path, single_file: Path | None = None) -> None:
+    """Take the last run's report away, keeping only its history (for the trend): called before a run, so
+    a run that builds no report (nothing ran, no Node.js, a failed build) never leaves another run's report
+    where this one's would be."""
+    if report.is_dir():
+        for entry in report.iterdir():
+            if entry.name != HISTORY.parent.name:
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    (single_file or single_file_beside(report)).unlink(missing_ok=True)
+
+
 def missing_tool(cli: Path = ALLURE_CLI) -> str | None:
     """Why the report cannot be built on this machine, or None if it can."""
     node = shutil.which("node")
@@ -72,7 +83,7 @@ def build(results: Path, report: Path, single_file: Path | None = None, cli: Pat
         return 0
     single_file = single_file or single_file_beside(report)
     report.parent.mkdir(parents=True, exist_ok=True)
-    # Built aside and moved in when done, so a failed build leaves the last report and its history.
+    # Built aside and moved in when done, so a failed build leaves the history as it was.
     with tempfile.TemporaryDirectory(prefix=f".{report.name}-", dir=report.parent) as scratch:
         built, history = Path(scratch) / "report", Path(scratch) / HISTORY.name
         if (report / HISTORY).is_file():

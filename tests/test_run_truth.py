@@ -257,3 +257,31 @@ def test_every_view_of_the_run_says_the_same(project: Path, row: Row) -> None:
         f"{view} said {views[view]}, expected {wanted[view]}" for view in views if views[view] != wanted[view]
     ]
     assert not wrong, "; ".join(wrong) + said
+
+
+def test_a_refused_run_after_a_green_one_shows_nothing_of_the_green_run(project: Path) -> None:
+    """The issue's reproduction: a passing run, then one with an unknown option, then one with a bad
+    setting. Neither refused run may show the first run's counts, results, JUnit or report."""
+    green = next(row for row in ROWS if row.way == "passed")
+    status, _ = run_row(project, green)
+    assert status == 0
+    reports = project / "reports"
+    assert (reports / "allure-report" / "index.html").exists(), "the green run built no report to begin with"
+    for way in ("behave refused its arguments", "a bad setting"):
+        status, output = run_row(project, next(row for row in ROWS if row.way == way))
+        assert status == 2, output[-2000:]
+        assert "passed" not in output.split("\n\n")[-1], (
+            f"the closing lines speak of passes:\n{output[-1000:]}"
+        )
+        assert not (reports / "allure-report" / "index.html").exists() or way == "a bad setting", (
+            "the green run's HTML report is still where this run's would be"
+        )
+        stale = [
+            path.name
+            for path in (reports / "junit").glob("*.xml")
+            if "Truth table, two" in path.read_text(encoding="utf-8")
+        ]
+        assert not stale, f"JUnit still holds the green run's suites: {stale}"
+        assert not (reports / "allure-report.html").exists() or way == "a bad setting"
+        html = html_summary(reports / "allure-report")
+        assert html is None or html["passed"] == 0, f"the HTML report shows the green run's passes: {html}"
