@@ -5,7 +5,7 @@
 1. Clears this run's outputs before anything can fail: Allure results, JUnit XML, the rerun file, the
    run record and the last HTML report (its history for the trend charts is kept).
 2. Runs behave in a process of its own and shows its console as it goes.
-3. Builds the HTML report, unless no scenario ran (then there is nothing to report, and no old results).
+3. Builds the HTML report, unless the run was refused (nothing ran: there is nothing to report).
 4. Prints where everything is and the closing lines, read from the run record, and exits with the run's
    code (see ``support.run_summary``).
 
@@ -30,7 +30,7 @@ from types import FrameType
 from support import allure_report
 from support.allure_results import ROOT, clean_results
 from support.run_record import RERUN, RUN_RECORD, RunRecord
-from support.run_summary import summarize
+from support.run_summary import REFUSED, summarize
 
 BEHAVE = [sys.executable, "-m", "behave"]
 REPORT = Path("reports/allure-report")
@@ -127,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     closing = summarize(record, behave_status, behave_said)
     print()
     report_status = 0
-    if record is not None and (record.scenarios or record.problems):
+    if closing.status != REFUSED and record is not None and record.stage == "finished":
         report_status = build_report(results)
         print(f"Allure results: {results}")
         if Path("reports/allure-report/index.html").exists():
@@ -136,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("One-file copy:  reports/allure-report.html (opens with a double click)")
         print(f"JUnit XML:      {junit}")
     else:
-        print("No report: no scenario ran, so there is nothing to report.")
+        print("No report: the run was refused, so there is nothing to report.")
     print("\n".join(closing.lines))
     if closing.status == 0 and report_status != 0:
         return report_status

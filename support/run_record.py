@@ -231,4 +231,4 @@ def _plain(error: BaseException) -> str:
 def _seed_from(config: Any) -> str | None:
     userdata = getattr(config, "userdata", None) or {}
     seed = userdata.get("seed") if hasattr(userdata, "get") else None
-    return str(seed) if seed is not None else None
+    return str(seed) if seed is not None and str(seed).isdigit() else None  # "random" is not a seed yet
