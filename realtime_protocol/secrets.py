@@ -26,13 +26,14 @@ _NAMES = "|".join(SECRET_FIELDS)
 # The value after the name is one of: quoted and closed (up to its own closing quote, whatever it holds);
 # quoted but cut off (a truncated dump: up to the next space or quote); or bare (up to a space, the next
 # `&name=` of a query string, or a comma or closing bracket that ends it: one followed by a space, another
-# such mark or the end. A comma or bracket inside the value, as a generated password may have, is part of it).
+# such mark or the end. A run of commas or brackets inside the value, as a generated password may have
+# ("x))y("), is part of it).
 # Fingerprints ("fp:…") are already safe and stay readable.
 _FIELD = re.compile(
     rf"""(?P<name>["']?\b(?:{_NAMES})\b["']?\s*[:=]\s*)(?!["']?fp:)"""
     r"""(?:"(?P<double>(?:[^"\\]|\\.)*)"|'(?P<single>(?:[^'\\]|\\.)*)'"""
     r"""|(?P<cut>["'][^"'\s]+)|(?!(?:Bearer|Basic)\b)"""
-    r"""(?P<bare>[^"'\s](?:[^"'\s,&})\]]|[,})\]](?![\s,})\]]|$)|&(?!\w+=))*))""",
+    r"""(?P<bare>[^"'\s](?:[^"'\s,&})\]]|[,})\]]++(?!\s|$)|&(?!\w+=))*))""",
     re.IGNORECASE,
 )
 _BEARER = re.compile(r"(?P<name>\b(?:Bearer|Basic)\s+)(?P<value>[A-Za-z0-9._~+/=-]+)", re.IGNORECASE)

@@ -520,3 +520,11 @@ def test_made_up_passwords_never_survive_masking_whatever_characters_they_hold()
             masked = mask_secrets(text)
             assert password not in masked, (seed, text, masked)
             assert MASK in masked
+
+
+def test_a_bare_password_with_a_run_of_brackets_inside_is_masked_whole() -> None:
+    # Seed 603785964 drew such a password; the mask stopped at the first of two brackets and showed the rest.
+    from realtime_protocol.secrets import mask_secrets
+
+    assert mask_secrets("sign-in failed: password=ab))SyZd(K") == "sign-in failed: password=[REDACTED]"
+    assert mask_secrets("(password=abc)), next") == "(password=[REDACTED])), next"
