@@ -9,6 +9,7 @@ from hamcrest import contains_string, equal_to, greater_than_or_equal_to, has_le
 
 from support import observations
 from support.waiting import check, holds_throughout
+from support.written_wrong import ScenarioWrittenWrong
 
 TRUST = {"trusts": True, "does not trust": False}
 # The services' journals by the names scenarios use for them.
@@ -117,7 +118,7 @@ def client_does_not_try_again(context: Context, server: str) -> None:
     has seen exactly one TLS handshake from the client, and the client schedules no retry.
     """
     if server not in JOURNALS:
-        raise ValueError(f"unknown service {server!r}; known: {', '.join(JOURNALS)}")
+        raise ScenarioWrittenWrong("service", server, JOURNALS)
     journal, client = getattr(context.services, JOURNALS[server]), context.world.client
     holds_throughout(
         lambda: (

@@ -9,6 +9,7 @@ from support.drivers.base import ObservedEvent
 from support.services.avatar_service import AvatarSession
 from support.services.stack import ServiceStack
 from support.settings import Settings
+from support.written_wrong import ScenarioWrittenWrong
 
 AVATAR = "avatar"
 TROUBLES = ("unavailable", "too slow to answer")
@@ -27,7 +28,7 @@ def cause_trouble(services: ServiceStack, trouble: str, settings: Settings) -> N
             )
         services.avatar_slow(settings.avatar_slowness_ms)
     else:
-        raise ValueError(f"Unknown avatar service trouble {trouble!r}; known: {', '.join(TROUBLES)}")
+        raise ScenarioWrittenWrong("avatar service trouble", trouble, TROUBLES)
 
 
 def avatar_events(events: Sequence[ObservedEvent], name: str, since: float = 0.0) -> list[ObservedEvent]:

@@ -16,6 +16,7 @@ from support.journal import JournalEntry
 from support.services.gateway import GatewayTrouble
 from support.services.stack import ServiceStack
 from support.settings import Settings
+from support.written_wrong import ScenarioWrittenWrong
 
 WORTH_RETRYING = {"worth retrying": True, "not worth retrying": False}
 NEVER = "never"
@@ -94,9 +95,7 @@ def arrange_trouble(where: str, trouble: str, services: ServiceStack, settings: 
     try:
         arrange = known[trouble]
     except KeyError:
-        raise ValueError(
-            f"Unknown way for the first {where} to fail: {trouble!r}; known: {'; '.join(sorted(known))}"
-        ) from None
+        raise ScenarioWrittenWrong(f"way for the first {where} to fail", trouble, sorted(known)) from None
     return arrange(services, settings)
 
 
@@ -104,7 +103,7 @@ def worth_retrying(words: str) -> bool:
     try:
         return WORTH_RETRYING[words]
     except KeyError:
-        raise ValueError(f"Say {' or '.join(repr(w) for w in WORTH_RETRYING)}, not {words!r}") from None
+        raise ScenarioWrittenWrong("answer to 'worth retrying'", words, WORTH_RETRYING) from None
 
 
 def earliest_retry_ms(words: str, settings: Settings, asked_pause_ms: float) -> float | None:
@@ -117,7 +116,7 @@ def earliest_retry_ms(words: str, settings: Settings, asked_pause_ms: float) -> 
         "after the pause it was asked for": asked_pause_ms,
     }
     if words not in pauses:
-        raise ValueError(f"Unknown earliest retry {words!r}; known: {', '.join(pauses)}")
+        raise ScenarioWrittenWrong("earliest retry", words, pauses)
     if words == "after the pause it was asked for" and not asked_pause_ms:
         raise ValueError("The scenario never had the gateway ask for a pause")
     return pauses[words]

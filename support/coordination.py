@@ -17,6 +17,7 @@ from typing import Any
 
 from support.drivers.base import ClientDriver, ConfigurationRefused, ObservedEvent
 from support.settings import Settings
+from support.written_wrong import ScenarioWrittenWrong
 
 # A configuration section called otherwise than the part of the client it is for (events name the part).
 PART_OF_SECTION = {"logging": "logger"}
@@ -156,9 +157,7 @@ def parts_named(words: str) -> list[str]:
     named = [part.strip() for part in re.split(r",| and ", words) if part.strip()]
     unknown = [part for part in named if part not in FAILURE_WORDS]
     if unknown:
-        raise ValueError(
-            f"Unknown part(s) {', '.join(map(repr, unknown))}; known: {', '.join(FAILURE_WORDS)}"
-        )
+        raise ScenarioWrittenWrong("part", ", ".join(unknown), FAILURE_WORDS)
     return [FAILURE_WORDS[part] for part in named]
 
 
@@ -166,7 +165,7 @@ def strategy_named(words: str) -> str:
     try:
         return STRATEGY_WORDS[words]
     except KeyError:
-        raise ValueError(f"Unknown way to recover {words!r}; known: {', '.join(STRATEGY_WORDS)}") from None
+        raise ScenarioWrittenWrong("way to recover", words, STRATEGY_WORDS) from None
 
 
 def initialized_parts(events: Sequence[ObservedEvent]) -> list[str]:

@@ -25,6 +25,7 @@ from support.runtime import BackgroundLoop
 from support.services.stack import ServiceStack
 from support.settings import Settings, read_ini_defaults
 from support.world import ScenarioWorld, scenario_seed
+from support.written_wrong import ScenarioWrittenWrong
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,7 +61,9 @@ def load_settings(context: Context) -> Settings:
 def before_tag(context: Context, tag: str) -> None:
     if tag.startswith("fixture."):
         if tag not in TAG_FIXTURES:
-            raise LookupError(f"Unknown fixture tag @{tag}; known: {', '.join(sorted(TAG_FIXTURES))}")
+            raise ScenarioWrittenWrong(
+                "fixture tag", f"@{tag}", [f"@{known}" for known in sorted(TAG_FIXTURES)]
+            )
         use_fixture(TAG_FIXTURES[tag], context)
 
 

@@ -19,6 +19,7 @@ from faker import Faker
 
 from realtime_protocol.secrets import MASK
 from realtime_protocol.structured_log import configure_logging
+from support.written_wrong import ScenarioWrittenWrong
 
 # The fields of every line, in the order they are written; "error" is added when an error was logged.
 FIELDS = ("timestamp", "level", "component", "message", "correlation_id", "data")
@@ -84,7 +85,7 @@ def logger_of(component: str) -> str:
     try:
         return COMPONENTS[component]
     except KeyError:
-        raise ValueError(f"Unknown component {component!r}; known: {', '.join(COMPONENTS)}") from None
+        raise ScenarioWrittenWrong("component", component, COMPONENTS) from None
 
 
 def written_by(entries: Iterable[Mapping[str, Any]], component: str) -> list[Mapping[str, Any]]:
@@ -105,7 +106,9 @@ def level_names(words: str) -> set[str]:
     names = {word.strip().upper() for word in re.split(r",|\band\b", words) if word.strip()}
     unknown = names - set(LEVELS)
     if unknown:
-        raise ValueError(f"Unknown log level(s) {', '.join(sorted(unknown))}; known: {', '.join(LEVELS)}")
+        raise ScenarioWrittenWrong(
+            "log level", ", ".join(sorted(unknown)).lower(), [level.lower() for level in LEVELS]
+        )
     return names
 
 
@@ -163,7 +166,7 @@ def plant_secret(kind: str, place: str, faker: Faker) -> PlantedSecret:
     """Details of the given kind of secret placed where the scenario says, among ordinary details that must
     show exactly as they are (an id, a count, a link, a list)."""
     if kind not in _KINDS:
-        raise ValueError(f"Unknown kind of secret {kind!r}; known: {', '.join(_KINDS)}")
+        raise ScenarioWrittenWrong("kind of secret", kind, _KINDS)
     field_name, query_name = _KINDS[kind]
     secret = _secret_value(kind, faker)
     value = f"Bearer {secret}" if kind == "an authorization header" else secret

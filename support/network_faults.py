@@ -21,6 +21,7 @@ from typing import Protocol
 from support.drivers.base import ObservedEvent
 from support.services.fault_proxy import FaultRecord
 from support.settings import Settings
+from support.written_wrong import ScenarioWrittenWrong
 
 # The stream every toxic here acts on: what the gateway sends the client.
 DOWNSTREAM = "downstream"
@@ -128,8 +129,7 @@ def parse_fault(words: str, time_scale: float) -> FaultPlan:
         if match is not None:
             values = {name: _value(text, time_scale) for name, text in match.groupdict().items()}
             return dataclasses.replace(form.build(values), words=words)
-    known = "; ".join(form.pattern for form in FORMS)
-    raise ValueError(f"Unknown network fault {words!r}; known: {known}")
+    raise ScenarioWrittenWrong("network fault", words, [form.pattern for form in FORMS])
 
 
 def _value(text: str, time_scale: float) -> float:
@@ -168,7 +168,7 @@ def recovery_bound_s(words: str, settings: Settings) -> float:
     try:
         return bounds_ms[words] / 1000
     except KeyError:
-        raise ValueError(f"Unknown recovery bound {words!r}; known: {', '.join(bounds_ms)}") from None
+        raise ScenarioWrittenWrong("recovery bound", words, bounds_ms) from None
 
 
 def lifted_at(faults: Sequence[FaultRecord], since: float) -> float | None:

@@ -16,6 +16,7 @@ from typing import Any
 from realtime_protocol import MessageType, encode
 from support.drivers.base import ObservedEvent
 from support.journal import JournalEntry
+from support.written_wrong import ScenarioWrittenWrong
 
 # A message type no version of the protocol has: what a newer gateway might send an older client.
 UNKNOWN_TYPE = "presence"
@@ -39,9 +40,7 @@ def unusable_frame(name: str) -> str | bytes:
     try:
         return UNUSABLE_FRAMES[name]
     except KeyError:
-        raise ValueError(
-            f"Unknown kind of frame {name!r}; known: {', '.join(sorted(UNUSABLE_FRAMES))}"
-        ) from None
+        raise ScenarioWrittenWrong("kind of frame", name, sorted(UNUSABLE_FRAMES)) from None
 
 
 def protocol_versions(words: str) -> tuple[str, ...]:

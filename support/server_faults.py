@@ -19,6 +19,7 @@ from support.drivers.base import ObservedEvent
 from support.journal import JournalEntry
 from support.matchers import delivery_problems
 from support.services.gateway import StopMode
+from support.written_wrong import ScenarioWrittenWrong
 
 
 @dataclass(frozen=True)
@@ -46,14 +47,14 @@ def restart_kind(words: str) -> RestartKind:
     try:
         return RESTART_KINDS[words]
     except KeyError:
-        raise ValueError(f"Unknown kind of restart {words!r}; known: {', '.join(RESTART_KINDS)}") from None
+        raise ScenarioWrittenWrong("kind of restart", words, RESTART_KINDS) from None
 
 
 def warning_code(words: str) -> int:
     try:
         return WARNINGS[words]
     except KeyError:
-        raise ValueError(f"Unknown warning {words!r}; known: {', '.join(WARNINGS)}") from None
+        raise ScenarioWrittenWrong("warning", words, WARNINGS) from None
 
 
 def close_code_for(reason: str) -> int:
@@ -61,8 +62,8 @@ def close_code_for(reason: str) -> int:
     for code in CloseCode:
         if describe_close_code(code) == f"{int(code)} ({reason})":
             return int(code)
-    known = ", ".join(describe_close_code(code) for code in CloseCode)
-    raise ValueError(f"No close code means {reason!r}; known: {known}")
+    known = [describe_close_code(code).split(" (", 1)[1].rstrip(")") for code in CloseCode]
+    raise ScenarioWrittenWrong("close code meaning", reason, known)
 
 
 def percentage(words: str) -> float:

@@ -44,6 +44,7 @@ from support.settings import Settings
 from support.sign_in_caller import SignInAnswer, SignInCaller
 from support.test_data import account_profiles
 from support.waiting import wait_for
+from support.written_wrong import ScenarioWrittenWrong
 
 MAIN_CLIENT = "the client"
 RESTARTED_CLIENT = "the client before its restart"
@@ -162,7 +163,7 @@ class ScenarioWorld:
         known = {item.name for item in dataclasses.fields(ClientTimings)}
         unknown = sorted(set(overrides) - known)
         if unknown:
-            raise ValueError(f"Unknown client timing {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise ScenarioWrittenWrong("client timing", ", ".join(unknown), sorted(known))
         self.timing_overrides.update(overrides)
         return self.client_timings()
 
@@ -308,7 +309,10 @@ class ScenarioWorld:
         try:
             return self.clients[MAIN_CLIENT]
         except KeyError:
-            raise AssertionError("The scenario has not set up a client yet.") from None
+            raise ScenarioWrittenWrong(
+                "this step needs the client, but the scenario has not set one up yet "
+                '(a Given such as "a client with a valid API key" comes first).'
+            ) from None
 
     def connect_and_subscribe(self, client: ClientDriver, channel: str, whose: str = "the client's") -> None:
         """Connect ``client``, wait until it is ready, subscribe it to ``channel`` and wait until the gateway
@@ -375,7 +379,9 @@ class ScenarioWorld:
         try:
             return self.moments[moment]
         except KeyError:
-            raise AssertionError(f"The scenario never reached the moment {moment!r}.") from None
+            raise ScenarioWrittenWrong(
+                f'this step refers to the moment "{moment}", which no earlier step marked.'
+            ) from None
 
     # -- the end -----------------------------------------------------------------------------------
 
@@ -432,7 +438,7 @@ def auth_trouble(trouble: str, settings: Settings) -> ProgrammedResponse:
     try:
         return troubles[trouble]
     except KeyError:
-        raise ValueError(f"Unknown auth trouble {trouble!r}; known: {', '.join(sorted(troubles))}") from None
+        raise ScenarioWrittenWrong("auth trouble", trouble, sorted(troubles)) from None
 
 
 # The flaws a forged or broken access token can have, by the names scenarios use for them (None: no flaw).
@@ -454,7 +460,7 @@ def token_flaw(name: str) -> str | None:
     try:
         return TOKEN_FLAWS[name]
     except KeyError:
-        raise ValueError(f"Unknown kind of token {name!r}; known: {', '.join(sorted(TOKEN_FLAWS))}") from None
+        raise ScenarioWrittenWrong("kind of token", name, sorted(TOKEN_FLAWS)) from None
 
 
 def _timings(settings: Settings) -> ClientTimings:

@@ -22,13 +22,17 @@ _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
 
 class ScenarioWrittenWrong(ValueError):
-    """A phrase in a feature that the suite does not know: an unknown fault wording, a kind of trouble…
+    """A scenario asks for something the suite has no words or no set-up for.
 
-    ``what`` says what was asked for and ``known`` lists what would have been understood; the message
-    names the closest of them first.
+    ``ScenarioWrittenWrong("network fault", asked, known)``: an unknown phrase; the message names the
+    closest known phrasings first. ``ScenarioWrittenWrong("a step needs a client, but …")``: a reason in words
+    (a step used before the Given it depends on, say).
     """
 
-    def __init__(self, what: str, asked: str, known: Iterable[str]) -> None:
+    def __init__(self, what: str, asked: str | None = None, known: Iterable[str] = ()) -> None:
+        if asked is None:
+            super().__init__(WRITTEN_WRONG + what)
+            return
         choices = list(known)
         nearest = difflib.get_close_matches(asked, choices, n=NEAREST, cutoff=0.4)
         rest = [choice for choice in choices if choice not in nearest]

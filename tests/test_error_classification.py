@@ -238,11 +238,11 @@ class FakeSettings:
 
 
 def test_unknown_words_are_refused_in_one_line_naming_what_is_known() -> None:
-    with pytest.raises(ValueError, match=r"known: .*the gateway is restarting"):
+    with pytest.raises(ValueError, match=r"Known: .*the gateway is restarting"):
         arrange_trouble("session", "the moon is full", None, FakeSettings())  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="worth retrying"):
         worth_retrying("maybe")
-    with pytest.raises(ValueError, match="known: never, at once"):
+    with pytest.raises(ValueError, match='Known: "never"; "at once"'):
         earliest_retry_ms("eventually", FakeSettings(), 0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="never had the gateway ask for a pause"):
         earliest_retry_ms("after the pause it was asked for", FakeSettings(), 0)  # type: ignore[arg-type]

@@ -141,7 +141,7 @@ def test_an_unknown_auth_trouble_is_refused_clearly() -> None:
     with pytest.raises(ValueError) as caught:
         auth_trouble("a teapot", settings())
     message = str(caught.value)
-    assert message.startswith("Unknown auth trouble 'a teapot'; known: ")
+    assert message.startswith('The scenario is written wrong: unknown auth trouble "a teapot".')
     for known in (
         "a reply that comes late",
         "a server error",
@@ -164,7 +164,7 @@ def test_an_unknown_kind_of_token_is_refused_in_one_line() -> None:
     with pytest.raises(ValueError) as refused:
         token_flaw("a rusty token")
     message = str(refused.value)
-    assert message.startswith("Unknown kind of token 'a rusty token'; known: ")
+    assert message.startswith('The scenario is written wrong: unknown kind of token "a rusty token".')
     assert "a token from another issuer" in message and "\n" not in message
 
 

@@ -128,6 +128,10 @@ FEATURES = {
         "Scenario: The client signs in\n    Given all is well\n    Then a check does not hold\n\n"
         "  Scenario: The client signs in\n    Given all is well\n"
     ),
+    "mistyped": (
+        "Scenario: A fault worded wrong\n    Given the realtime services are running\n"
+        "    When the network suffers a brief blip of 2 s\n"
+    ),
     "unparsable": "Scenario: Nothing\n    Given all is well\n  Oops: this is not Gherkin\n",
 }
 
@@ -163,11 +167,18 @@ ROWS = [
         problems=1,
     ),
     Row("broken in before_feature", "two", Counts(0, 0, 2), 1, break_in="before_feature", problems=1),
-    Row("broken in before_tag (an unknown fixture tag)", "fixture", Counts(0, 1, 0), 1),
+    Row(
+        "broken in before_tag (an unknown fixture tag)",
+        "fixture",
+        Counts(0, 1, 0),
+        1,
+        category="Scenarios written wrong",
+    ),
     Row("broken in before_scenario", "passed", Counts(0, 1, 0), 1, break_in="before_scenario"),
     Row("broken in after_scenario", "passed", Counts(0, 1, 0), 1, break_in="after_scenario"),
     Row("broken in after_all", "two", Counts(2, 0, 0), 1, break_in="after_all", problems=1),
     Row("an undefined step", "undefined", Counts(0, 1, 0), 1, category="Scenarios written wrong"),
+    Row("a fault worded wrong", "mistyped", Counts(0, 1, 0), 1, category="Scenarios written wrong"),
     Row("deselected by tags", "tagged", Counts(1, 0, 0), 0, args=("--tags=@wanted",)),
     Row(
         "nothing matched the tags",

@@ -114,12 +114,27 @@ def test_words_become_restart_kinds_warnings_close_codes_and_percentages() -> No
     assert server_faults.percentage("95%") == pytest.approx(0.95)
 
 
+WRONG = "The scenario is written wrong: "
+
+
 @pytest.mark.parametrize(
     ("read", "words", "message"),
     [
-        (server_faults.restart_kind, "slowly", "Unknown kind of restart 'slowly'; known: with a warning"),
-        (server_faults.warning_code, "bye", "Unknown warning 'bye'; known: the service is restarting"),
-        (server_faults.close_code_for, "sunspots", "No close code means 'sunspots'; known: 1000"),
+        (
+            server_faults.restart_kind,
+            "slowly",
+            f'{WRONG}unknown kind of restart "slowly". Known: "with a warning',
+        ),
+        (
+            server_faults.warning_code,
+            "bye",
+            f'{WRONG}unknown warning "bye". Known: "the service is restarting"',
+        ),
+        (
+            server_faults.close_code_for,
+            "sunspots",
+            f'{WRONG}unknown close code meaning "sunspots". Known: "closed',
+        ),
         (server_faults.percentage, "most", "Expected a percentage from 0% to 100%, such as 95%, got 'most'"),
         (server_faults.percentage, "120%", "Expected a percentage from 0% to 100%"),
     ],
