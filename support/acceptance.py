@@ -30,7 +30,7 @@ from types import FrameType
 from support import allure_report
 from support.allure_results import ROOT, clean_results
 from support.run_record import RERUN, RUN_RECORD, RunRecord
-from support.run_summary import REFUSED, summarize
+from support.run_summary import INTERRUPTED, REFUSED, summarize
 
 BEHAVE = [sys.executable, "-m", "behave"]
 REPORT = Path("reports/allure-report")
@@ -41,6 +41,7 @@ REFUSAL = re.compile(r"^(?:\S+: error: )?(?P<said>(?:\w*Error: |BAD_|CONFIG-ERRO
 # After a failed before_all, behave also says "ABORTED: By user.", which no user did.
 FALSE_ABORT = "ABORTED: By user."
 KILL_AFTER_INTERRUPTS = 3
+INTERRUPTED_EARLY = "acceptance: interrupted (Ctrl-C) before behave started; no scenario ran."
 
 
 def outputs(ini: Path = ROOT / "behave.ini") -> tuple[Path, Path]:
@@ -115,11 +116,14 @@ def build_report(results: Path) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
-    results, junit = outputs()
-    clear_outputs(results, junit)
     interrupts = Interrupts()
     previous = signal.signal(signal.SIGINT, interrupts)
     try:
+        results, junit = outputs()
+        clear_outputs(results, junit)
+        if interrupts.count:
+            print(INTERRUPTED_EARLY)
+            return INTERRUPTED
         behave_status, behave_said = run_behave(arguments, interrupts)
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -144,4 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # before main() could take Ctrl-C over
+        print(INTERRUPTED_EARLY)
+        sys.exit(INTERRUPTED)

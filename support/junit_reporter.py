@@ -8,13 +8,16 @@ has no place for an error outside any scenario. This reporter, put in its place 
 - files each scenario by its :class:`support.verdict.Verdict`: ``<failure>`` for a check that did not hold,
   ``<error>`` for anything broken (a step written wrong included), ``<skipped message="Not run: …">`` for
   a scenario that was selected but never ran, nothing for a pass; deselected scenarios are left out;
+- names each feature's file and class by the feature file's path, the same however behave was called;
 - writes ``TESTS-run.xml`` with one errored test case per problem outside any scenario (``before_all``,
   ``after_all``, a feature hook, a feature file that could not be read).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
@@ -38,6 +41,16 @@ class JUnitReporter(BehaveJUnitReporter):
         super().__init__(config)
         self.record = record
         self.why_not_run = lambda scenario: "the run was aborted before this scenario"
+
+    def make_feature_filename(self, feature: Any) -> str:
+        """The feature file as dotted words (``features.reconnect``), however behave was called: behave's own
+        name drops the folder when the run selects by tags but not when it names the file, which splits a
+        scenario's history in CI."""
+        path = Path(feature.filename)
+        if path.is_absolute():
+            with contextlib.suppress(ValueError):
+                path = path.relative_to(Path.cwd())
+        return path.with_suffix("").as_posix().replace("/", ".")
 
     def _process_scenario(self, scenario: Any, report: FeatureReportData) -> None:
         if deselected(scenario):

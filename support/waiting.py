@@ -7,6 +7,7 @@ client's state, say), ``seen`` turns the last value into a sentence of what was 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -17,6 +18,7 @@ from hamcrest.core.string_description import StringDescription
 T = TypeVar("T")
 
 POLL_INTERVAL_S = 0.005
+_BRACKETED = re.compile(r"<([^<>\s][^<>]*)>")
 
 
 def wait_for(
@@ -66,9 +68,7 @@ def holds_throughout(
 def check(value: T, matcher: Matcher[T], *, what: str, seen: Callable[[T], str] | None = None) -> T:
     """An immediate assertion with the same plain-English failure as ``wait_for``."""
     if not matcher.matches(value):
-        raise AssertionError(
-            _with_seen(f"{what[:1].upper()}{what[1:]} was not as expected", matcher, value, seen)
-        )
+        raise AssertionError(_with_seen(f"Checked {what}, and it was not as expected", matcher, value, seen))
     return value
 
 
@@ -77,7 +77,12 @@ def explain(matcher: Matcher[T], value: T) -> str:
     matcher.describe_to(expected)
     mismatch = StringDescription()
     matcher.describe_mismatch(value, mismatch)
-    return f"Expected {expected}; instead {mismatch}."
+    return _without_brackets(f"Expected {expected}; instead {mismatch}.")
+
+
+def _without_brackets(text: str) -> str:
+    """PyHamcrest writes a plain value in angle brackets (``<3>``); people read it without them."""
+    return _BRACKETED.sub(lambda found: found.group(1), text)
 
 
 def _with_seen(failed: str, matcher: Matcher[T], value: T, seen: Callable[[T], str] | None) -> str:

@@ -176,7 +176,7 @@ def test_holding_and_checking_say_what_was_seen_too() -> None:
             "failed", equal_to("ready"), what="the client's state", seen=lambda s: describe_client(GAVE_UP, s)
         )
     assert str(checked.value).startswith(
-        "The client's state was not as expected: the client had already failed"
+        "Checked the client's state, and it was not as expected: the client had already failed"
     )
 
 

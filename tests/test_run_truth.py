@@ -241,6 +241,8 @@ def test_every_view_of_the_run_says_the_same(project: Path, row: Row) -> None:
                 f"a refused run built a report{said}"
             )
         return
+    if row.feature == "two" and not row.args:
+        assert (reports / "junit" / "TESTS-truth.two.xml").exists(), "JUnit is not named after its feature"
     expected = row.expected
     with_problems = Counts(expected.passed, expected.failed, expected.not_run, row.problems)
     views: dict[str, object] = {
