@@ -11,6 +11,7 @@ change that brought it lists what each view showed before.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -128,6 +129,10 @@ FEATURES = {
         "Scenario: The client signs in\n    Given all is well\n    Then a check does not hold\n\n"
         "  Scenario: The client signs in\n    Given all is well\n"
     ),
+    "outline": (
+        "Scenario Outline: Row <n>\n    Given all is well\n\n    Examples:\n      | n |\n      | 1 |\n"
+        "      | 2 |\n\n  Scenario: After the outline\n    Given all is well\n"
+    ),
     "mistyped": (
         "Scenario: A fault worded wrong\n    Given the realtime services are running\n"
         "    When the network suffers a brief blip of 2 s\n"
@@ -157,7 +162,7 @@ ROWS = [
     Row("broken by a step error", "broken", Counts(0, 1, 0), 1, category="Suite or harness defects"),
     Row("a scenario under a Rule, with a data table and a doc string", "rule", Counts(1, 0, 0), 0),
     Row("two scenarios of one name, one failing", "twins", Counts(1, 1, 0), 1, category="Product defects"),
-    Row("broken in before_all", "passed", "the run's set-up failed", 1, break_in="before_all", problems=1),
+    Row("broken in before_all", "outline", "the run's set-up failed", 1, break_in="before_all", problems=1),
     Row(
         "the environment failed in before_all",
         "passed",
@@ -236,6 +241,8 @@ def test_every_view_of_the_run_says_the_same(project: Path, row: Row) -> None:
     if isinstance(row.expected, str):
         assert isinstance(closing, str) and row.expected in closing, f"closing line: {closing}{said}"
         assert not any((reports / "allure-results").glob("*-result.json")) or row.problems, said
+        features = re.search(r"^(\d+) features? passed, (\d+) failed", output, re.MULTILINE)
+        assert features is None or features.groups() == ("0", "0"), f"behave's summary: {features[0]}{said}"
         if row.exit_code == 2:
             assert not (reports / "allure-report" / "index.html").exists(), (
                 f"a refused run built a report{said}"
