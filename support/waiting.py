@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from hamcrest.core.core.isequal import IsEqual
 from hamcrest.core.matcher import Matcher
 from hamcrest.core.string_description import StringDescription
 
@@ -73,11 +74,34 @@ def check(value: T, matcher: Matcher[T], *, what: str, seen: Callable[[T], str] 
 
 
 def explain(matcher: Matcher[T], value: T) -> str:
+    """What was expected and what was seen, in words; several values checked at once are listed."""
+    if isinstance(matcher, IsEqual) and isinstance(value, tuple | list | dict):
+        return f"Expected {in_words(matcher.object)}; instead {in_words(value)}."
     expected = StringDescription()
     matcher.describe_to(expected)
     mismatch = StringDescription()
     matcher.describe_mismatch(value, mismatch)
     return _without_brackets(f"Expected {expected}; instead {mismatch}.")
+
+
+def in_words(value: object) -> str:
+    """A value as a sentence shows it: text in quotes, several values listed with "and", None as "nothing"."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, dict):
+        value = [f"{key} {in_words(item)}" for key, item in value.items()]
+        return _listed(value)
+    if isinstance(value, tuple | list):
+        return _listed([in_words(item) for item in value]) if value else "none"
+    return str(value)
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _without_brackets(text: str) -> str:

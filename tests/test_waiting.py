@@ -101,3 +101,12 @@ def test_check_failure_names_what_was_checked() -> None:
         "Expected messages 1–3, each exactly once and in order; "
         "instead 3 message(s) arrived: message 2 arrived out of order."
     )
+
+
+def test_several_values_checked_at_once_are_listed_in_words_not_shown_as_a_tuple() -> None:
+    with pytest.raises(AssertionError) as caught:
+        check((401, "invalid_grant", None), equal_to((401, "invalid_client", None)), what="the answer")
+    assert str(caught.value) == (
+        'Checked the answer, and it was not as expected. Expected 401, "invalid_client" and nothing; '
+        'instead 401, "invalid_grant" and nothing.'
+    )
