@@ -30,7 +30,7 @@ from types import FrameType
 from support import allure_report
 from support.allure_results import ROOT, clean_results
 from support.run_record import RERUN, RUN_RECORD, RunRecord
-from support.run_summary import INTERRUPTED, REFUSED, summarize
+from support.run_summary import INTERRUPTED, REFUSED, Closing, summarize
 
 BEHAVE = [sys.executable, "-m", "behave"]
 REPORT = Path("reports/allure-report")
@@ -42,6 +42,7 @@ REFUSAL = re.compile(r"^(?:\S+: error: )?(?P<said>(?:\w*Error: |BAD_|CONFIG-ERRO
 FALSE_ABORT = "ABORTED: By user."
 KILL_AFTER_INTERRUPTS = 3
 INTERRUPTED_EARLY = "acceptance: interrupted (Ctrl-C) before behave started; no scenario ran."
+INTERRUPTED_REPORT = "acceptance: the report was INTERRUPTED (Ctrl-C); the results and JUnit above are whole."
 
 
 def outputs(ini: Path = ROOT / "behave.ini") -> tuple[Path, Path]:
@@ -74,7 +75,7 @@ class Interrupts:
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         self.count += 1
         if self.process is None or self.process.poll() is not None:
-            return
+            raise KeyboardInterrupt  # behave is not running: the command itself stops where it is
         if self.count >= KILL_AFTER_INTERRUPTS:
             self.process.kill()
         else:
@@ -114,25 +115,58 @@ def build_report(results: Path) -> int:
     return allure_report.build(results, REPORT)
 
 
+def expand_scenario_files(arguments: Sequence[str]) -> list[str]:
+    """``@reports/rerun.txt`` (behave's file of scenarios to run) as the locations it lists, read before the
+    run clears its outputs, the rerun file among them. A missing file is a ``ValueError`` naming it."""
+    expanded: list[str] = []
+    for argument in arguments:
+        if not argument.startswith("@"):
+            expanded.append(argument)
+            continue
+        path = Path(argument[1:])
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            raise ValueError(f"the file of scenarios to run, {path}, cannot be read") from None
+        locations = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+        if not locations:
+            raise ValueError(f"the file of scenarios to run, {path}, lists none")
+        expanded += locations
+    return expanded
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    arguments = list(sys.argv[1:] if argv is None else argv)
     interrupts = Interrupts()
     previous = signal.signal(signal.SIGINT, interrupts)
     try:
-        results, junit = outputs()
-        clear_outputs(results, junit)
-        if interrupts.count:
-            print(INTERRUPTED_EARLY)
-            return INTERRUPTED
-        behave_status, behave_said = run_behave(arguments, interrupts)
+        return _run(list(sys.argv[1:] if argv is None else argv), interrupts)
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _run(arguments: list[str], interrupts: Interrupts) -> int:
+    try:
+        arguments = expand_scenario_files(arguments)
+    except ValueError as error:
+        print(f"acceptance: no scenario ran — {error}")
+        return REFUSED
+    try:
+        results, junit = outputs()
+        clear_outputs(results, junit)
+    except KeyboardInterrupt:
+        print(INTERRUPTED_EARLY)
+        return INTERRUPTED
+    behave_status, behave_said = run_behave(arguments, interrupts)
     record = RunRecord.read()
-    closing = summarize(record, behave_status, behave_said)
+    closing = summarize(record, behave_status, behave_said, interrupted=interrupts.count > 0)
     print()
     report_status = 0
-    if closing.status != REFUSED and record is not None and record.stage == "finished":
-        report_status = build_report(results)
+    if record is not None and record.stage == "finished" and closing.status != REFUSED:
+        try:
+            report_status = build_report(results)
+        except KeyboardInterrupt:
+            print("report: interrupted (Ctrl-C) while it was being built, so there is no HTML report")
+            closing = Closing([*closing.lines, INTERRUPTED_REPORT], INTERRUPTED)
         print(f"Allure results: {results}")
         if Path("reports/allure-report/index.html").exists():
             print("HTML report:    reports/allure-report/index.html")
@@ -140,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("One-file copy:  reports/allure-report.html (opens with a double click)")
         print(f"JUnit XML:      {junit}")
     else:
-        print("No report: the run was refused, so there is nothing to report.")
+        print("No report: no scenario ran, so there is nothing to report.")
     print("\n".join(closing.lines))
     if closing.status == 0 and report_status != 0:
         return report_status

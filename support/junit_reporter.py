@@ -53,7 +53,7 @@ class JUnitReporter(BehaveJUnitReporter):
         return path.with_suffix("").as_posix().replace("/", ".")
 
     def _process_scenario(self, scenario: Any, report: FeatureReportData) -> None:
-        if deselected(scenario):
+        if deselected(scenario, self.config):
             return  # left out by --tags or --name: not part of this run
         ruling = verdict(scenario, self.why_not_run(scenario))
         status, message = str(ruling.status), plain_message(str(ruling.status), ruling.message or "")

@@ -188,7 +188,7 @@ class RecordingRunner(Runner):
         for feature in features:
             identities = scenario_identities(feature)
             for scenario in feature.walk_scenarios():
-                if deselected(scenario):
+                if deselected(scenario, self.config):
                     record.deselected += 1
                     continue
                 ruling = verdict(scenario, self.why_not_run(scenario))

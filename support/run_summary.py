@@ -22,6 +22,7 @@ from support.verdict import BROKEN, FAILED, PASSED, SKIPPED
 
 PASSED_ALL, FAILED_SOME, REFUSED, ENVIRONMENT_FAILED, INTERRUPTED = 0, 1, 2, 3, 130
 SHOWN_FAILURES = 10
+SHOWN_CHARACTERS = 300
 SETTINGS_ERROR = "SettingsError"
 
 
@@ -38,8 +39,15 @@ def refused(reason: str) -> Closing:
     return Closing([f"acceptance: no scenario ran — behave refused to start: {reason}"], REFUSED)
 
 
-def summarize(record: RunRecord | None, behave_status: int, behave_said: str = "") -> Closing:
-    """The closing lines and exit code of a run, from its record (None if behave wrote none)."""
+def summarize(
+    record: RunRecord | None, behave_status: int, behave_said: str = "", *, interrupted: bool = False
+) -> Closing:
+    """The closing lines and exit code of a run, from its record (None if behave wrote none);
+    ``interrupted``: Ctrl-C was pressed while behave ran."""
+    if interrupted and (record is None or record.stage != "finished"):
+        return Closing(
+            ["acceptance: INTERRUPTED (Ctrl-C) while behave was starting; no scenario ran."], INTERRUPTED
+        )
     if record is None:
         return refused(behave_said or f"it stopped with status {behave_status} and wrote no run record")
     if record.stage == "refused":
@@ -118,8 +126,15 @@ def _failure_lines(failures: list[ScenarioRecord]) -> list[str]:
     for scenario in failures[:SHOWN_FAILURES]:
         category = category_of(scenario.status, scenario.message)
         kind = category.name if category else "Unsorted"
-        first = scenario.message.splitlines()[0][:300] if scenario.message else "(no message)"
+        first = _shortened(scenario.message.splitlines()[0]) if scenario.message else "(no message)"
         lines.append(f"  {kind}: {scenario.name} — {first}")
     if len(failures) > SHOWN_FAILURES:
         lines.append(f"  … and {len(failures) - SHOWN_FAILURES} more: see the report")
     return lines
+
+
+def _shortened(text: str, limit: int = SHOWN_CHARACTERS) -> str:
+    """At most ``limit`` characters, cut at a word and marked with "…" (the report has the whole text)."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(";,:") + " …"

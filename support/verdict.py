@@ -25,6 +25,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from allure_behave.utils import step_status_details
 from allure_commons.model2 import Status, StatusDetails
@@ -219,9 +220,13 @@ def verdict(scenario: Scenario, not_run: str) -> Verdict:
     return Verdict(Status.BROKEN, f"behave ended the scenario {status.name} without saying why.")
 
 
-def deselected(scenario: Scenario) -> bool:
+def deselected(scenario: Scenario, config: Any = None) -> bool:
     """behave skipped the scenario without a failure: ``--tags`` or ``--name`` left it out (or a step or
-    hook skipped it on purpose). behave's summary counts it as skipped; no other view lists it."""
+    hook skipped it on purpose). behave's summary counts it as skipped; no other view lists it. With behave's
+    ``config``, a scenario the run never reached (its set-up failed) counts as deselected when the selection
+    leaves it out, as it would have been."""
+    if scenario.status == BehaveStatus.untested and config is not None and not scenario.hook_failed:
+        return not scenario.should_run(config)
     return scenario.status == BehaveStatus.skipped and not scenario.hook_failed
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from hamcrest.core.core.isequal import IsEqual
+from hamcrest.core.core.isnot import IsNot
 from hamcrest.core.matcher import Matcher
 from hamcrest.core.string_description import StringDescription
 
@@ -77,11 +78,14 @@ def explain(matcher: Matcher[T], value: T) -> str:
     """What was expected and what was seen, in words; several values checked at once are listed."""
     if isinstance(matcher, IsEqual) and isinstance(value, tuple | list | dict):
         return f"Expected {in_words(matcher.object)}; instead {in_words(value)}."
+    if isinstance(matcher, IsNot) and value is None:
+        return "Expected a value; instead there was none."
     expected = StringDescription()
     matcher.describe_to(expected)
     mismatch = StringDescription()
     matcher.describe_mismatch(value, mismatch)
-    return _without_brackets(f"Expected {expected}; instead {mismatch}.")
+    said = str(mismatch).removeprefix("but ")  # PyHamcrest's "but was …" reads wrong after "instead"
+    return _without_brackets(f"Expected {expected}; instead {said}.")
 
 
 def in_words(value: object) -> str:

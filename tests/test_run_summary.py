@@ -88,3 +88,18 @@ def test_a_run_that_never_finished_is_not_a_pass() -> None:
     closing = summarize(RunRecord(stage="started"), -9)
     assert closing.status != PASSED_ALL
     assert closing.lines[0].startswith("acceptance: the run did not finish")
+
+
+def test_ctrl_c_before_behave_ran_any_scenario_is_an_interruption_not_a_crash() -> None:
+    closing = summarize(RunRecord(stage="started"), -2, interrupted=True)
+    assert closing.status == INTERRUPTED
+    assert closing.lines == ["acceptance: INTERRUPTED (Ctrl-C) while behave was starting; no scenario ran."]
+
+
+def test_a_long_message_is_cut_at_a_word_and_says_so() -> None:
+    long = "The scenario is written wrong: unknown fault. Known: " + "; ".join(
+        f'"fault {n}"' for n in range(80)
+    )
+    line = summarize(finished(scenario("a", "broken", long)), 1).lines[1]
+    assert line.endswith(" …") and len(line) < 360
+    assert line.removesuffix(" …").endswith('"') or line.removesuffix(" …")[-1].isalnum()

@@ -10,6 +10,7 @@ change that brought it lists what each view showed before.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -212,8 +213,10 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return project
 
 
-def run_row(project: Path, row: Row) -> tuple[int, str]:
-    command = ["bin/acceptance", "--format=plain", f"truth/{row.feature}.feature", *row.args]
+def run_row(project: Path, row: Row, feature: str | None = "") -> tuple[int, str]:
+    """Run ``bin/acceptance`` on the row's feature (or on ``feature``; None: on the row's arguments alone)."""
+    where = [] if feature is None else [f"truth/{feature or row.feature}.feature"]
+    command = ["bin/acceptance", "--format=plain", *where, *row.args]
     environ = {**os.environ, "TRUTH_BREAK": row.break_in, "PYTHONUNBUFFERED": "1"}
     waiting = project / "reports" / "waiting-for-ctrl-c"
     waiting.unlink(missing_ok=True)
@@ -309,3 +312,32 @@ def test_a_refused_run_after_a_green_one_shows_nothing_of_the_green_run(project:
         assert not (reports / "allure-report.html").exists()
         html = html_summary(reports / "allure-report")
         assert html is None or html["passed"] == 0, f"the HTML report shows the green run's passes: {html}"
+
+
+def test_the_rerun_file_replays_exactly_the_scenarios_that_did_not_pass(project: Path) -> None:
+    status, output = run_row(project, Row("two of three fail", "tagged", Counts(), 1, args=()))
+    assert status == 0, output[-2000:]  # both pass: nothing to run again
+    assert not (project / "reports" / "rerun.txt").exists()
+    status, output = run_row(project, next(row for row in ROWS if row.way == "failed"))
+    assert status == 1
+    said = next(line for line in output.splitlines() if line.startswith("Run just the scenarios"))
+    replay = said.split(": ", 1)[1].split()[1:]  # after "bin/acceptance"
+    status, output = run_row(project, Row("replay", "failed", Counts(), 1, args=tuple(replay)), feature=None)
+    assert status == 1, output[-2000:]
+    assert closing_lines(output) == Counts(0, 1, 0), output[-2000:]
+    assert (project / "reports" / "rerun.txt").exists(), "the replay's own failure is not in its rerun file"
+
+
+def test_a_run_whose_set_up_failed_counts_only_the_scenarios_it_selected(project: Path) -> None:
+    row = Row(
+        "bad setting, by tags",
+        "tagged",
+        "a setting is wrong",
+        2,
+        args=("-D", "retry_limit=lots", "--tags=@wanted"),
+    )
+    status, output = run_row(project, row)
+    assert status == 2, output[-2000:]
+    record = json.loads((project / "reports" / "run.json").read_text(encoding="utf-8"))
+    assert ([s["name"] for s in record["scenarios"]], record["deselected"]) == (["Wanted"], 1)
+    assert junit(project / "reports" / "junit").not_run == 1
