@@ -25,7 +25,7 @@ from support.runtime import BackgroundLoop
 from support.services.stack import ServiceStack
 from support.settings import Settings, read_ini_defaults
 from support.world import ScenarioWorld, scenario_seed
-from support.written_wrong import ScenarioWrittenWrong
+from support.written_wrong import ScenarioWrittenWrong, unread_argument
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,6 +74,11 @@ def before_scenario(context: Context, scenario: Scenario) -> None:
     context.open_worlds.append(context.world)
     context.world.logs.install()
     context.world.mark("scenario start")
+    # A data table or doc string the step would ignore is a mistake in the feature, said before it runs.
+    for step in scenario.all_steps:
+        reason = unread_argument(step)
+        if reason is not None:
+            raise ScenarioWrittenWrong(reason)
 
 
 def after_scenario(context: Context, scenario: Scenario) -> None:

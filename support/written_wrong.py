@@ -9,16 +9,20 @@ behave's Python snippet for a new step definition.
 from __future__ import annotations
 
 import difflib
+import functools
+import inspect
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from behave.i18n import languages
 from behave.step_registry import StepRegistry, registry
 
 WRITTEN_WRONG = "The scenario is written wrong: "
 STEP_TYPES = ("given", "when", "then")
 NEAREST = 3
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+_LANGUAGE = re.compile(r"#\s*language\s*:\s*([\w-]+)")
 
 
 class ScenarioWrittenWrong(ValueError):
@@ -50,8 +54,53 @@ def _patterns(step_type: str, steps: StepRegistry) -> list[str]:
     return [phrasing(matcher.pattern) for matcher in steps.steps.get(step_type, [])]
 
 
-def _keyword_for(step_type: str) -> str:
-    return step_type.capitalize()
+def _keyword_for(step_type: str, language: str = "en") -> str:
+    """The Gherkin keyword for a kind of step in the feature's language: ``given`` → "Given", "Angenommen"."""
+    words = languages.get(language, languages["en"]).get(step_type, [])
+    return next((word.strip() for word in words if word.strip() != "*"), step_type.capitalize())
+
+
+@functools.lru_cache(maxsize=256)
+def feature_language(filename: str) -> str:
+    """The language a feature file is written in: its ``# language: xx`` line before any other, else "en"."""
+    try:
+        with open(filename, encoding="utf-8") as feature:
+            for line in feature:
+                text = line.strip()
+                found = _LANGUAGE.match(text)
+                if found:
+                    return found.group(1)
+                if text and not text.startswith("#"):
+                    break
+    except OSError:
+        pass
+    return "en"
+
+
+def unread_argument(step: Any, steps: StepRegistry = registry) -> str | None:
+    """Why a step's data table or doc string would be silently ignored (a reason for
+    :class:`ScenarioWrittenWrong`), or None: the definition the step
+    matches never reads ``context.table`` (or ``context.text``). Steps read them themselves, since only
+    steps and hooks touch ``context``."""
+    if not (step.table or step.text):
+        return None
+    match = steps.find_match(step)
+    if match is None:
+        return None  # undefined: reported as such
+    try:
+        source = inspect.getsource(match.func)
+    except (OSError, TypeError):
+        return None
+    for what, read, given in (
+        ("data table", "context.table", step.table),
+        ("doc string", "context.text", step.text),
+    ):
+        if given and read not in source:
+            return (
+                f'the step "{step.keyword} {step.name}" (line {step.line}) takes no {what}, '
+                f"but one is given; it would be ignored. Remove it, or use a step that reads one."
+            )
+    return None
 
 
 def undefined_step_message(step: Any, steps: StepRegistry = registry) -> str:
@@ -63,15 +112,16 @@ def undefined_step_message(step: Any, steps: StepRegistry = registry) -> str:
     """
     text, step_type = str(step.name), str(step.step_type)
     written = f"{step.keyword} {text}"
+    language = feature_language(str(step.filename)) if getattr(step, "filename", None) else "en"
     for other in STEP_TYPES:
         if other == step_type:
             continue
         for matcher in [*steps.steps.get(other, []), *steps.steps.get("step", [])]:
             if matcher.match(text) is not None:
+                keyword, here = _keyword_for(other, language), _keyword_for(step_type, language)
                 return (
-                    f'{WRITTEN_WRONG}no {step_type.capitalize()} step reads "{written}"; it is a '
-                    f"{_keyword_for(other)} step. Write it among the {_keyword_for(other)} steps, "
-                    f'as "{_keyword_for(other)} {text}".'
+                    f'{WRITTEN_WRONG}no {here} step reads "{written}"; it exists as "{keyword} {text}". '
+                    f"Write it among the {keyword} steps."
                 )
     nearest = nearest_phrasings(text, step_type, steps)
     said = f'{WRITTEN_WRONG}no step reads "{written}".'
