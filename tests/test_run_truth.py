@@ -36,6 +36,16 @@ def all_is_well(context):
     pass
 
 
+@step("the stages are")
+def the_stages_are(context):
+    assert [row["stage"] for row in context.table]
+
+
+@step("the note says")
+def the_note_says(context):
+    assert context.text
+
+
 @step("a check does not hold")
 def a_check_does_not_hold(context):
     raise AssertionError("Expected the auth service to be asked twice, but it was asked once.")
@@ -123,8 +133,8 @@ FEATURES = {
         "  Rule: Connecting ends with a session\n\n"
         "    Background:\n      Given all is well\n\n"
         "    Scenario: The client gets a session\n"
-        "      Given all is well\n        | stage |\n        | ready |\n"
-        '      And all is well\n        """\n        a doc string\n        """\n'
+        "      Given the stages are\n        | stage |\n        | ready |\n"
+        '      And the note says\n        """\n        a doc string\n        """\n'
     ),
     "twins": (
         "Scenario: The client signs in\n    Given all is well\n    Then a check does not hold\n\n"
@@ -134,6 +144,7 @@ FEATURES = {
         "Scenario Outline: Row <n>\n    Given all is well\n\n    Examples:\n      | n |\n      | 1 |\n"
         "      | 2 |\n\n  Scenario: After the outline\n    Given all is well\n"
     ),
+    "unread": "Scenario: A table nobody reads\n    Given all is well\n      | stage |\n      | ready |\n",
     "mistyped": (
         "Scenario: A fault worded wrong\n    Given the realtime services are running\n"
         "    When the network suffers a brief blip of 2 s\n"
@@ -185,6 +196,13 @@ ROWS = [
     Row("broken in after_all", "two", Counts(2, 0, 0), 1, break_in="after_all", problems=1),
     Row("an undefined step", "undefined", Counts(0, 1, 0), 1, category="Scenarios written wrong"),
     Row("a fault worded wrong", "mistyped", Counts(0, 1, 0), 1, category="Scenarios written wrong"),
+    Row(
+        "a table given to a step that reads none",
+        "unread",
+        Counts(0, 1, 0),
+        1,
+        category="Scenarios written wrong",
+    ),
     Row("deselected by tags", "tagged", Counts(1, 0, 0), 0, args=("--tags=@wanted",)),
     Row(
         "nothing matched the tags",
