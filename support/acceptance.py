@@ -16,7 +16,6 @@ again; a third stops behave outright.
 
 from __future__ import annotations
 
-import configparser
 import os
 import re
 import signal
@@ -27,8 +26,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from behave.configuration import Configuration
+
 from support import allure_report
-from support.allure_results import ROOT, clean_results
+from support.allure_results import allure_results_dir, clean_results
 from support.run_record import RERUN, RUN_RECORD, RunRecord
 from support.run_summary import INTERRUPTED, REFUSED, Closing, summarize
 
@@ -45,14 +46,11 @@ INTERRUPTED_EARLY = "acceptance: interrupted (Ctrl-C) before behave started; no 
 INTERRUPTED_REPORT = "acceptance: the report was INTERRUPTED (Ctrl-C); the results and JUnit above are whole."
 
 
-def outputs(ini: Path = ROOT / "behave.ini") -> tuple[Path, Path]:
-    """Where behave.ini sends the Allure results and the JUnit XML."""
-    config = configparser.ConfigParser()
-    config.read(ini, encoding="utf-8")
-    section = config["behave"] if config.has_section("behave") else {}
-    results = Path((section.get("outfiles") or "reports/allure-results").split()[0])
-    junit = Path(section.get("junit_directory") or "reports/junit")
-    return results, junit
+def outputs() -> tuple[Path, Path]:
+    """Where behave.ini sends the Allure results and the JUnit XML, as behave itself reads it."""
+    config = Configuration(command_args=[])
+    results = allure_results_dir(config.format or [], config.outfiles or [])
+    return results or Path("reports/allure-results"), Path(config.junit_directory)
 
 
 def clear_outputs(results: Path, junit: Path) -> None:

@@ -62,7 +62,7 @@ from support.allure_results import allure_id
 from support.verdict import (
     INTERRUPTED,
     Verdict,
-    hook_not_run_reason,
+    not_run_reason,
     rule_of,
     scenario_identities,
     step_verdict,
@@ -199,19 +199,13 @@ class AllureListener(AllureBehaveListener):
     # Scenarios behave never ran.
 
     def not_run_reason(self, scenario: Scenario) -> str:
-        """Why a selected scenario's steps never ran, in a few words after "Not run: "."""
-        for container in (rule_of(scenario), scenario.feature):
-            if container is not None:
-                reason = hook_not_run_reason(container)
-                if reason is not None:
-                    return reason
-        if self.interrupted:
-            return INTERRUPTED
-        if self.behave_config.dry_run:
-            return "a dry run (--dry-run) runs no steps"
-        if self.behave_config.stop and self.failures:
-            return "the run stopped at its first failure (--stop)"
-        return "the run was aborted before this scenario (context.abort() or a hook stopped it)"
+        """Why a selected scenario's steps never ran, as this listener has seen the run so far."""
+        return not_run_reason(
+            scenario,
+            interrupted=self.interrupted,
+            stopped_at_failure=bool(self.behave_config.stop and self.failures),
+            dry_run=bool(self.behave_config.dry_run),
+        )
 
     def report_not_run(self, feature: Feature) -> None:
         """A skipped result, saying why, for each scenario of ``feature`` that the run selected but behave

@@ -35,12 +35,10 @@ from behave.runner import Runner
 
 from support.allure_results import allure_results_dir, mend_results, plain_message
 from support.verdict import (
-    INTERRUPTED,
     PASSED,
     Verdict,
     deselected,
-    hook_not_run_reason,
-    rule_of,
+    not_run_reason,
     scenario_identities,
     verdict,
 )
@@ -209,15 +207,12 @@ class RecordingRunner(Runner):
         if self._set_up_failed():
             said = next(p.message for p in self.record.problems if p.where == "before_all")
             return f"the run's set-up failed: {said}"
-        for container in (rule_of(scenario), scenario.feature):
-            reason = hook_not_run_reason(container) if container is not None else None
-            if reason is not None:
-                return reason
-        if self.aborted:
-            return INTERRUPTED
-        if self.config.stop:
-            return "the run stopped at its first failure (--stop)"
-        return "the run was aborted before this scenario (context.abort() or a hook stopped it)"
+        return not_run_reason(
+            scenario,
+            interrupted=bool(self.aborted),
+            stopped_at_failure=bool(self.config.stop),
+            dry_run=bool(self.config.dry_run),
+        )
 
 
 def write_rerun(record: RunRecord, path: Path = RERUN) -> None:

@@ -21,15 +21,13 @@ from xml.sax.saxutils import escape, quoteattr
 
 from support.drivers.base import ObservedEvent
 from support.journal import JournalEntry
+from support.timeline_labels import LabelRows, Placed, fit, place_label, unless, width
 
 __all__ = ["STATE_COLOURS", "render_timeline"]
 
 LEFT, PLOT_W = 180, 1000  # the label column, then the drawing area
 WIDTH = LEFT + PLOT_W + 40  # room for a label that runs past the last moment
 PLOT_TOP, LANE_GAP, ROW_H = 70, 6, 18
-CHAR_W = 6.2  # average width of an 11 px sans-serif character, to guess label widths
-BOLD_W = 1.08  # how much wider bold text runs
-LABEL_GAP = 4  # the least room between two labels on a row, in px
 POINT_ROWS = 3  # rows of labels above a service lane's points
 NAME_W = LEFT - 20  # room for a lane's name and note, left of the plot
 TICK_BUCKET_PX = 2  # one message tick per 2 px column at most, so 10,000 messages stay light
@@ -256,26 +254,6 @@ class Mark:
     fault: bool = False
 
 
-class LabelRows:
-    """Rows of labels: each label goes in the first row where it overlaps no other, in whatever order labels
-    are placed (so the labels that matter most can be placed first)."""
-
-    def __init__(self, rows: int) -> None:
-        self._taken: list[list[tuple[float, float]]] = [[] for _ in range(rows)]
-
-    def place(self, left: float, right: float) -> int | None:
-        """The row the span from ``left`` to ``right`` now holds, or None when every row is taken there."""
-        for row, taken in enumerate(self._taken):
-            if all(right + LABEL_GAP <= start or left >= end + LABEL_GAP for start, end in taken):
-                taken.append((left, right))
-                return row
-        return None
-
-    def add_row(self) -> None:
-        """One more row, for a label that must be shown."""
-        self._taken.append([])
-
-
 def render_timeline(
     events: Mapping[str, Sequence[ObservedEvent]],
     journal: Sequence[JournalEntry],
@@ -320,7 +298,7 @@ def _state_lane(scale: Scale, client: str, seen: Sequence[ObservedEvent], end: f
             tip += f" ({scale.ms(finish) - scale.ms(change.at):.1f} ms){_facts(change.data, ('reason',))}"
             box = {"x": x0, "y": top, "width": max(x1 - x0, 0.5), "height": 24}
             out.append(_el("rect", tip, **box, fill=fill, class_=f"state state-{state}"))
-            if x1 - x0 >= _width(state) + 6:  # named only where the name fits
+            if x1 - x0 >= width(state) + 6:  # named only where the name fits
                 out.append(_text(state, x=(x0 + x1) / 2, y=top + 16, fill=ink, text_anchor="middle"))
         return out
 
@@ -587,7 +565,7 @@ def _runs(scale: Scale, marks: Sequence[tuple[float, str]]) -> list[list[int]]:
     for index, (at, label) in enumerate(marks):
         if runs:
             first_at, first_label = marks[runs[-1][0]]
-            if label == first_label and scale.x(at) - scale.x(first_at) <= _width(label):
+            if label == first_label and scale.x(at) - scale.x(first_at) <= width(label):
                 runs[-1].append(index)
                 continue
         runs.append([index])
@@ -597,18 +575,6 @@ def _runs(scale: Scale, marks: Sequence[tuple[float, str]]) -> list[list[int]]:
 def _times(label: str, count: int) -> str:
     """A label for ``count`` like marks: the label, then a multiplication sign and the count."""
     return label if count == 1 else f"{label} ×{count}"
-
-
-@dataclass(frozen=True)
-class Placed:
-    """A label given a place: its row, the words it shows (maybe shortened), where it is anchored, and the
-    full words when they were shortened."""
-
-    row: int
-    words: str
-    x: float
-    anchor: str
-    full: str | None = None
 
 
 def _marks_lane(scale: Scale, name: str, note: str, marks: list[Mark]) -> Lane:
@@ -621,7 +587,7 @@ def _marks_lane(scale: Scale, name: str, note: str, marks: list[Mark]) -> Lane:
     rows = LabelRows(len(intervals) or 1)
     spans = [_interval_label(scale, mark) for mark in intervals]
     placed = [
-        rows.place(min(scale.x(mark.at), left), max(scale.x(mark.finish or mark.at), left + _width(words)))
+        rows.place(min(scale.x(mark.at), left), max(scale.x(mark.finish or mark.at), left + width(words)))
         or 0
         for mark, (left, words) in zip(intervals, spans, strict=True)
     ]
@@ -665,8 +631,8 @@ def _marks_lane(scale: Scale, name: str, note: str, marks: list[Mark]) -> Lane:
 def _interval_label(scale: Scale, mark: Mark) -> tuple[float, str]:
     """Where an interval's label starts and what it says: just inside its start, moved left to stay in the
     picture, shortened when even the whole plot is too narrow for it."""
-    words = _fit(mark.label, WIDTH - 8 - LEFT)
-    left = min(scale.x(mark.at) + 4, WIDTH - 4 - _width(words))
+    words = fit(mark.label, WIDTH - 8 - LEFT)
+    left = min(scale.x(mark.at) + 4, WIDTH - 4 - width(words))
     return max(left, LEFT + 2), words
 
 
@@ -683,10 +649,10 @@ def _point_labels(scale: Scale, points: Sequence[Mark]) -> dict[int, Placed]:
     for group in sorted(groups, key=lambda g: (not points[g[0]].fault, points[g[0]].at)):
         point = points[group[0]]
         words = _times(point.label, len(group))
-        label = place_label(rows, scale.x(point.at), words, point.label, _short(point.label))
+        label = _place(rows, scale.x(point.at), words, point.label, _short(point.label))
         if label is None and point.fault:  # a fault always keeps a label: it gets a row of its own
             rows.add_row()
-            label = place_label(rows, scale.x(point.at), words, point.label, _short(point.label))
+            label = _place(rows, scale.x(point.at), words, point.label, _short(point.label))
         if label is not None:
             placed[group[0]] = label
     return placed
@@ -701,17 +667,17 @@ def _picture(heading: str, scale: Scale, lanes: list[Lane]) -> str:
     for lane in lanes:
         # A name or note too long for the label column is shortened; its tooltip keeps all of it.
         size, weight = (12, "bold") if lane.heading else (11, "normal")
-        name = _fit(lane.name, NAME_W, size, bold=lane.heading)
-        body.append(_text(name, _unless(lane.name, name), x=12, y=y + 14, font_size=size, font_weight=weight))
+        name = fit(lane.name, NAME_W, size, bold=lane.heading)
+        body.append(_text(name, unless(lane.name, name), x=12, y=y + 14, font_size=size, font_weight=weight))
         if lane.note:
-            note = _fit(lane.note, NAME_W, 10)
-            tip = _unless(lane.note, note)
+            note = fit(lane.note, NAME_W, 10)
+            tip = unless(lane.note, note)
             body.append(_text(note, tip, x=12, y=y + 26, font_size=10, fill=MUTED, class_="note"))
         body += lane.draw(y)
         y += lane.height + LANE_GAP
     legend, legend_h = _legend(y + 14)
-    shown = _fit(heading, WIDTH - 24, 15, bold=True)
-    title = _text(shown, _unless(heading, shown), x=12, y=24, font_size=15, font_weight="bold")
+    shown = fit(heading, WIDTH - 24, 15, bold=True)
+    title = _text(shown, unless(heading, shown), x=12, y=24, font_size=15, font_weight="bold")
     return _svg(heading, WIDTH, y + 14 + legend_h, [title, *_axis(scale, y), *body, *legend])
 
 
@@ -747,11 +713,11 @@ def _legend(top: float) -> tuple[list[str], float]:
     ]
     out, x, y = [], 12.0, top
     for swatch, words in items:
-        if x + 18 + _width(words) > WIDTH - 12:
+        if x + 18 + width(words) > WIDTH - 12:
             x, y = 12.0, y + 20
         out.append(f'<g transform="translate({x:.1f},{y:.1f})">{swatch}</g>')
         out.append(_text(words, x=x + 17, y=y + 10, class_="legend"))
-        x += 17 + _width(words) + 16
+        x += 17 + width(words) + 16
     return out, y + 20 - top
 
 
@@ -787,23 +753,13 @@ def _text(words: str, tooltip: str | None = None, **attributes: object) -> str:
 def _label(rows: LabelRows, x: float, baseline: float, words: str, *shorter: str) -> list[str]:
     """A label for a mark at x, in a row where it overlaps nothing, shortened if only that fits; none at all
     when nothing fits (the mark's tooltip still says it)."""
-    placed = place_label(rows, x, words, *shorter)
+    placed = _place(rows, x, words, *shorter)
     return [] if placed is None else [_placed_text(placed, baseline)]
 
 
-def place_label(rows: LabelRows, x: float, words: str, *shorter: str) -> Placed | None:
-    """The first of ``words`` and its ``shorter`` forms that has room in some row, just right of x (left of it
-    near the right edge, and cut short when wider than the plot on either side), or None."""
-    room = max(WIDTH - 4 - (x + 3), x - 3 - LEFT)
-    for shown in dict.fromkeys(_fit(form, room) for form in (words, *shorter) if form):
-        width = _width(shown)
-        rightwards = x + 3 + width <= WIDTH - 4
-        left = x + 3 if rightwards else x - 3 - width
-        row = rows.place(left, left + width)
-        if row is not None:
-            anchor = "start" if rightwards else "end"
-            return Placed(row, shown, x + 3 if rightwards else x - 3, anchor, _unless(words, shown))
-    return None
+def _place(rows: LabelRows, x: float, words: str, *shorter: str) -> Placed | None:
+    """``place_label`` within this picture's plot."""
+    return place_label(rows, x, words, *shorter, left_edge=LEFT, right_edge=WIDTH - 4)
 
 
 def _placed_text(placed: Placed, baseline: float) -> str:
@@ -817,27 +773,9 @@ def _placed_text(placed: Placed, baseline: float) -> str:
     )
 
 
-def _fit(words: str, room: float, font_size: float = 11, bold: bool = False) -> str:
-    """``words`` as they are when they fit in ``room`` px, else cut short with an ellipsis."""
-    if _width(words, font_size, bold) <= room:
-        return words
-    keep = max(int(room / _width("x", font_size, bold)) - 1, 1)
-    return words[:keep].rstrip() + "…"
-
-
-def _unless(full: str, shown: str) -> str | None:
-    """The full words, as a tooltip, when what is shown is not all of them."""
-    return full if shown != full else None
-
-
 def _facts(data: Mapping[str, Any], keys: Sequence[str]) -> str:
     shown = [f"{key.replace('_', ' ')}: {data[key]}" for key in keys if data.get(key) is not None]
     return f" ({'; '.join(shown)})" if shown else ""
-
-
-def _width(words: str, font_size: float = 11, bold: bool = False) -> float:
-    """A guess at how wide ``words`` are drawn, in px."""
-    return len(words) * CHAR_W * font_size / 11 * (BOLD_W if bold else 1)
 
 
 def _count(number: int, word: str) -> str:

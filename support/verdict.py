@@ -220,6 +220,24 @@ def verdict(scenario: Scenario, not_run: str) -> Verdict:
     return Verdict(Status.BROKEN, f"behave ended the scenario {status.name} without saying why.")
 
 
+def not_run_reason(
+    scenario: Scenario, *, interrupted: bool, stopped_at_failure: bool, dry_run: bool = False
+) -> str:
+    """Why a selected scenario never ran, in a few words after "Not run: ": a before-hook of its Rule or
+    feature failed, the run was interrupted, it was a dry run, ``--stop`` ended it, or it was aborted."""
+    for container in (rule_of(scenario), scenario.feature):
+        reason = hook_not_run_reason(container) if container is not None else None
+        if reason is not None:
+            return reason
+    if interrupted:
+        return INTERRUPTED
+    if dry_run:
+        return "a dry run (--dry-run) runs no steps"
+    if stopped_at_failure:
+        return "the run stopped at its first failure (--stop)"
+    return "the run was aborted before this scenario (context.abort() or a hook stopped it)"
+
+
 def deselected(scenario: Scenario, config: Any = None) -> bool:
     """behave skipped the scenario without a failure: ``--tags`` or ``--name`` left it out (or a step or
     hook skipped it on purpose). behave's summary counts it as skipped; no other view lists it. With behave's

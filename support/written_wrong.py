@@ -77,25 +77,30 @@ def feature_language(filename: str) -> str:
     return "en"
 
 
+@functools.lru_cache(maxsize=512)
+def _source(function: Any) -> str | None:
+    """A step definition's source, read once per run (None when Python cannot show it)."""
+    try:
+        return inspect.getsource(function)
+    except (OSError, TypeError):
+        return None
+
+
 def unread_argument(step: Any, steps: StepRegistry = registry) -> str | None:
     """Why a step's data table or doc string would be silently ignored (a reason for
-    :class:`ScenarioWrittenWrong`), or None: the definition the step
-    matches never reads ``context.table`` (or ``context.text``). Steps read them themselves, since only
-    steps and hooks touch ``context``."""
+    :class:`ScenarioWrittenWrong`), or None: the definition the step matches never reads ``context.table``
+    (or ``context.text``). Steps read them themselves, since only steps and hooks touch ``context``."""
     if not (step.table or step.text):
         return None
     match = steps.find_match(step)
     if match is None:
         return None  # undefined: reported as such
-    try:
-        source = inspect.getsource(match.func)
-    except (OSError, TypeError):
-        return None
+    source = _source(match.func)
     for what, read, given in (
         ("data table", "context.table", step.table),
         ("doc string", "context.text", step.text),
     ):
-        if given and read not in source:
+        if given and source is not None and read not in source:
             return (
                 f'the step "{step.keyword} {step.name}" (line {step.line}) takes no {what}, '
                 f"but one is given; it would be ignored. Remove it, or use a step that reads one."

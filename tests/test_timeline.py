@@ -17,8 +17,6 @@ from support.drivers.base import ObservedEvent
 from support.journal import Journal, JournalEntry
 from support.services.fault_proxy import FaultProxy
 from support.timeline import (
-    BOLD_W,
-    CHAR_W,
     FAULT_POINTS,
     LEFT,
     MOMENTS,
@@ -27,11 +25,12 @@ from support.timeline import (
     SERVICE_TROUBLES,
     STATE_COLOURS,
     WIDTH,
-    LabelRows,
-    place_label,
     render_timeline,
 )
+from support.timeline_labels import BOLD_W, CHAR_W, LabelRows, place_label
 from tests.polling import eventually
+
+EDGES = {"left_edge": LEFT, "right_edge": WIDTH - 4}  # the timeline's plot, as it places labels
 
 SVG = "{http://www.w3.org/2000/svg}"
 T0 = 500.0  # the scenario's start, on the monotonic clock
@@ -630,9 +629,9 @@ def test_a_label_with_no_room_is_shortened_and_its_tooltip_keeps_all_of_it() -> 
 def test_a_label_that_would_run_into_the_next_one_shrinks_to_its_short_form() -> None:
     rows = LabelRows(1)
     rows.place(650, 700)  # a label already on the only row, a little to the right
-    placed = place_label(rows, 560, "session resumed", "resumed")
+    placed = place_label(rows, 560, "session resumed", "resumed", **EDGES)
     assert placed is not None and (placed.words, placed.full, placed.row) == ("resumed", "session resumed", 0)
-    assert place_label(rows, 560, "session resumed", "resumed") is None  # no room left even for that
+    assert place_label(rows, 560, "session resumed", "resumed", **EDGES) is None  # no room left even for that
 
 
 def test_like_marks_close_together_share_one_label_saying_how_many() -> None:
