@@ -1,5 +1,5 @@
 // How the Allure 3 command line (npm package "allure", pinned in package.json) builds the HTML report.
-// support/allure_report.py runs it with this file and says where things are through two environment
+// support/report/allure_report.py runs it with this file and says where things are through two environment
 // variables; by hand: node_modules/.bin/allure generate --config allurerc.mjs reports/allure-results
 //
 //   REPORT_RESULTS_DIR   the Allure results (default reports/allure-results)
@@ -10,7 +10,7 @@
 // HTML file that opens with a double click). Both group scenarios by epic, feature and story.
 //
 // The categories come from categories.json in the results, which the suite writes at the start of every
-// run (support/allure_results.py), so a category added there reaches the report with no change here.
+// run (support/report/allure_results.py), so a category added there reaches the report with no change here.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 

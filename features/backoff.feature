@@ -1,4 +1,4 @@
-@allure.label.epic:Resilience @area.resilience
+@allure.label.epic:Resilience @area.backoff
 Feature: Reconnect with backoff
   When the connection keeps failing, the client waits longer and longer between retries, up to a cap, each
   pause a little random so that many clients dropped together do not come back together. After a connection

@@ -1,4 +1,4 @@
-@allure.label.epic:Observability @area.logging
+@allure.label.epic:Observability @area.structured_logging
 Feature: Structured logs that can be searched, traced across services and trusted with secrets
   Everything the client and the services write down is one JSON object per line: when (in UTC), how
   severe, who wrote it, what happened, which journey it belongs to, and its details. One correlation id

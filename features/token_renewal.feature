@@ -1,4 +1,4 @@
-@allure.label.epic:Access_security @area.token_lifecycle
+@allure.label.epic:Access_security @area.token_renewal
 Feature: Access is renewed safely
   An access token lasts minutes; a session lasts hours. The client renews its access in the background
   with a refresh token that works only once. It never asks for the same renewal twice at the same time,

@@ -15,9 +15,9 @@ from hamcrest import (
     starts_with,
 )
 
-from support import observations
-from support.avatar import avatar_events, cause_trouble, session_at_service
-from support.waiting import check, wait_for
+from support.areas.avatar import avatar_events, cause_trouble, session_at_service
+from support.harness import observations
+from support.harness.waiting import check, wait_for
 
 
 @given("a client with a valid API key that can show an avatar")

@@ -20,11 +20,12 @@ from hamcrest import (
 )
 
 from realtime_protocol import CloseCode
-from support import observations, retry_schedule
+from support.areas import backoff as retry_schedule
+from support.areas.backoff import Policy
 from support.drivers import ObservedEvent
-from support.matchers import keeps_growing, no_problems
-from support.retry_schedule import Policy
-from support.waiting import check, holds_throughout, wait_for
+from support.harness import observations
+from support.harness.matchers import keeps_growing, no_problems
+from support.harness.waiting import check, holds_throughout, wait_for
 
 # -- the policy a scenario's clients follow -----------------------------------------------------------------
 

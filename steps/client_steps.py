@@ -17,9 +17,9 @@ from hamcrest import (
     starts_with,
 )
 
-from support import observations
-from support.matchers import in_order_once_each
-from support.waiting import check, holds_throughout, wait_for
+from support.harness import observations
+from support.harness.matchers import in_order_once_each
+from support.harness.waiting import check, holds_throughout, wait_for
 
 # How far apart two readings of the monotonic clock can be for the same instant, in seconds.
 CLOCK_RESOLUTION_S = 0.002

@@ -5,9 +5,9 @@ from behave import then
 from behave.runner import Context
 from hamcrest import all_of, contains_string, equal_to, has_entries, has_entry, has_properties, not_none
 
-from support import observations
-from support.matchers import all_parts_up
-from support.waiting import wait_for
+from support.harness import observations
+from support.harness.matchers import all_parts_up
+from support.harness.waiting import wait_for
 
 
 @then("the {service} reports itself {status:w}")

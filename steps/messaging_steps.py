@@ -5,9 +5,9 @@ from behave import given, then, when
 from behave.runner import Context
 from hamcrest import equal_to, greater_than_or_equal_to, has_item, has_length
 
-from support import observations
-from support.matchers import each_exactly_once, numbered_exactly_once_in_order
-from support.waiting import check, wait_for
+from support.harness import observations
+from support.harness.matchers import each_exactly_once, numbered_exactly_once_in_order
+from support.harness.waiting import check, wait_for
 
 # Enough messages to show a stream is flowing, few enough to arrive in a fraction of a second.
 SOME_MESSAGES = 5

@@ -4,9 +4,9 @@ from behave import then, when
 from behave.runner import Context
 from hamcrest import greater_than_or_equal_to, has_item, has_length, less_than_or_equal_to, not_none
 
-from support import observations
-from support.matchers import keeps_growing
-from support.waiting import check, wait_for
+from support.harness import observations
+from support.harness.matchers import keeps_growing
+from support.harness.waiting import check, wait_for
 
 
 @when("the network to the gateway goes down")

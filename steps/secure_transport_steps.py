@@ -7,9 +7,9 @@ from behave import given, then
 from behave.runner import Context
 from hamcrest import contains_string, equal_to, greater_than_or_equal_to, has_length, not_none
 
-from support import observations
-from support.waiting import check, holds_throughout
-from support.written_wrong import ScenarioWrittenWrong
+from support.harness import observations
+from support.harness.waiting import check, holds_throughout
+from support.harness.written_wrong import ScenarioWrittenWrong
 
 TRUST = {"trusts": True, "does not trust": False}
 # The services' journals by the names scenarios use for them.

@@ -1,13 +1,13 @@
 """Steps about the mock services: that they run, how the auth service should misbehave, and what the gateway
 lets in."""
 
-from behave import given, then, when
+from behave import given, step, then, when
 from behave.runner import Context
 from hamcrest import empty, equal_to, has_item, is_not
 
 from realtime_protocol import CloseCode
-from support import observations
-from support.waiting import check, holds_throughout, wait_for
+from support.harness import observations
+from support.harness.waiting import check, holds_throughout, wait_for
 
 
 @given("the realtime services are running")
@@ -195,3 +195,17 @@ def _refusal_reasons(context: Context) -> list[str]:
         str(entry.detail.get("reason"))
         for entry in context.services.gateway_journal.entries("handshake refused")
     ]
+
+
+@step("the auth service is down")
+def auth_service_down(context: Context) -> None:
+    """Stops the auth service: its address refuses every connection until it comes back. Reads the same after
+    Given, When or Then.
+    """
+    context.services.stop_auth()
+
+
+@step("the auth service comes back")
+def auth_service_back(context: Context) -> None:
+    """Starts the auth service again at the same address, remembering every account and token."""
+    context.services.start_auth()

@@ -1,4 +1,5 @@
-"""The suite's Allure formatter (support/allure_formatter.py), each gap of allure-behave 2.16.2 it mends shown
+"""The suite's Allure formatter (support/report/allure_formatter.py),
+each gap of allure-behave 2.16.2 it mends shown
 on a bare behave project of a few lines: behave runs in a process of its own and the test reads the
 *-result.json files it wrote. Where it helps to see what is mended, the same project runs under plain
 allure-behave too and shows the gap."""
@@ -17,17 +18,17 @@ from typing import Any
 import pytest
 from behave.parser import parse_feature
 
-from support.verdict import SEPARATOR, scenario_identities
+from support.report.verdict import SEPARATOR, scenario_identities
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def identity(*parts: str) -> str:
-    """A scenario's identity as support.verdict words it: its non-empty parts, in order."""
+    """A scenario's identity as support.report.verdict words it: its non-empty parts, in order."""
     return SEPARATOR.join(part for part in parts if part)
 
 
-OURS = "support.allure_formatter:AllureFormatter"
+OURS = "support.report.allure_formatter:AllureFormatter"
 PLAIN = "allure_behave.formatter:AllureFormatter"
 
 STEPS = """
@@ -81,7 +82,7 @@ def the_run_is_aborted(context):
     context.abort(reason="enough")
 """
 
-# after_scenario attaches to the scenario's result, as support/hooks.py does for every scenario.
+# after_scenario attaches to the scenario's result, as support/harness/hooks.py does for every scenario.
 ATTACHING = """
 import allure
 

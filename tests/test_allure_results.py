@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from support.allure_results import (
+from support.harness.problems import EnvironmentProblem
+from support.harness.settings import Settings, read_ini_defaults
+from support.report.allure_results import (
     ALLURE_FORMATTER,
     CATEGORIES,
     ENVIRONMENT_PROBLEMS,
@@ -27,9 +29,7 @@ from support.allure_results import (
     write_environment,
     write_run_files,
 )
-from support.problems import EnvironmentProblem
-from support.run_record import Problem, RunRecord, ScenarioRecord
-from support.settings import Settings, read_ini_defaults
+from support.report.run_record import Problem, RunRecord, ScenarioRecord
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,7 +95,7 @@ def test_an_assertion_failure_is_shown_as_the_suite_worded_it() -> None:
 
 def test_an_environment_problem_keeps_its_own_words_and_its_category() -> None:
     problem = EnvironmentProblem("the mock services could not start (gateway)", OSError(98, "Address in use"))
-    raw = f"support.problems.EnvironmentProblem: {problem}\n"
+    raw = f"support.harness.problems.EnvironmentProblem: {problem}\n"
     message = plain_message("broken", raw)
     assert message.startswith("Environment problem: the mock services could not start (gateway): OSError")
     assert category_of("broken", message) is ENVIRONMENT_PROBLEMS

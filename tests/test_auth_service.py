@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from realtime_protocol.secrets import fingerprint
-from support.journal import Journal
 from support.services.auth_service import Account, AuthService, FailureLimiter, ProgrammedResponse
+from support.services.journal import Journal
 from support.services.tokens import TokenAuthority
 
 T = TypeVar("T")

@@ -17,10 +17,10 @@ from reference_client import ClientConfig, ClientEvent, RealtimeClient
 from reference_client.audio import AudioSubsystem
 from reference_client.avatar import AvatarSubsystem
 from reference_client.events import EventEmitter
-from support.journal import Journal
+from support.harness.settings import Settings, read_ini_defaults
 from support.services.avatar_service import AvatarService
+from support.services.journal import Journal
 from support.services.stack import ServiceStack
-from support.settings import Settings, read_ini_defaults
 from tests.polling import eventually
 
 T = TypeVar("T")

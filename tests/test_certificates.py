@@ -12,9 +12,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from support.harness.settings import Settings, read_ini_defaults
 from support.services.certificates import AUTHORITY_NAME, CertificateAuthority
 from support.services.stack import ServiceStack
-from support.settings import Settings, read_ini_defaults
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -16,7 +16,7 @@ from reference_client.coordination import Coordinator, Recovery, failed_part, re
 from reference_client.errors import classify_close
 from reference_client.events import ClientEvent, EventEmitter
 from reference_client.subsystems import Health, Subsystem
-from support.coordination import (
+from support.areas.coordination import (
     Reconfiguration,
     expected_recovery,
     expected_reports,
@@ -25,7 +25,7 @@ from support.coordination import (
     update_from_rows,
     value_of,
 )
-from support.settings import Settings, read_ini_defaults
+from support.harness.settings import Settings, read_ini_defaults
 
 ROOT_INI = Path(__file__).resolve().parent.parent / "behave.ini"
 CONFIG = ClientConfig(auth_url="http://127.0.0.1:1", gateway_url="ws://127.0.0.1:2/realtime", api_key="k")

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from support import channel_access, rush
+from support.areas import channel_access
+from support.areas import sign_in_load as rush
 from support.drivers.base import ObservedEvent
-from support.people import CHANNEL_NAMES, Person, channel_names, read_grants
-from support.sign_in_caller import SignInAnswer, summarise_answers
+from support.drivers.sign_in_caller import SignInAnswer, summarise_answers
+from support.harness.people import CHANNEL_NAMES, Person, channel_names, read_grants
 
 # -- people and their rights ---------------------------------------------------------------------------
 

@@ -13,12 +13,12 @@ from hamcrest import empty
 
 from support.drivers import ClientDriver, ClientSetup, close_all, connect_all, make_driver, make_drivers
 from support.drivers.reference import ReferenceClientDriver
-from support.runtime import BackgroundLoop
+from support.drivers.sign_in_caller import SignInCaller, summarise_answers
+from support.harness.runtime import BackgroundLoop
+from support.harness.settings import Settings, read_ini_defaults
+from support.harness.waiting import wait_for
+from support.harness.world import ScenarioWorld, _timings
 from support.services.stack import ServiceStack
-from support.settings import Settings, read_ini_defaults
-from support.sign_in_caller import SignInCaller, summarise_answers
-from support.waiting import wait_for
-from support.world import ScenarioWorld, _timings
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = Settings.load(read_ini_defaults(ROOT / "behave.ini"), {}, {"seed": "7"})

@@ -20,7 +20,7 @@ from websockets.http11 import Response
 from realtime_protocol import CloseCode, MessageType, decode, encode
 from reference_client import classify, classify_close
 from reference_client.errors import retry_after_seconds
-from support.classification import (
+from support.areas.error_classification import (
     OPENING_TROUBLES,
     SESSION_TROUBLES,
     arrange_trouble,
@@ -31,9 +31,9 @@ from support.classification import (
     worth_retrying,
 )
 from support.drivers.base import ObservedEvent
-from support.journal import Journal, JournalEntry
 from support.services.dead_ends import UNRESOLVABLE_HOST, RefusingPort, SilentHost
 from support.services.gateway import Gateway, GatewayTrouble
+from support.services.journal import Journal, JournalEntry
 from support.services.tokens import TokenAuthority
 from tests.polling import eventually
 

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from support.journal import Journal
 from support.services.fault_proxy import (
     TASK_PREFIX,
     TOXICS,
@@ -24,6 +23,7 @@ from support.services.fault_proxy import (
     LatencyToxic,
     SlicerToxic,
 )
+from support.services.journal import Journal
 from tests.polling import eventually
 
 HOST = "127.0.0.1"

@@ -18,8 +18,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from realtime_protocol import CloseCode, MessageType, decode, encode
-from support.journal import Journal
 from support.services.gateway import Gateway
+from support.services.journal import Journal
 from support.services.tokens import InvalidTokenError, TokenAuthority
 from tests.polling import eventually
 

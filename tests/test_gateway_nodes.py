@@ -10,8 +10,8 @@ import random
 from websockets.asyncio.client import ClientConnection, connect
 
 from realtime_protocol import CloseCode, MessageType
-from support.journal import Journal, TaggedJournal
 from support.services.gateway import Gateway
+from support.services.journal import Journal, TaggedJournal
 from tests.test_gateway import AUTHORITY, closure, receive, send, token
 
 

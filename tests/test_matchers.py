@@ -8,7 +8,7 @@ from typing import Any
 from hamcrest.core.matcher import Matcher
 from hamcrest.core.string_description import StringDescription
 
-from support.matchers import (
+from support.harness.matchers import (
     delivery_problems,
     each_exactly_once,
     in_order_once_each,

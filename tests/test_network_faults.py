@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from support.drivers.base import ObservedEvent
-from support.network_faults import (
+from support.areas.network_faults import (
     FaultPlan,
     Toxic,
     apply_fault,
@@ -17,8 +16,9 @@ from support.network_faults import (
     recovery_bound_s,
     recovery_s,
 )
+from support.drivers.base import ObservedEvent
+from support.harness.settings import Settings, read_ini_defaults
 from support.services.fault_proxy import FaultRecord
-from support.settings import Settings, read_ini_defaults
 
 ROOT = Path(__file__).resolve().parent.parent
 

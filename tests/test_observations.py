@@ -10,11 +10,16 @@ import pytest
 from hamcrest import equal_to
 
 from support.drivers.base import ObservedEvent
-from support.observations import connection_trouble, describe_client, describe_health, describe_since_shutdown
-from support.people import Person
-from support.settings import Settings, read_ini_defaults
-from support.waiting import check, holds_throughout, wait_for
-from support.world import MAIN_CLIENT, ScenarioWorld
+from support.harness.observations import (
+    connection_trouble,
+    describe_client,
+    describe_health,
+    describe_since_shutdown,
+)
+from support.harness.people import Person
+from support.harness.settings import Settings, read_ini_defaults
+from support.harness.waiting import check, holds_throughout, wait_for
+from support.harness.world import MAIN_CLIENT, ScenarioWorld
 
 ROOT = Path(__file__).resolve().parent.parent
 

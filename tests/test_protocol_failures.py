@@ -38,11 +38,11 @@ from reference_client import (
     RealtimeClient,
 )
 from reference_client.errors import classify
-from support import protocol_failures as protocol
+from support.areas import protocol_failures as protocol
 from support.drivers.base import ObservedEvent
-from support.journal import Journal
 from support.services.auth_service import Account, AuthService
 from support.services.gateway import Gateway
+from support.services.journal import Journal
 from support.services.tokens import TokenAuthority
 from tests.polling import eventually
 

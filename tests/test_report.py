@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from support.allure_report import HISTORY, build
-from support.allure_results import CATEGORIES, category_of
-from support.report_browser import inspect_report
+from support.report.allure_report import HISTORY, build
+from support.report.allure_results import CATEGORIES, category_of
 from tests.scratch import copy_project
+from tools.report_browser import inspect_report
 
 FAILING = "Expecting more messages than the server ever sent"
 PASSING = "Pushed messages arrive in order"

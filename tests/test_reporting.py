@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 
 from support.drivers.base import ObservedEvent
-from support.journal import Journal, JournalEntry
-from support.reporting import REDACTED, redact, story
+from support.harness.settings import Settings, read_ini_defaults
+from support.harness.world import TOKEN_FLAWS, auth_trouble, scenario_seed, token_flaw
+from support.report.story import REDACTED, redact, story
+from support.report.timeline import render_timeline
 from support.services.auth_service import ANSWER_FLAWS, ProgrammedResponse
 from support.services.gateway import GatewayTrouble
+from support.services.journal import Journal, JournalEntry
 from support.services.stack import ServiceStack
 from support.services.tokens import FLAWS
-from support.settings import Settings, read_ini_defaults
-from support.timeline import render_timeline
-from support.world import TOKEN_FLAWS, auth_trouble, scenario_seed, token_flaw
 
 ROOT = Path(__file__).resolve().parent.parent
 SVG = "{http://www.w3.org/2000/svg}"

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from support.run_record import Problem, RunRecord, ScenarioRecord
-from support.run_summary import ENVIRONMENT_FAILED, FAILED_SOME, INTERRUPTED, PASSED_ALL, REFUSED, summarize
+from support.report.run_record import Problem, RunRecord, ScenarioRecord
+from support.report.run_summary import (
+    ENVIRONMENT_FAILED,
+    FAILED_SOME,
+    INTERRUPTED,
+    PASSED_ALL,
+    REFUSED,
+    summarize,
+)
 
 
 def scenario(name: str, status: str = "passed", message: str = "") -> ScenarioRecord:

@@ -71,8 +71,8 @@ import time  # noqa: E402
 ENVIRONMENT = """
 import os
 
-from support import hooks
-from support.problems import EnvironmentProblem
+from support.harness import hooks
+from support.harness.problems import EnvironmentProblem
 
 BREAK = os.environ.get("TRUTH_BREAK", "")
 

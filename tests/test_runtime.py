@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from support.runtime import BackgroundLoop, LoopStoppedError
+from support.harness.runtime import BackgroundLoop, LoopStoppedError
 
 
 @pytest.fixture

@@ -24,10 +24,10 @@ from realtime_protocol.secrets import (
     mask_secrets,
     masked_logger,
 )
-from support.journal import Journal, JournalEntry, describe_facts
-from support.log_capture import CAPTURED_LOGGERS, LogCapture
-from support.secret_scan import Finding, scan, scan_bytes, telltales
+from support.harness.log_capture import CAPTURED_LOGGERS, LogCapture
+from support.harness.secret_scan import Finding, scan, scan_bytes, telltales
 from support.services.auth_service import ANSWER_FLAWS, Account, AuthService
+from support.services.journal import Journal, JournalEntry, describe_facts
 from support.services.tokens import TokenAuthority
 from tests.polling import eventually
 from tests.test_auth_service import ACCOUNT, assert_oauth_error, refresh, serve, sign_in

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from support import server_faults
+from support.areas import server_faults
+from support.areas.server_faults import CrowdFault
 from support.drivers.base import ObservedEvent
-from support.journal import JournalEntry
-from support.matchers import milliseconds_under, share_at_least
-from support.server_faults import CrowdFault
-from support.waiting import explain
+from support.harness.matchers import milliseconds_under, share_at_least
+from support.harness.waiting import explain
+from support.services.journal import JournalEntry
 
 
 def event(name: str, at: float, **data: object) -> ObservedEvent:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from support.settings import FOREIGN_PREFIXES, Settings, SettingsError, read_ini_defaults
+from support.harness.settings import FOREIGN_PREFIXES, Settings, SettingsError, read_ini_defaults
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS = read_ini_defaults(ROOT / "behave.ini")

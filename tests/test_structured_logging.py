@@ -36,11 +36,11 @@ from realtime_protocol.structured_log import (
     new_correlation_id,
 )
 from reference_client import ClientConfig, ConfigError
-from support import log_lines
-from support.log_capture import CAPTURED_LOGGERS, LogCapture
-from support.logging_benchmark import main as benchmark_main
+from support.areas import structured_logging as log_lines
+from support.harness.log_capture import CAPTURED_LOGGERS, LogCapture
 from tests.polling import eventually
 from tests.test_reference_client import ready, run, services
+from tools.logging_benchmark import main as benchmark_main
 
 ROOT = Path(__file__).resolve().parent.parent
 CORRELATION_ID = "c-00000000000000ab"
@@ -429,7 +429,7 @@ def test_the_benchmark_prints_both_cases_side_by_side() -> None:
 
 def test_the_benchmark_command_refuses_a_bad_count_in_one_line() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "support.logging_benchmark", "--calls", "none"],
+        [sys.executable, "-m", "tools.logging_benchmark", "--calls", "none"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -11,7 +11,7 @@ import pytest
 from behave.model import Feature, Scenario, ScenarioOutline
 from behave.parser import parse_file
 
-from support.fixtures import TAG_FIXTURES
+from support.harness.fixtures import TAG_FIXTURES
 
 ROOT = Path(__file__).resolve().parent.parent
 FEATURE_FILES = sorted((ROOT / "features").glob("**/*.feature"))
@@ -73,7 +73,9 @@ def test_every_tag_is_part_of_the_convention(feature: Feature, scenario: Scenari
     for tag in [*feature.tags, *scenario.tags]:
         assert KNOWN_TAG.fullmatch(tag), f"{scenario.filename}: @{tag} is not a tag the convention knows"
         if tag.startswith("fixture."):
-            assert tag in TAG_FIXTURES, f"{scenario.filename}: @{tag} is not a fixture in support/fixtures.py"
+            assert tag in TAG_FIXTURES, (
+                f"{scenario.filename}: @{tag} is not a fixture in support/harness/fixtures.py"
+            )
 
 
 @pytest.mark.parametrize("feature", features(), ids=lambda feature: feature.name)

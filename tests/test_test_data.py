@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from support.test_data import account_profiles
+from support.harness.test_data import account_profiles
 
 
 def write(tmp_path: Path, content: object) -> Path:

@@ -14,9 +14,7 @@ from typing import Any
 import pytest
 
 from support.drivers.base import ObservedEvent
-from support.journal import Journal, JournalEntry
-from support.services.fault_proxy import FaultProxy
-from support.timeline import (
+from support.report.timeline import (
     FAULT_POINTS,
     LEFT,
     MOMENTS,
@@ -27,7 +25,9 @@ from support.timeline import (
     WIDTH,
     render_timeline,
 )
-from support.timeline_labels import BOLD_W, CHAR_W, LabelRows, place_label
+from support.report.timeline_labels import BOLD_W, CHAR_W, LabelRows, place_label
+from support.services.fault_proxy import FaultProxy
+from support.services.journal import Journal, JournalEntry
 from tests.polling import eventually
 
 EDGES = {"left_edge": LEFT, "right_edge": WIDTH - 4}  # the timeline's plot, as it places labels

@@ -7,8 +7,8 @@ import time
 import pytest
 from hamcrest import equal_to, greater_than_or_equal_to, less_than
 
-from support.matchers import numbered_exactly_once_in_order
-from support.waiting import check, holds_throughout, wait_for
+from support.harness.matchers import numbered_exactly_once_in_order
+from support.harness.waiting import check, holds_throughout, wait_for
 
 
 class Counter:

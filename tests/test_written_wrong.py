@@ -8,7 +8,7 @@ from behave.matchers import ParseMatcher
 from behave.model import Step, Table
 from behave.step_registry import StepRegistry
 
-from support.written_wrong import (
+from support.harness.written_wrong import (
     ScenarioWrittenWrong,
     nearest_phrasings,
     undefined_step_message,

@@ -17,7 +17,7 @@ import reference_client
 from realtime_protocol import fingerprint
 from reference_client import BackoffPolicy, ClientConfig, ClientEvent, ConfigError, RealtimeClient
 from support.drivers.base import ClientSetup, ConfigurationRefused, ObservedEvent
-from support.runtime import BackgroundLoop
+from support.harness.runtime import BackgroundLoop
 
 SCENARIO_ENDED = "the scenario ended"
 

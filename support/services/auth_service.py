@@ -42,9 +42,9 @@ from aiohttp import web
 
 from realtime_protocol.secrets import fingerprint
 from realtime_protocol.structured_log import CORRELATION_HEADER, adopt_correlation_id
-from support.journal import Journal
 from support.services import http_app
 from support.services.http_app import Refusal
+from support.services.journal import Journal
 from support.services.tokens import InvalidTokenError, TokenAuthority
 
 TOKEN_PATH = "/oauth/token"

@@ -28,9 +28,9 @@ from typing import Any
 from aiohttp import web
 
 from realtime_protocol.secrets import fingerprint
-from support.journal import Journal
 from support.services import http_app
 from support.services.http_app import Refusal
+from support.services.journal import Journal
 
 NEW_PATH = "/v1/streaming.new"
 UPDATE_PATH = "/v1/streaming.update"

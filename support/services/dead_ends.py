@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import socket
 
-from support.journal import Journal
+from support.services.journal import Journal
 
 UNRESOLVABLE_HOST = "gateway.invalid"
 

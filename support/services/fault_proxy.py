@@ -24,7 +24,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, TypeVar, get_args
 
-from support.journal import Journal
+from support.services.journal import Journal
 
 __all__ = [
     "FLAPPING",

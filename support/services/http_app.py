@@ -6,7 +6,7 @@ import ssl
 
 from aiohttp import web
 
-from support.journal import Journal
+from support.services.journal import Journal
 
 HOST = "127.0.0.1"
 # How long stopping waits for answers in progress: short, so a slow answer cannot hold up a reset.

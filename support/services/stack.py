@@ -18,9 +18,9 @@ import httpx
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from support.journal import Journal, JournalEntry, TaggedJournal
-from support.problems import EnvironmentProblem
-from support.runtime import BackgroundLoop
+from support.harness.problems import EnvironmentProblem
+from support.harness.runtime import BackgroundLoop
+from support.harness.settings import Settings
 from support.services.auth_service import (
     ANSWER_FLAWS,
     Account,
@@ -33,9 +33,9 @@ from support.services.certificates import CertificateAuthority
 from support.services.dead_ends import UNRESOLVABLE_HOST, RefusingPort, SilentHost
 from support.services.fault_proxy import FaultProxy, FaultRecord
 from support.services.gateway import Gateway, GatewayTrouble, StopMode
+from support.services.journal import Journal, JournalEntry, TaggedJournal
 from support.services.tokens import FLAWS, TokenAuthority
-from support.settings import Settings
-from support.transcript import Frame
+from support.services.transcript import Frame
 
 T = TypeVar("T")
 PROBE_TIMEOUT_S = 5.0

@@ -1,0 +1,160 @@
+"""The ways connecting to the gateway can go wrong, by the names scenarios use for them, and what the client
+is expected to make of each: how it classifies it and how soon it may try again.
+
+Plain Python over the service stack, so steps stay thin and pytest can exercise it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from realtime_protocol import CloseCode
+from support.drivers.base import ObservedEvent
+from support.harness import observations
+from support.harness.settings import Settings
+from support.harness.written_wrong import ScenarioWrittenWrong
+from support.services.gateway import GatewayTrouble
+from support.services.journal import JournalEntry
+from support.services.stack import ServiceStack
+
+WORTH_RETRYING = {"worth retrying": True, "not worth retrying": False}
+NEVER = "never"
+
+
+@dataclass(frozen=True)
+class Arranged:
+    """What a scenario arranged: where the client should go instead of the gateway (None: to the gateway)
+    and the pause the gateway asked for, in milliseconds (0 when it asked for none)."""
+
+    gateway_url: str | None = None
+    asked_pause_ms: float = 0.0
+
+
+def _refuse(status: int, retry_after_s: float | None = None) -> Callable[[ServiceStack, Settings], Arranged]:
+    def arrange(services: ServiceStack, settings: Settings) -> Arranged:
+        services.program_gateway(GatewayTrouble(status=status, retry_after_s=retry_after_s))
+        return Arranged(asked_pause_ms=(retry_after_s or 0) * 1000)
+
+    return arrange
+
+
+def _asking_for_a_pause(services: ServiceStack, settings: Settings) -> Arranged:
+    # Twice the longest backoff pause: longer than any pause the client would choose by itself, so only
+    # honouring Retry-After explains waiting it out.
+    return _refuse(429, retry_after_s=2 * settings.backoff_max_ms / 1000)(services, settings)
+
+
+def _end_session(code: CloseCode, reason: str) -> Callable[[ServiceStack, Settings], Arranged]:
+    def arrange(services: ServiceStack, settings: Settings) -> Arranged:
+        services.program_gateway(GatewayTrouble(close_code=int(code), reason=reason))
+        return Arranged()
+
+    return arrange
+
+
+OPENING_TROUBLES: dict[str, Callable[[ServiceStack, Settings], Arranged]] = {
+    "nothing is listening at the gateway's address": lambda services, settings: Arranged(
+        services.gateway_address_that_refuses()
+    ),
+    "the gateway's host takes the connection but never answers": lambda services, settings: Arranged(
+        services.gateway_address_that_never_answers()
+    ),
+    "the gateway's name does not exist": lambda services, settings: Arranged(
+        services.gateway_address_that_does_not_resolve()
+    ),
+    "the gateway refuses the credentials": _refuse(401),
+    "the gateway forbids this user": _refuse(403),
+    "the gateway says there are too many requests and asks for a pause": _asking_for_a_pause,
+    "the gateway fails with an internal error": _refuse(500),
+    "a proxy in front of the gateway cannot reach it": _refuse(502),
+    "the gateway is unavailable for the moment": _refuse(503),
+}
+SESSION_TROUBLES: dict[str, Callable[[ServiceStack, Settings], Arranged]] = {
+    "the gateway is going away": _end_session(CloseCode.GOING_AWAY, "going away"),
+    "the connection drops without a goodbye": _end_session(CloseCode.ABNORMAL, ""),
+    "the gateway sees a protocol error": _end_session(CloseCode.PROTOCOL_ERROR, "protocol error"),
+    "the gateway sees a breach of its policy": _end_session(CloseCode.POLICY_VIOLATION, "policy violation"),
+    "the gateway got a message too big to handle": _end_session(CloseCode.MESSAGE_TOO_BIG, "too big"),
+    "the gateway hits an internal error": _end_session(CloseCode.INTERNAL_ERROR, "internal error"),
+    "the gateway is restarting": _end_session(CloseCode.SERVICE_RESTART, "restarting"),
+    "the gateway says it is overloaded and to try again later": _end_session(
+        CloseCode.TRY_AGAIN_LATER, "overloaded, try again later"
+    ),
+    "the gateway could not understand a message": _end_session(CloseCode.BAD_MESSAGE, "bad message"),
+    "the client's access has expired": _end_session(CloseCode.TOKEN_EXPIRED, "the access token expired"),
+    "the user is no longer allowed in": _end_session(CloseCode.FORBIDDEN, "forbidden"),
+    "a newer connection took the session over": _end_session(CloseCode.SESSION_REPLACED, "replaced"),
+}
+TROUBLES = {"connection": OPENING_TROUBLES, "session": SESSION_TROUBLES}
+
+
+def arrange_trouble(where: str, trouble: str, services: ServiceStack, settings: Settings) -> Arranged:
+    """Make the client's first ``where`` ("connection" or "session") fail with the trouble named in words."""
+    known = TROUBLES[where]
+    try:
+        arrange = known[trouble]
+    except KeyError:
+        raise ScenarioWrittenWrong(f"way for the first {where} to fail", trouble, sorted(known)) from None
+    return arrange(services, settings)
+
+
+def worth_retrying(words: str) -> bool:
+    try:
+        return WORTH_RETRYING[words]
+    except KeyError:
+        raise ScenarioWrittenWrong("answer to 'worth retrying'", words, WORTH_RETRYING) from None
+
+
+def earliest_retry_ms(words: str, settings: Settings, asked_pause_ms: float) -> float | None:
+    """The pause, in milliseconds, the client must wait at least before trying again, by the words a scenario
+    uses for it; None for "never"."""
+    pauses = {
+        NEVER: None,
+        "at once": 0.0,  # no pause of its own: backoff alone decides, and its first retry is at once
+        "after a longer pause": float(settings.backoff_max_ms),
+        "after the pause it was asked for": asked_pause_ms,
+    }
+    if words not in pauses:
+        raise ScenarioWrittenWrong("earliest retry", words, pauses)
+    if words == "after the pause it was asked for" and not asked_pause_ms:
+        raise ValueError("The scenario never had the gateway ask for a pause")
+    return pauses[words]
+
+
+def attempts_and_retries(events: Sequence[ObservedEvent]) -> tuple[int, int]:
+    """How many attempts to connect the client started, and how many retries it scheduled."""
+    return observations.states(events).count("connecting"), observations.names(events).count(
+        "reconnect:scheduled"
+    )
+
+
+def next_attempt(events: Sequence[ObservedEvent], since: float) -> ObservedEvent | None:
+    """The client's first attempt to connect started at or after ``since``."""
+    return next(
+        (
+            event
+            for event in observations.named_since(events, "state:changed", since)
+            if event.data.get("state") == "connecting"
+        ),
+        None,
+    )
+
+
+# What the far end records for an attempt that reaches it: the attempt's outcome at the gateway, or a host
+# taking it and never answering. Over TLS each attempt also starts with a TLS handshake, which may be all
+# there is when the certificate is refused.
+ATTEMPT_OUTCOMES = {
+    ("gateway", "upgrade refused"),
+    ("gateway", "handshake refused"),
+    ("gateway", "connection opened"),
+    ("network", "connection left unanswered"),
+}
+
+
+def far_end_attempts(entries: Sequence[JournalEntry]) -> int:
+    """How many attempts to connect reached the far end (the gateway, or a host that never answers); 0 for an
+    address that refuses or a name that does not resolve, where nothing is there to see them."""
+    outcomes = sum((entry.source, entry.kind) in ATTEMPT_OUTCOMES for entry in entries)
+    handshakes = sum(entry.source == "gateway" and entry.kind == "tls handshake" for entry in entries)
+    return max(outcomes, handshakes)

@@ -1,0 +1,188 @@
+"""Network faults as scenarios name them, in real time, turned into what the fault proxy does in suite time.
+
+A scenario says "the network drops for 30 s" or "connections reset by peer after 5 s, for 30 s". Every
+duration in such a phrase is scaled by the ``production_second_ms`` setting, so the seed's real numbers stay
+readable in the feature while the suite runs in milliseconds; rates and sizes are taken as they are. Each
+fault lasts its time and is then lifted by the network itself.
+
+How soon the client must be ready again once the fault is over is named in words ("within a retry pause")
+and comes from the client's own backoff and connect settings plus the detection grace, not from the scale:
+those are the times the client really needs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from support.drivers.base import ObservedEvent
+from support.harness.settings import Settings
+from support.harness.written_wrong import ScenarioWrittenWrong
+from support.services.fault_proxy import FaultRecord
+
+# The stream every toxic here acts on: what the gateway sends the client.
+DOWNSTREAM = "downstream"
+# How far each flapping phase strays from its mean, so the schedule is not a metronome (drawn from the seed).
+FLAP_VARIATION = 0.2
+_DURATION = r"(\d+(?:\.\d+)?)\s*(ms|s)"
+
+
+@dataclass(frozen=True)
+class Toxic:
+    kind: str
+    attributes: dict[str, float]
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """What the network does, in suite time: toxics on the gateway's stream, the link down, or flapping."""
+
+    words: str
+    lasting_ms: float
+    toxics: tuple[Toxic, ...] = ()
+    down: bool = False
+    flapping_ms: tuple[float, float] | None = None  # (up, down)
+
+
+class Network(Protocol):
+    """The part of the service stack a plan needs."""
+
+    def add_fault(self, kind: str, stream: str = DOWNSTREAM, **attributes: float) -> FaultRecord: ...
+    def network_down(self) -> FaultRecord: ...
+    def start_flapping(self, up_ms: float, down_ms: float, variation: float) -> FaultRecord: ...
+    def heal_network_after(self, delay_ms: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class _Form:
+    pattern: str  # the phrase, with {duration}-style holes, as shown when a phrase is not understood
+    build: Callable[[dict[str, float], float], FaultPlan]
+    regex: re.Pattern[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        holes = re.split(r"(\{\w+\})", self.pattern)
+        parts = [
+            _hole(part[1:-1]) if part.startswith("{") else re.escape(part).replace(r"\ ", r"\s+")
+            for part in holes
+        ]
+        object.__setattr__(self, "regex", re.compile("^" + "".join(parts) + "$", re.IGNORECASE))
+
+
+def _hole(name: str) -> str:
+    if name in ("duration", "latency", "jitter", "timeout", "delay", "period", "gap"):
+        return f"(?P<{name}>{_DURATION.replace('(', '(?:', 1)})"
+    return rf"(?P<{name}>\d+(?:\.\d+)?)"
+
+
+def _toxics(*toxics: Toxic) -> Callable[[dict[str, float]], FaultPlan]:
+    return lambda v: FaultPlan("", v["duration"], toxics=toxics)
+
+
+FORMS = (
+    _Form("the network drops for {duration}", lambda v: FaultPlan("", v["duration"], down=True)),
+    _Form(
+        "the network goes off and on every {period} for {duration}",
+        lambda v: FaultPlan("", v["duration"], flapping_ms=(v["period"], v["period"])),
+    ),
+    _Form(
+        "a latency of {latency} ± {jitter} for {duration}",
+        lambda v: _toxics(Toxic("latency", {"latency": v["latency"], "jitter": v["jitter"]}))(v),
+    ),
+    _Form(
+        "the bandwidth throttled to {rate} KB/s for {duration}",
+        lambda v: _toxics(Toxic("bandwidth", {"rate": v["rate"]}))(v),
+    ),
+    _Form(
+        "the stream sliced into {size}-byte pieces {gap} apart for {duration}",
+        lambda v: _toxics(
+            Toxic(
+                "slicer",
+                {"average_size": v["size"], "size_variation": v["size"] // 2, "delay": v["gap"] * 1000},
+            )
+        )(v),
+    ),
+    _Form("a half-open link for {duration}", _toxics(Toxic("timeout", {"timeout": 0}))),
+    _Form(
+        "connections reset by peer after {timeout}, for {duration}",
+        lambda v: _toxics(Toxic("reset_peer", {"timeout": v["timeout"]}))(v),
+    ),
+    _Form(
+        "connections cut after {size} bytes, for {duration}",
+        lambda v: _toxics(Toxic("limit_data", {"bytes": v["size"]}))(v),
+    ),
+    _Form(
+        "connections cut after {size} bytes with the close held back {delay}, for {duration}",
+        lambda v: _toxics(
+            Toxic("limit_data", {"bytes": v["size"]}), Toxic("slow_close", {"delay": v["delay"]})
+        )(v),
+    ),
+)
+
+
+def parse_fault(words: str, time_scale: float) -> FaultPlan:
+    """The plan for a fault named in words; every duration in them is multiplied by ``time_scale``."""
+    for form in FORMS:
+        match = form.regex.match(words.strip())
+        if match is not None:
+            values = {name: _value(text, time_scale) for name, text in match.groupdict().items()}
+            return dataclasses.replace(form.build(values), words=words)
+    raise ScenarioWrittenWrong("network fault", words, [form.pattern for form in FORMS])
+
+
+def _value(text: str, time_scale: float) -> float:
+    duration = re.fullmatch(_DURATION, text)
+    if duration is None:
+        return float(text)  # a rate or a size: not scaled
+    number, unit = float(duration.group(1)), duration.group(2)
+    return number * (1000 if unit == "s" else 1) * time_scale
+
+
+def apply_fault(plan: FaultPlan, network: Network) -> None:
+    """Apply the plan's faults now, to be lifted by the network itself once the plan's time is up."""
+    for toxic in plan.toxics:
+        network.add_fault(toxic.kind, DOWNSTREAM, **toxic.attributes)
+    if plan.down:
+        network.network_down()
+    if plan.flapping_ms is not None:
+        up_ms, down_ms = plan.flapping_ms
+        network.start_flapping(up_ms, down_ms, FLAP_VARIATION)
+    network.heal_network_after(plan.lasting_ms)
+
+
+# -- how soon the client must be ready again -------------------------------------------------------
+
+
+def recovery_bound_s(words: str, settings: Settings) -> float:
+    """How long after the fault is over the client may take to be ready again, named in words."""
+    retry_pause_ms = settings.backoff_max_ms * (1 + settings.backoff_jitter)
+    bounds_ms = {
+        "at once": 0.0,
+        "within a retry pause": retry_pause_ms + settings.detection_grace_ms,
+        "within a connection timeout and a retry pause": (
+            settings.connect_timeout_ms + retry_pause_ms + settings.detection_grace_ms
+        ),
+    }
+    try:
+        return bounds_ms[words] / 1000
+    except KeyError:
+        raise ScenarioWrittenWrong("recovery bound", words, bounds_ms) from None
+
+
+def lifted_at(faults: Sequence[FaultRecord], since: float) -> float | None:
+    """When the last of the faults applied since ``since`` was lifted; None while any is still active."""
+    recent = [fault for fault in faults if fault.applied_at >= since]
+    if not recent or any(fault.active for fault in recent):
+        return None
+    return max(fault.lifted_at or 0.0 for fault in recent)
+
+
+def recovery_s(events: Sequence[ObservedEvent], healed_at: float) -> float | None:
+    """Seconds from the network healing until the client was ready again for good: 0 if it was ready then and
+    has stayed so; None while it is not ready."""
+    changes = [event for event in events if event.name == "state:changed"]
+    if not changes or changes[-1].data.get("state") != "ready":
+        return None
+    return max(0.0, changes[-1].at - healed_at)

@@ -1,0 +1,1 @@
+"""The harness: hooks, fixtures, settings, the scenario world, waiting and matchers."""

@@ -1,0 +1,470 @@
+"""Everything one scenario owns: its seed, its fake data, its clients and the moments it marked.
+
+Steps keep a ``ScenarioWorld`` on ``context.world``; it is plain Python so it can be tested on its own.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import random
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from faker import Faker
+from hamcrest import empty, equal_to, has_item
+
+from realtime_protocol.structured_log import new_correlation_id
+from support.areas.coordination import Reconfiguration
+from support.areas.network_faults import FaultPlan
+from support.areas.server_faults import CrowdFault
+from support.drivers import (
+    ClientDriver,
+    ClientSetup,
+    ClientTimings,
+    ObservedEvent,
+    TokenKeeping,
+    close_all,
+    connect_all,
+    make_driver,
+    make_drivers,
+)
+from support.drivers.sign_in_caller import SignInAnswer, SignInCaller
+from support.harness import observations
+from support.harness.log_capture import LogCapture
+from support.harness.people import Person
+from support.harness.settings import Settings
+from support.harness.test_data import account_profiles
+from support.harness.waiting import wait_for
+from support.harness.written_wrong import ScenarioWrittenWrong
+from support.report.story import Attachment, scenario_attachments
+from support.services.auth_service import ProgrammedResponse
+from support.services.stack import ServiceStack
+
+MAIN_CLIENT = "the client"
+RESTARTED_CLIENT = "the client before its restart"
+
+
+def scenario_seed(run_seed: int, *identity: str) -> int:
+    """A seed for one scenario that depends only on the run's seed and the scenario's identity, so a
+    scenario replays identically whether it runs alone or among others."""
+    digest = hashlib.sha256("\0".join((str(run_seed), *identity)).encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+@dataclass
+class ScenarioWorld:
+    settings: Settings
+    services: ServiceStack
+    seed: int
+    faker: Faker = field(init=False)
+    rng: random.Random = field(init=False)
+    clients: dict[str, ClientDriver] = field(default_factory=dict)
+    secrets: list[str] = field(default_factory=list)  # every secret handed out, to prove none leaks
+    moments: dict[str, float] = field(default_factory=dict)
+    published: dict[str, list[str]] = field(default_factory=dict)  # channel -> message ids sent
+    streamed: dict[str, int] = field(default_factory=dict)  # channel -> messages a finished stream sent
+    session_before_disruption: str | None = None
+    gateway_answer: int | None = None  # the HTTP status of the last bare request to the gateway
+    auth_pause_ms: float = 0.0  # the Retry-After the auth service was told to ask for
+    subjects: dict[str, str] = field(default_factory=dict)  # API key -> the user name it signs in as
+    api_keys: dict[str, str] = field(default_factory=dict)  # client name -> its API key
+    token_keeping: TokenKeeping | None = None  # where clients that keep tokens keep them
+    fresh_access: list[str] = field(default_factory=list)  # what callers got asking at once, by fingerprint
+    auth_answer: SignInAnswer | None = None  # the last answer to a refresh token presented by hand
+    logs: LogCapture = field(default_factory=LogCapture)  # installed by the hooks for the scenario's length
+    people: dict[str, Person] = field(default_factory=dict)  # client name -> whose client it is
+    channels: list[str] = field(default_factory=list)  # channels the scenario made up, in order
+    connect_told: dict[str, float] = field(default_factory=dict)  # client name -> when told to connect
+    caller: SignInCaller | None = None  # someone signing in over HTTP without a client
+    findings: list[str] = field(default_factory=list)  # what the scenario measured, for its story
+    server_faults: list[CrowdFault] = field(default_factory=list)  # what the crowd lived through, in order
+    correlation_ids: dict[str, str] = field(default_factory=dict)  # client name -> the id its lines carry
+    gateway_url: str | None = None  # where new clients go instead of the gateway, when a scenario says so
+    gateway_pause_ms: float = 0.0  # the Retry-After the gateway was told to ask for
+    # Client timings this scenario sets for its clients instead of the settings' (a small retry limit, say).
+    timing_overrides: dict[str, float] = field(default_factory=dict)
+    fault_plan: FaultPlan | None = None  # the last network fault the scenario applied, in suite time
+    sent_data: dict[str, list[Any]] = field(default_factory=dict)  # channel -> what was sent on it, in order
+    oversized: list[str] = field(default_factory=list)  # ids of messages sent that were too big to be taken
+    reconfiguration: Reconfiguration | None = None  # the last configuration update the scenario asked for
+
+    def __post_init__(self) -> None:
+        self.faker = Faker()
+        self.faker.seed_instance(self.seed)
+        self.rng = random.Random(self.seed)
+
+    # -- people and keys ---------------------------------------------------------------------------
+
+    def new_api_key(self, registered: bool = True, profile: str = "member") -> str:
+        """An API key for a newly made-up person; registered with the auth service unless asked not to be."""
+        key = "key_" + "".join(self.rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=32))
+        self.secrets.append(key)
+        self.subjects[key] = subject = self.faker.user_name()
+        if registered:
+            rights = account_profiles()[profile]
+            self.services.register_account(key, subject=subject, channels=rights.read, publish=rights.publish)
+        return key
+
+    def new_person(self, profile: str = "member", read: tuple[str, ...] | None = None) -> Person:
+        """A made-up person with a unique name and a registered key, with the profile's rights, or the
+        profile's publishing rights and the given reading rights."""
+        rights = account_profiles()[profile]
+        person = Person(
+            name=self.faker.unique.user_name(),
+            api_key=self.new_api_key(registered=False),
+            read=rights.read if read is None else read,
+            publish=rights.publish,
+        )
+        self.services.register_account(
+            person.api_key, subject=person.name, channels=person.read, publish=person.publish
+        )
+        return person
+
+    def program_auth_trouble(self, trouble: str, count: int) -> None:
+        """Make the auth service answer the next ``count`` sign-ins with a trouble named in plain words."""
+        response = auth_trouble(trouble, self.settings)
+        if response.retry_after_s:
+            self.auth_pause_ms = response.retry_after_s * 1000
+        self.services.program_auth(*[response] * count)
+
+    def hand_out_flawed_tokens(self, flaw: str) -> None:
+        """Make the auth service hand out access tokens with a flaw named in plain words."""
+        named = token_flaw(flaw)
+        if named is not None:
+            self.services.hand_out_flawed_tokens(named)
+
+    def present_refresh_token(self, token: str) -> SignInAnswer:
+        """Ask the auth service for new tokens with ``token``, as anyone holding it could."""
+        self.auth_answer = self.caller_for_sign_ins().present_refresh_token(token)
+        return self.auth_answer
+
+    def push_secret_message(self, channel: str) -> None:
+        """The server pushes a message carrying a made-up password (noted as a secret) on ``channel``."""
+        password = self.faker.password(length=16)
+        self.secrets.append(password)
+        self.services.publish(channel, {"text": self.faker.sentence(), "password": password})
+
+    # -- clients -----------------------------------------------------------------------------------
+
+    def adjust_client_timings(self, **overrides: float) -> ClientTimings:
+        """From now on this scenario's clients run with these timings (names of ``ClientTimings``) instead of
+        the settings'. Clients are given their timings when they are made, so this comes before any client."""
+        if self.clients:
+            raise RuntimeError(
+                "Client timings are set before any client is made; this scenario already made "
+                + ", ".join(self.clients)
+            )
+        known = {item.name for item in dataclasses.fields(ClientTimings)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ScenarioWrittenWrong("client timing", ", ".join(unknown), sorted(known))
+        self.timing_overrides.update(overrides)
+        return self.client_timings()
+
+    def client_timings(self) -> ClientTimings:
+        """The timings this scenario's clients run with: the settings', with the scenario's adjustments."""
+        return dataclasses.replace(_timings(self.settings), **self.timing_overrides)
+
+    def create_client(
+        self,
+        api_key: str,
+        name: str = MAIN_CLIENT,
+        keep_tokens: bool = False,
+        trust_test_authority: bool = True,
+        with_avatar: bool = False,
+        compression: bool = True,
+    ) -> ClientDriver:
+        """A client of the given key; over TLS it trusts the run's test authority unless asked not to. A
+        client that keeps its tokens between runs keeps them in the scenario's token store. A client with an
+        avatar gets a key of its own for the avatar service."""
+        endpoints = self.services.endpoints
+        if self.gateway_url is not None:
+            endpoints = dataclasses.replace(endpoints, gateway_url=self.gateway_url)
+        setup = ClientSetup(
+            endpoints=endpoints,
+            api_key=api_key,
+            timings=self.client_timings(),
+            seed=scenario_seed(self.seed, name),
+            token_keeping=self._keep_tokens() if keep_tokens else None,
+            trust_test_authority=trust_test_authority,
+            correlation_id=new_correlation_id(random.Random(scenario_seed(self.seed, name, "correlation"))),
+            avatar_api_key=self._avatar_key(name) if with_avatar else None,
+            compression=compression,
+        )
+        driver = make_driver(self.settings.client, setup)
+        self.correlation_ids[name] = setup.correlation_id or ""
+        self.clients[name] = driver
+        self.api_keys[name] = api_key
+        return driver
+
+    def restart_client(self) -> ClientDriver:
+        """Shut the client down and start it again as a new process would: same key, same token store."""
+        before = self.clients.pop(MAIN_CLIENT)
+        before.shutdown()
+        self.clients[RESTARTED_CLIENT] = before
+        return self.create_client(self.api_keys[MAIN_CLIENT], keep_tokens=self.token_keeping is not None)
+
+    def _avatar_key(self, name: str) -> str:
+        # Drawn from a generator of its own, so a scenario's other random choices stay as they were.
+        rng = random.Random(scenario_seed(self.seed, name, "avatar key"))
+        key = "avk_" + "".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=32))
+        self.secrets.append(key)
+        self.services.register_avatar_key(key)
+        return key
+
+    def _keep_tokens(self) -> TokenKeeping:
+        if self.token_keeping is None:
+            directory = Path(tempfile.mkdtemp(prefix="rtas-tokens-"))
+            key = base64.urlsafe_b64encode(self.rng.randbytes(32))
+            self.secrets.append(key.decode("ascii"))
+            self.token_keeping = TokenKeeping(str(directory / "tokens"), key)
+        return self.token_keeping
+
+    def stored_tokens(self) -> bytes | None:
+        """What the client's token store holds on disk, byte for byte; None when there is no file."""
+        if self.token_keeping is None:
+            raise AssertionError("The scenario's client does not keep its tokens.")
+        try:
+            return Path(self.token_keeping.path).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def issued(self, kind: str | None = None) -> list[str]:
+        """The tokens (of one kind, "access" or "refresh", if given) the auth service handed to the main
+        client's user, oldest first. Each is noted as a secret, so the report never shows it."""
+        subject = self.subjects[self.api_keys[MAIN_CLIENT]]
+        tokens = [
+            issued.value
+            for issued in self.services.issued_tokens(subject)
+            if kind is None or issued.kind == kind
+        ]
+        self.secrets += [token for token in tokens if token not in self.secrets]
+        return tokens
+
+    def create_crowd(self, people: list[Person]) -> list[ClientDriver]:
+        """A client for each person, named after them, sharing what the driver can share between clients."""
+        setups = [
+            ClientSetup(
+                endpoints=self.services.endpoints,
+                api_key=person.api_key,
+                timings=self.client_timings(),
+                seed=scenario_seed(self.seed, person.name),
+            )
+            for person in people
+        ]
+        drivers = make_drivers(self.settings.client, setups)
+        for person, driver in zip(people, drivers, strict=True):
+            self.people[person.name] = person
+            self.clients[person.name] = driver
+        return drivers
+
+    def connect_crowd(self) -> None:
+        """Tell every person's client to connect at the same moment, remembering when each was told."""
+        names = list(self.people)
+        told = connect_all([self.clients[name] for name in names])
+        self.connect_told.update(zip(names, told, strict=True))
+
+    def crowd_events(self) -> dict[str, list[ObservedEvent]]:
+        """What each person's client has reported so far, by person."""
+        return {name: self.clients[name].events() for name in self.people}
+
+    def await_crowd_ready(self, extra_s: float = 0.0) -> None:
+        """Wait until every person's client is ready (the usual wait, plus ``extra_s``); the failure message
+        says of each that is not what it is doing and what led there."""
+        wait_for(
+            lambda: [name for name in self.people if self.clients[name].state != "ready"],
+            empty(),
+            within_s=self.settings.wait_timeout_s + extra_s,
+            what="every client of the crowd to be ready",
+            seen=lambda waiting: self.describe_crowd(waiting),
+        )
+
+    def describe_crowd(self, names: list[str]) -> str:
+        """What each of these clients is doing, for a failure message: at most ten, then how many more."""
+        told = [
+            observations.describe_client(self.clients[name].events(), self.clients[name].state, who=name)
+            for name in names[:10]
+        ]
+        more = f"; and {len(names) - 10} more" if len(names) > 10 else ""
+        return f"{len(names)} of {len(self.people)} not ready: " + "; ".join(told) + more
+
+    def caller_for_sign_ins(self) -> SignInCaller:
+        """Someone (not a client) who signs in over HTTP under a client id of their own."""
+        if self.caller is None:
+            client_id = "caller-" + "".join(self.rng.choices("0123456789abcdef", k=12))
+            endpoints = self.services.endpoints
+            self.caller = SignInCaller(
+                endpoints.auth_url, client_id, self.settings.wait_timeout_s, ca_file=endpoints.ca_file
+            )
+        return self.caller
+
+    @property
+    def client(self) -> ClientDriver:
+        try:
+            return self.clients[MAIN_CLIENT]
+        except KeyError:
+            raise ScenarioWrittenWrong(
+                "this step needs the client, but the scenario has not set one up yet "
+                '(a Given such as "a client with a valid API key" comes first).'
+            ) from None
+
+    def connect_and_subscribe(self, client: ClientDriver, channel: str, whose: str = "the client's") -> None:
+        """Connect ``client``, wait until it is ready, subscribe it to ``channel`` and wait until the gateway
+        confirms the subscription; ``whose`` names the client in a failure message."""
+        within_s = self.settings.wait_timeout_s
+        client.connect()
+        self.await_state("ready", what=f"{whose} state to be ready", client=client)
+        client.subscribe(channel)
+        wait_for(
+            lambda: [event.data.get("channel") for event in client.events() if event.name == "subscribed"],
+            has_item(channel),
+            within_s=within_s,
+            what=f"the gateway to confirm {whose} subscription to {channel!r}",
+        )
+
+    def await_state(
+        self, state: str, what: str, *, since: str | None = None, client: ClientDriver | None = None
+    ) -> None:
+        """Wait until the client (the main one unless another is given) is in ``state``, or, with ``since``
+        (a moment the scenario marked), until the last state it went into since then is ``state``. ``what``
+        says it in words; a failure says the state the client is in and what led there."""
+        driver = self.client if client is None else client
+        after = None if since is None else self.since(since)
+
+        def now() -> str:
+            if after is None:
+                return driver.state
+            changed = observations.states_since(driver.events(), after)
+            return changed[-1] if changed else f"unchanged since the {since}"
+
+        wait_for(
+            now,
+            equal_to(state),
+            within_s=self.settings.wait_timeout_s,
+            what=what,
+            seen=lambda _: observations.describe_client(
+                driver.events(), driver.state, since=after, since_words=f"the {since}"
+            ),
+        )
+
+    def publish(self, channel: str, count: int) -> list[str]:
+        return self.publish_data(channel, [{"text": self.faker.sentence()} for _ in range(count)])
+
+    def publish_data(self, channel: str, payloads: list[Any]) -> list[str]:
+        """The main client publishes each payload on the channel, in order; each is remembered as sent."""
+        ids = [self.client.publish(channel, data) for data in payloads]
+        self.published.setdefault(channel, []).extend(ids)
+        self.sent_data.setdefault(channel, []).extend(payloads)
+        return ids
+
+    # -- time --------------------------------------------------------------------------------------
+
+    def mark(self, moment: str) -> float:
+        self.moments[moment] = time.monotonic()
+        return self.moments[moment]
+
+    def disrupt(self) -> float:
+        """Mark the moment something went wrong, remembering the session the client had then."""
+        if MAIN_CLIENT in self.clients:
+            self.session_before_disruption = self.client.session_id
+        return self.mark("disruption")
+
+    def since(self, moment: str) -> float:
+        try:
+            return self.moments[moment]
+        except KeyError:
+            raise ScenarioWrittenWrong(
+                f'this step refers to the moment "{moment}", which no earlier step marked.'
+            ) from None
+
+    # -- the end -----------------------------------------------------------------------------------
+
+    def report_attachments(
+        self, title: str, events: dict[str, list[ObservedEvent]] | None = None
+    ) -> list[Attachment]:
+        """What the report shows of this scenario so far, before redaction (the hooks redact it)."""
+        if events is None:
+            events = {name: driver.events() for name, driver in self.clients.items()}
+        return scenario_attachments(
+            title,
+            self.seed,
+            events,
+            self.services.journal_entries(),
+            self.services.transcript(),
+            self.logs.lines(),
+            self.since("scenario start"),
+            time.monotonic(),
+            self.findings,
+        )
+
+    def close(self) -> list[str]:
+        """Dispose of every client; return what each left running (nothing, when all is well)."""
+        leaks: list[str] = []
+        try:
+            # Together, so a crowd's closing handshakes overlap; any client left open is closed below.
+            close_all(list(self.clients.values()))
+        except Exception as error:
+            leaks.append(f"closing the clients together failed ({error})")
+        for name, driver in self.clients.items():
+            leaks += [f"{name}: {leftover}" for leftover in driver.dispose()]
+        if self.token_keeping is not None:
+            shutil.rmtree(Path(self.token_keeping.path).parent, ignore_errors=True)
+        self.logs.uninstall()
+        return leaks
+
+
+def auth_trouble(trouble: str, settings: Settings) -> ProgrammedResponse:
+    """The auth service's misbehaviours, by the names scenarios use for them."""
+    # A pause long enough that no backoff delay alone could explain waiting it out.
+    pause_s = 4 * settings.backoff_max_ms / 1000
+    troubles = {
+        "a refusal of the key": ProgrammedResponse(401, "invalid_client", "The API key is not recognised"),
+        "a refusal of the refresh token": ProgrammedResponse(
+            401, "invalid_grant", "The refresh token has expired"
+        ),
+        "a server error": ProgrammedResponse(500, "server_error", "Internal server error"),
+        "service unavailable": ProgrammedResponse(503, "temporarily_unavailable", "Down for maintenance"),
+        "a reply that comes late": ProgrammedResponse(200, delay_ms=settings.auth_timeout_ms * 2),
+        "too many requests, asking for a pause": ProgrammedResponse(
+            429, "rate_limited", "Too many requests", retry_after_s=pause_s
+        ),
+    }
+    try:
+        return troubles[trouble]
+    except KeyError:
+        raise ScenarioWrittenWrong("auth trouble", trouble, sorted(troubles)) from None
+
+
+# The flaws a forged or broken access token can have, by the names scenarios use for them (None: no flaw).
+TOKEN_FLAWS: dict[str, str | None] = {
+    "a well-formed access token": None,
+    "an answer without any access token": "missing",
+    "an empty access token": "empty",
+    "an access token that is not a token at all": "malformed",
+    "a token whose claims were edited after signing": "tampered",
+    "a token that has already expired": "expired",
+    'an unsigned token (algorithm "none")': "unsigned",
+    "a token from another issuer": "other_issuer",
+    "a token meant for another service": "other_audience",
+    "a token signed with someone else's key": "other_key",
+}
+
+
+def token_flaw(name: str) -> str | None:
+    try:
+        return TOKEN_FLAWS[name]
+    except KeyError:
+        raise ScenarioWrittenWrong("kind of token", name, sorted(TOKEN_FLAWS)) from None
+
+
+def _timings(settings: Settings) -> ClientTimings:
+    # The client's timings are the settings of the same names.
+    return ClientTimings(
+        **{item.name: getattr(settings, item.name) for item in dataclasses.fields(ClientTimings)}
+    )

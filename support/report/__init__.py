@@ -1,0 +1,1 @@
+"""The report: how each scenario ended, the run record, the console, JUnit, Allure and the closing lines."""
