@@ -30,19 +30,19 @@ Feature: The client's configuration changes while it runs
 
   @normal @allure.label.story:Retry_limit
   Scenario: A lower retry limit makes the client give up sooner
-    When the application lowers the client's retry limit to 2
+    When the application sets the client's retry limit to 2
     And the network to the gateway goes down
     Then the client gives up after 2 retries
 
   @normal @allure.label.story:Renewal_threshold
   Scenario: A lower renewal threshold makes the client renew its access sooner
-    When the application has the client renew its access once 50 percent of its lifetime has passed
+    When the application sets the client's refresh threshold to 50 percent
     Then the client renews its access once 50 percent of its lifetime has passed
 
   @minor @allure.label.story:Log_level
   Scenario: Turning the client's logging up to debug shows detail that was not logged before
     Given the client's log holds no debug detail from the client
-    When the application turns the client's logging to "debug"
+    When the application sets the client's logging level to debug
     Then the client's log now holds debug detail from the client
 
   @critical @allure.label.story:Invalid_updates

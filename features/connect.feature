@@ -27,6 +27,15 @@ Feature: Connect
     Then the client receives messages 1 to 50 on "prices", each once and in order
 
   @normal @allure.label.story:Message_delivery
+  Scenario: A ready client follows another channel too, and hears both
+    Given the client is ready and subscribed to "prices"
+    When the client subscribes to "alerts"
+    And the server pushes 5 messages on "alerts"
+    And the server pushes 5 messages on "prices"
+    Then the client receives messages 1 to 5 on "alerts", each once and in order
+    And the client receives messages 1 to 5 on "prices", each once and in order
+
+  @normal @allure.label.story:Message_delivery
   Scenario: A live stream is delivered while the client is connected
     Given the client is ready and subscribed to "prices"
     When the server streams messages on "prices" for a while

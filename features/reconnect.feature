@@ -52,6 +52,6 @@ Feature: Reconnect with state preserved
     And the network comes back
     Then the client becomes ready again
     And the client has a new session
-    And the client was told that continuity was lost, because the resume window had passed
+    And the client was told just once that continuity was lost, because "the resume window has passed"
     And the gateway has the client subscribed to "prices" again
     And the client receives new messages on "prices"

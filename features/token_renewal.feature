@@ -54,6 +54,15 @@ Feature: Access is renewed safely
     And the client receives messages 1 to 5 on "alerts", each once and in order
     And the client renewed its access just once
 
+  @critical @allure.label.story:Expiry_while_offline
+  Scenario: Access that runs out while the client is offline is renewed on its way back, and the session carries on
+    Given the client is ready and subscribed to "alerts"
+    When the network to the gateway goes down
+    And the client's access runs out while it is offline
+    And the network comes back
+    Then the client becomes ready again
+    And the client resumed the same session
+
   @critical @allure.label.story:Expiry_during_a_session
   Scenario: Access that runs out mid-session and cannot be renewed ends in failure, with the reason
     Given the client is ready and subscribed to "alerts"

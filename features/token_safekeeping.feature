@@ -42,7 +42,7 @@ Feature: Tokens are checked, kept safe and given back
     Then the client reported clearing its access token, refresh token and stored tokens at logout
     And the client keeps no tokens on disk any more
     And the auth service revoked the client's tokens
-    And the auth service refuses the client's last refresh token
+    And the auth service no longer accepts the client's current refresh token either
     And nothing of the client is left running
     When something asks the gateway for a realtime connection with the client's last access token
     Then the gateway refuses it as unauthorised, because the token has been revoked

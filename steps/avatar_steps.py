@@ -1,7 +1,7 @@
 """Steps about the avatar: starting it at the avatar service, having it follow the voice, falling back to
 voice only when the avatar service is in trouble, and closing it at shutdown."""
 
-from behave import given, step, then, when
+from behave import given, step, then
 from behave.runner import Context
 from hamcrest import (
     all_of,
@@ -15,19 +15,14 @@ from hamcrest import (
     starts_with,
 )
 
-from support.areas.avatar import avatar_events, cause_trouble, session_at_service
-from support.harness import observations
+from support.areas.avatar import AvatarTrouble, avatar_events, cause_trouble, session_at_service
+from support.harness import observations, parameter_types
 from support.harness.waiting import check, wait_for
 
-
-@given("a client with a valid API key that can show an avatar")
-def client_with_avatar(context: Context) -> None:
-    """Creates the client under test with a new API key the auth service knows and a key of its own for the
-    avatar service; it does not connect yet."""
-    context.world.create_client(context.world.new_api_key(), with_avatar=True)
+parameter_types.register()
 
 
-@when('the client starts the avatar "{avatar}" in {quality} quality with a {background} background')
+@step('the client starts the avatar "{avatar}" in {quality} quality with a {background} background')
 def client_starts_avatar(context: Context, avatar: str, quality: str, background: str) -> None:
     """Has the client start an avatar session at the avatar service (quality: low, medium or high); returns
     when the client has its answer, or has given up on it."""
@@ -77,14 +72,14 @@ def service_has_session(context: Context, quality: str, background: str) -> None
     )
 
 
-@when('the client starts speaking with the voice "{voice}"')
+@step('the client starts speaking with the voice "{voice}"')
 def client_starts_speaking(context: Context, voice: str) -> None:
     """Has the client's voice start speaking with that voice; returns once the avatar, if any, has followed
     or given up."""
     context.world.client.start_speaking(voice)
 
 
-@when("the client stops speaking")
+@step("the client stops speaking")
 def client_stops_speaking(context: Context) -> None:
     """Has the client's voice stop speaking; returns once the avatar, if any, has followed or given up."""
     context.world.mark("stopped speaking")
@@ -118,35 +113,26 @@ def client_reports_silent(context: Context) -> None:
     )
 
 
-@then('the avatar service shows the avatar speaking in sync with the voice "{voice}"')
-def service_shows_speaking(context: Context, voice: str) -> None:
-    """Checks that the avatar service has the client's avatar speaking, in sync with that voice."""
+@then("the avatar service shows the avatar {doing:AvatarActivity}")
+def service_shows_activity(context: Context, doing: dict[str, object]) -> None:
+    """Checks that the avatar service has the client's avatar doing that: 'speaking in sync with the voice
+    "<voice>"' (speaking, in sync, with that voice) or "silent" (not speaking, the session still active)."""
     check(
         session_at_service(context.services, _avatar_session_id(context)),
-        has_properties(speaking=True, voice_sync=True, voice_id=voice),
+        has_properties(**doing),
         what="the avatar service's record of the client's avatar",
     )
 
 
-@then("the avatar service shows the avatar silent")
-def service_shows_silent(context: Context) -> None:
-    """Checks that the avatar service has the client's avatar not speaking."""
-    check(
-        session_at_service(context.services, _avatar_session_id(context)),
-        has_properties(speaking=False, status="active"),
-        what="the avatar service's record of the client's avatar",
-    )
-
-
-@step("the avatar service is {trouble}")
-def avatar_service_in_trouble(context: Context, trouble: str) -> None:
+@step("the avatar service is {trouble:AvatarTrouble}")
+def avatar_service_in_trouble(context: Context, trouble: AvatarTrouble) -> None:
     """Makes the avatar service misbehave until it works normally again: "unavailable" (every call answered
     503) or "too slow to answer" (every answer comes well after the client stops waiting)."""
     context.world.disrupt()
     cause_trouble(context.services, trouble, context.settings)
 
 
-@when("the avatar service works normally again")
+@step("the avatar service works normally again")
 def avatar_service_recovers(context: Context) -> None:
     """Lifts the avatar service's trouble: it answers promptly and normally again."""
     context.services.avatar_recovers()

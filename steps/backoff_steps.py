@@ -2,7 +2,7 @@
 not retrying in lockstep, and the application cutting a pause short."""
 
 import allure
-from behave import given, then, when
+from behave import given, step, then
 from behave.runner import Context
 from hamcrest import (
     all_of,
@@ -110,7 +110,7 @@ def retries_follow_policy(context: Context, count: int) -> None:
     )
 
 
-@when("the client has retried {count:d} times")
+@step("the client has retried {count:d} times")
 def client_has_retried(context: Context, count: int) -> None:
     """Waits until the client has begun that many retries since the disruption."""
     policy = Policy.of(context.world.client_timings())
@@ -126,7 +126,7 @@ def client_has_retried(context: Context, count: int) -> None:
 # -- when counting starts over -----------------------------------------------------------------------------
 
 
-@when("the connection stays up for longer than the stable time")
+@step("the connection stays up for longer than the stable time")
 def connection_stays_up(context: Context) -> None:
     """Checks that the client stays ready, without a break, for the stable time (`stable_connection_ms`),
     after which a connection counts as stable.
@@ -170,7 +170,7 @@ def first_retry_at_once(context: Context) -> None:
     )
 
 
-@when("the link starts dropping every connection soon after it is ready")
+@step("the link starts dropping every connection soon after it is ready")
 def link_starts_flapping(context: Context) -> None:
     """Makes the link flap: from now on every connection, the live one included, is dropped (no close frame)
     as long after its session is ready as the `flapping_connection_ms` setting says, which is shorter than
@@ -227,7 +227,7 @@ def retries_keep_counting(context: Context) -> None:
 # -- the retry limit ---------------------------------------------------------------------------------------
 
 
-@when("the gateway goes away and does not come back")
+@step("the gateway goes away and does not come back")
 def gateway_goes_away_for_good(context: Context) -> None:
     """Stops the gateway without a word (a crash) and keeps it down: the network still accepts every
     connection, then drops it for want of a gateway, so each attempt is counted on the way.
@@ -296,7 +296,7 @@ def crowd_all_ready(context: Context) -> None:
     world.await_crowd_ready(extra_s=retries_s)
 
 
-@when("every client of the crowd has retried {count:d} times, with their spread in the report")
+@step("every client of the crowd has retried {count:d} times, with their spread in the report")
 def crowd_has_retried(context: Context, count: int) -> None:
     """Waits until every client of the crowd has begun that many retries since the disruption, then puts in
     the report, for each retry, when the clients began it: first, median, last, the spread, what the jitter
@@ -341,7 +341,7 @@ def crowd_not_in_lockstep(context: Context, count: int) -> None:
 # -- the application asks to connect ----------------------------------------------------------------------
 
 
-@when("the client is waiting a long pause before its next retry")
+@step("the client is waiting a long pause before its next retry")
 def client_waits_long(context: Context) -> None:
     """Waits until the client, since the disruption, has planned a retry after a pause of at least half the
     `long_pause_ms` setting, and has not begun it.
@@ -352,15 +352,6 @@ def client_waits_long(context: Context) -> None:
         within_s=context.settings.wait_timeout_s,
         what="the client to wait a long pause before a retry (the pauses, in ms, it is waiting)",
     )
-
-
-@when("the application asks the client to connect again")
-def application_asks_to_connect(context: Context) -> None:
-    """Has the application tell the client to connect, while it is waiting to retry; does not wait for the
-    outcome.
-    """
-    context.world.mark("asked to connect")
-    context.world.client.connect()
 
 
 @then("the client tries again at once, long before its pause is over")

@@ -1,6 +1,6 @@
 """Steps of channel access (features/channel_access.feature): who may read and post on which channel."""
 
-from behave import given, then, when
+from behave import given, step, then
 from behave.runner import Context
 from hamcrest import (
     empty,
@@ -12,10 +12,12 @@ from hamcrest import (
 )
 
 from support.areas import channel_access
-from support.harness import observations
+from support.harness import observations, parameter_types
 from support.harness.matchers import each_exactly_once, no_problems
 from support.harness.people import channel_names, read_grants
 from support.harness.waiting import check, wait_for
+
+parameter_types.register()
 
 # -- reading and posting rights ----------------------------------------------------------------------------
 
@@ -44,7 +46,7 @@ def everyones_client_is_ready(context: Context) -> None:
     world.await_crowd_ready()
 
 
-@when("everyone's client asks to follow every channel")
+@step("everyone's client asks to follow every channel")
 def everyone_follows_every_channel(context: Context) -> None:
     """Has every person's client subscribe to every channel, allowed or not, and waits until the gateway has
     answered each request: confirmed, or refused.
@@ -66,13 +68,6 @@ def everyone_follows_every_channel(context: Context) -> None:
         within_s=context.settings.wait_timeout_s,
         what="the gateway to answer every request to follow a channel",
     )
-
-
-@when("the server pushes {count:d} messages on each channel")
-def server_pushes_on_each_channel(context: Context, count: int) -> None:
-    """Has the server publish that many messages, numbered from 1, on each channel the scenario made up."""
-    for channel in context.world.channels:
-        context.services.push(channel, count)
 
 
 @then("everyone receives messages 1 to {count:d} of each channel they may read, each once and in order")
@@ -138,7 +133,7 @@ def gateway_refused_forbidden_subscriptions(context: Context) -> None:
     check(held & forbidden, empty(), what="subscriptions the gateway holds to forbidden channels")
 
 
-@given("a client signed in as a {profile}")
+@given("a client signed in as a {profile:Profile}")
 def client_signed_in_as(context: Context, profile: str) -> None:
     """Creates the client under test for a new person with the rights of a kind of account in
     fixtures/accounts.json: "member" (reads and posts everywhere), "reader" (reads everywhere, posts nowhere).
@@ -146,7 +141,7 @@ def client_signed_in_as(context: Context, profile: str) -> None:
     context.world.create_client(context.world.new_api_key(profile=profile))
 
 
-@given('a {profile} is listening on "{channel}"')
+@given('a {profile:Profile} is listening on "{channel}"')
 def someone_listening(context: Context, profile: str, channel: str) -> None:
     """Creates a second client, "the <kind of account>", for a new person with those rights, connects it and
     waits until the gateway confirms its subscription to the channel.
@@ -161,12 +156,6 @@ def someone_listening(context: Context, profile: str, channel: str) -> None:
         within_s=context.settings.wait_timeout_s,
         what=f"the {profile} to be listening on {channel!r}",
     )
-
-
-@when('the application sends a message on "{channel}"')
-def application_sends_one(context: Context, channel: str) -> None:
-    """Has the application send one message on the channel through the client; does not wait for an answer."""
-    context.world.publish(channel, 1)
 
 
 @then('the gateway refuses the message, because the client may not post on "{channel}"')
@@ -208,7 +197,7 @@ def client_reports_refused(context: Context) -> None:
     )
 
 
-@then('the {profile} receives messages 1 to {count:d} on "{channel}" and nothing else')
+@then('the {profile:Profile} receives messages 1 to {count:d} on "{channel}" and nothing else')
 def listener_receives_only(context: Context, profile: str, count: int, channel: str) -> None:
     """Waits until the second client ("the <kind of account>") has received messages 1 to N on the channel,
     and checks that it received nothing else there: in particular no message another client was refused.

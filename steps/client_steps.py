@@ -1,6 +1,8 @@
 """Steps about the client's own life: keys, connecting, its states and session, and shutting down."""
 
-from behave import given, then, when
+import time
+
+from behave import given, step, then
 from behave.runner import Context
 from hamcrest import (
     all_of,
@@ -17,18 +19,26 @@ from hamcrest import (
     starts_with,
 )
 
-from support.harness import observations
+from support.harness import observations, parameter_types
 from support.harness.matchers import in_order_once_each
 from support.harness.waiting import check, holds_throughout, wait_for
+
+parameter_types.register()
 
 # How far apart two readings of the monotonic clock can be for the same instant, in seconds.
 CLOCK_RESOLUTION_S = 0.002
 
 
 @given("a client with a valid API key")
-def client_with_valid_key(context: Context) -> None:
-    """Creates the client under test with a new API key the auth service knows; it does not connect yet."""
-    context.world.create_client(context.world.new_api_key())
+@given("a client with a valid API key that {trait:ClientTrait}")
+def client_with_valid_key(context: Context, trait: dict[str, bool] | None = None) -> None:
+    """Creates the client under test with a new API key the auth service knows, and what it is like beyond
+    that: it "can show an avatar" (a key of its own for the avatar service), "keeps its tokens between
+    runs" (a token store: a file in a temporary folder, with a key of its own), "offers compression" or
+    "does not offer compression" to the gateway, "trusts the test certificate authority" or "does not
+    trust" it (over TLS). It does not connect yet.
+    """
+    context.world.create_client(context.world.new_api_key(), **(trait or {}))
 
 
 @given("a client with an API key the auth service does not recognise")
@@ -39,11 +49,14 @@ def client_with_unknown_key(context: Context) -> None:
     context.world.create_client(context.world.new_api_key(registered=False))
 
 
-@when("the client connects")
+@step("the client connects")
+@step("the application asks the client to connect again")
 def client_connects(context: Context) -> None:
-    """Tells the client to connect (sign in with its API key, then open its connection to the gateway); does
-    not wait for the outcome.
+    """Tells the client to connect (sign in with its API key, then open its connection to the gateway), or,
+    while it waits to retry, to try again now; does not wait for the outcome. The moment is marked, for
+    "the client tries again at once".
     """
+    context.world.mark("asked to connect")
     context.world.client.connect()
 
 
@@ -120,11 +133,10 @@ def client_got_token(context: Context) -> None:
     check(context.world.issued("refresh"), has_length(1), what="the refresh tokens the client was given")
 
 
-@then("the client asked the auth service for access only once")
-@then("the client asked the auth service for access {count:d} times")
-def client_asked_auth(context: Context, count: int = 1) -> None:
-    """Checks how many times the client asked the auth service for a token with its API key (once, when no
-    number is given).
+@then("the client asked the auth service for access {count:Times}")
+def client_asked_auth(context: Context, count: int) -> None:
+    """Checks how many times the client asked the auth service for a token with its API key ("only once",
+    "twice", "3 times").
     """
     requests = context.services.auth_journal.entries("token requested", grant_type="api_key")
     check(len(requests), equal_to(count), what="the number of times the client asked for access")
@@ -144,8 +156,8 @@ def client_reported_auth_errors(context: Context, count: int) -> None:
     )
 
 
-@then("the client reported one auth error: {status}, {error}, {retryable}")
-def client_reported_one_auth_error(context: Context, status: str, error: str, retryable: str) -> None:
+@then("the client reported one auth error: {status}, {error}, {retryable:WorthRetrying}")
+def client_reported_one_auth_error(context: Context, status: str, error: str, retryable: bool) -> None:
     """Waits for the client's auth error and checks its HTTP status ("none" when no answer came), error code,
     and whether it was marked "worth retrying" or "not worth retrying"; it must also carry a description.
     Example: Then the client reported one auth error: 401, invalid_client, not worth retrying
@@ -158,7 +170,7 @@ def client_reported_one_auth_error(context: Context, status: str, error: str, re
     )[0].data
     check(
         (str(reported.get("status") or "none"), reported.get("error"), reported.get("retryable")),
-        equal_to((status, error, retryable == "worth retrying")),
+        equal_to((status, error, retryable)),
         what="the auth error the client reported (status, error, worth retrying)",
     )
     check(
@@ -218,21 +230,19 @@ def client_has_new_session(context: Context) -> None:
     )
 
 
-@then("the client was told that continuity was lost, because the resume window had passed")
-def client_told_continuity_lost(context: Context) -> None:
-    """Checks that the client told the application, once, that continuity was lost, giving the resume window
-    as the reason.
-    """
+@then('the client was told just once that continuity was lost, because "{reason}"')
+def told_once_continuity_lost(context: Context, reason: str) -> None:
+    """Checks that the client told the application exactly once that continuity was lost, for the reason
+    quoted (the gateway's words, such as "the resume window has passed")."""
     lost = observations.named(context.world.client.events(), "session:continuity_lost")
-    check(lost, has_length(1), what="the number of continuity-lost notices")
     check(
-        str(lost[0].data.get("reason")),
-        contains_string("resume window"),
-        what="the reason continuity was lost",
+        [str(event.data.get("reason")) for event in lost],
+        equal_to([reason]),
+        what="the continuity-lost notices",
     )
 
 
-@when("the application shuts the client down")
+@step("the application shuts the client down")
 def application_shuts_down(context: Context) -> None:
     """Has the application shut the client down gracefully; the step returns when the client says it is
     closed.
@@ -278,20 +288,15 @@ def nothing_left_running(context: Context) -> None:
     check(context.world.client.leftovers(), empty(), what="what the client left running")
 
 
-@then("the client reported no undelivered messages")
-def no_undelivered(context: Context) -> None:
-    """Checks that the client reported no messages it could not deliver."""
-    check(
-        observations.named(context.world.client.events(), "publish:unsent"),
-        empty(),
-        what="undelivered messages reported",
-    )
-
-
-@then("the client reported {count:d} undelivered messages")
+@then("the client reported {count:UndeliveredCount} undelivered messages")
 def reported_undelivered(context: Context, count: int) -> None:
-    """Checks that the client reported, once, that exactly that many messages could not be delivered."""
+    """Checks that the client reported no messages it could not deliver ("no"), or reported, once, that
+    exactly that many could not be delivered.
+    """
     unsent = observations.named(context.world.client.events(), "publish:unsent")
+    if not count:
+        check(unsent, empty(), what="undelivered messages reported")
+        return
     check(
         [e.data.get("count") for e in unsent],
         equal_to([count]),
@@ -299,7 +304,7 @@ def reported_undelivered(context: Context, count: int) -> None:
     )
 
 
-@when("the client's access nears the end of its lifetime")
+@step("the client's access nears the end of its lifetime")
 def access_nears_end_of_life(context: Context) -> None:
     """Waits (up to the token's lifetime, plus the usual wait) until the client renews its access token."""
     client, settings = context.world.client, context.settings
@@ -308,6 +313,33 @@ def access_nears_end_of_life(context: Context) -> None:
         has_length(greater_than_or_equal_to(1)),
         within_s=(settings.token_lifetime_ms + settings.wait_timeout_ms) / 1000,
         what="the client to renew its access token",
+    )
+
+
+@step("the client's access runs out while it is offline")
+def access_runs_out_offline(context: Context) -> None:
+    """Waits, while the client is offline (since the network or the gateway went away), until the access
+    token it held then has outlived the lifetime it was given with it, and checks that the client was not
+    ready again in between. The wait comes from the token's own lifetime: no arithmetic over settings.
+    """
+    client, since = context.world.client, context.world.since("disruption")
+    held = [
+        event
+        for event in client.events()
+        if event.name in ("token:acquired", "token:refreshed") and event.at <= since
+    ]
+    token = check(held[-1:], has_length(1), what="the access tokens the client held when it went offline")[0]
+    runs_out_at = token.at + float(token.data["expires_in_ms"]) / 1000
+    wait_for(
+        lambda: time.monotonic() >= runs_out_at,
+        equal_to(True),
+        within_s=max(0.0, runs_out_at - time.monotonic()) + context.settings.wait_timeout_s,
+        what="the client's access token to run out",
+    )
+    check(
+        observations.states_since(client.events(), since),
+        is_not(has_item("ready")),
+        what="the client's states since it went offline",
     )
 
 

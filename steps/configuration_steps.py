@@ -3,7 +3,7 @@
 import logging
 from typing import Any
 
-from behave import given, then, when
+from behave import step, then
 from behave.runner import Context
 from hamcrest import (
     all_of,
@@ -20,8 +20,10 @@ from hamcrest import (
 )
 
 from support.areas import coordination
-from support.harness import observations
+from support.harness import observations, parameter_types
 from support.harness.waiting import check, wait_for
+
+parameter_types.register()
 
 # How far apart two readings of the monotonic clock can be for the same instant, in seconds.
 CLOCK_RESOLUTION_S = 0.002
@@ -34,7 +36,7 @@ HEARTBEAT_ARRIVAL_SLACK = 0.9
 # -- start-up and shutdown -------------------------------------------------------------------------------
 
 
-@when("the application changes the client's configuration:")
+@step("the application changes the client's configuration:")
 def application_changes_configuration(context: Context) -> None:
     """Asks the running client to take a configuration update, one row per setting (columns `part`, `setting`
     and `to`). Parts: auth, session, logging, or any other name. Settings: refresh threshold, heartbeat
@@ -44,39 +46,17 @@ def application_changes_configuration(context: Context) -> None:
     context.world.reconfiguration = coordination.reconfigure(context.world.client, update)
 
 
-@when("the application sets the client's heartbeat interval to {factor:d} times the usual")
-def set_heartbeat_interval(context: Context, factor: int) -> None:
-    """Asks the running client to send its heartbeat that many times less often than the suite's usual
-    interval; checks the client took the change."""
-    _reconfigure(
-        context, {"session": {"heartbeat_interval_ms": factor * context.settings.heartbeat_interval_ms}}
-    )
+@step("the application sets the client's {setting:ClientSetting} to {value}")
+def set_one_setting(context: Context, setting: tuple[str, str], value: str) -> None:
+    """Asks the running client to change one setting, named in words ("heartbeat interval", "retry limit",
+    "refresh threshold", "logging level"…), to a value written as in a configuration table ("3 times the
+    usual", "2", "50 percent", "debug"); checks the client took the change."""
+    part, name = setting
+    _reconfigure(context, {part: {name: coordination.value_of(value, name, context.settings)}})
 
 
-@when("the application lowers the client's retry limit to {limit:d}")
-def lower_retry_limit(context: Context, limit: int) -> None:
-    """Asks the running client to give up after that many failed retries in a row; checks it took the
-    change."""
-    _reconfigure(context, {"session": {"retry_limit": limit}})
-
-
-@when("the application has the client renew its access once {percent:d} percent of its lifetime has passed")
-def set_refresh_threshold(context: Context, percent: int) -> None:
-    """Asks the running client to renew each access token once that share of its lifetime has passed; checks
-    it took the change."""
-    _reconfigure(context, {"auth": {"token_refresh_fraction": percent / 100}})
-
-
-@when('the application turns the client\'s logging to "{level}"')
-def set_log_level(context: Context, level: str) -> None:
-    """Asks the running client to log from the named level up ("debug", "info", "warning"...); checks it took
-    the change."""
-    _reconfigure(context, {"logging": {"level": level}})
-
-
-@then("the gateway hears the client's heartbeat every {factor:d} usual intervals")
-@then("the gateway hears the client's heartbeat at the usual pace")
-def heartbeat_pace(context: Context, factor: int = 1) -> None:
+@then("the gateway hears the client's heartbeat {factor:HeartbeatPace}")
+def heartbeat_pace(context: Context, factor: int) -> None:
     """Measures, at the gateway, the gaps between the client's heartbeats since the configuration update (or
     attempt), and checks the typical gap is that many of the suite's usual intervals: not shorter (a tenth is
     allowed for arrival jitter), and not longer than that plus the detection grace."""
@@ -141,15 +121,13 @@ def renews_at_share_of_lifetime(context: Context, percent: int) -> None:
     )
 
 
-@given("the client's log holds no debug detail from the client")
-def no_debug_detail(context: Context) -> None:
-    """Checks that the client has written no debug line to the scenario's log so far."""
-    check(_debug_lines(context), equal_to(0), what="the number of debug lines from the client")
-
-
-@then("the client's log now holds debug detail from the client")
-def debug_detail_now(context: Context) -> None:
-    """Waits until the client (its own logger or one under it) writes debug lines to the scenario's log."""
+@step("the client's log {holds:LogHolds} debug detail from the client")
+def debug_detail(context: Context, holds: bool) -> None:
+    """Checks that the client has written no debug line to the scenario's log so far ("holds no"), or waits
+    until the client (its own logger or one under it) writes debug lines there ("now holds")."""
+    if not holds:
+        check(_debug_lines(context), equal_to(0), what="the number of debug lines from the client")
+        return
     wait_for(
         lambda: _debug_lines(context),
         greater_than(0),

@@ -1,7 +1,7 @@
 """Steps of coordination (features/coordination.feature): the order the client's parts start and stop in,
 and recovering from failures together."""
 
-from behave import then, when
+from behave import step, then
 from behave.runner import Context
 from hamcrest import (
     empty,
@@ -12,16 +12,10 @@ from hamcrest import (
 )
 
 from support.areas import coordination
-from support.harness import observations
+from support.harness import observations, parameter_types
 from support.harness.waiting import check, wait_for
 
-# How far apart two readings of the monotonic clock can be for the same instant, in seconds.
-CLOCK_RESOLUTION_S = 0.002
-# Heartbeats measured to judge their pace: the typical gap between them is taken, so one late one does not
-# decide it.
-HEARTBEATS_MEASURED = 4
-# A heartbeat can reach the gateway a little early or late against the previous one on a busy machine.
-HEARTBEAT_ARRIVAL_SLACK = 0.9
+parameter_types.register()
 
 # -- start-up and shutdown -------------------------------------------------------------------------------
 
@@ -62,7 +56,7 @@ def cleaned_up_in_reverse(context: Context) -> None:
     )
 
 
-@when("the client's sign-in is revoked and the gateway drops the client for it")
+@step("the client's sign-in is revoked and the gateway drops the client for it")
 def sign_in_revoked(context: Context) -> None:
     """Has the auth service revoke every token it gave the client (its account stays, so its API key still
     signs in), and the gateway close the client's connection because its access token was revoked; returns
@@ -72,14 +66,14 @@ def sign_in_revoked(context: Context) -> None:
     context.services.revoke_sign_in(world.subjects[world.api_keys["the client"]])
 
 
-@when("the gateway forgets every session")
+@step("the gateway forgets every session")
 def gateway_forgets_sessions(context: Context) -> None:
     """Makes the gateway lose every session it holds, as a gateway that lost its memory would: a client that
     asks to resume one is told it is unknown."""
     context.services.forget_gateway_sessions()
 
 
-@when("the client finds the gateway out of reach")
+@step("the client finds the gateway out of reach")
 def client_finds_gateway_out_of_reach(context: Context) -> None:
     """Waits until, since the disruption, the client has tried to reach the gateway and failed for a reason
     of the network (not of its access)."""
@@ -96,14 +90,13 @@ def client_finds_gateway_out_of_reach(context: Context) -> None:
     )
 
 
-@then("the client recovered once, from a failure of {parts}")
-@then("the client recovered once, from failures of {parts}")
-def recovered_once(context: Context, parts: str) -> None:
+@then("the client recovered once, from {failed:Failures}")
+def recovered_once(context: Context, failed: list[str]) -> None:
     """Waits until the client reports its recovery complete, and checks the whole story of it: each named part
     reported failing once ("its sign-in", "its connection", "its session"), in that order; one recovery
     started at the first failure; the failures reported together when more than one part failed; and the one
-    recovery completed. Another recovery, or another failure, fails the step."""
-    failed = coordination.parts_named(parts)
+    recovery completed. Another recovery, or another failure, fails the step. Say "a failure of its sign-in"
+    or "failures of its sign-in, its connection and its session"."""
     client = context.world.client
     wait_for(
         lambda: coordination.recovery_story(client.events()),
@@ -113,8 +106,8 @@ def recovered_once(context: Context, parts: str) -> None:
     )
 
 
-@then("the client reported {parts} failing together, to be recovered by {strategy}")
-def reported_failing_together(context: Context, parts: str, strategy: str) -> None:
+@then("the client reported {parts:Parts} failing together, to be recovered by {strategy:RecoveryStrategy}")
+def reported_failing_together(context: Context, parts: list[str], strategy: str) -> None:
     """Checks the client's one report of several parts failing together: which parts, in the order they
     failed, how it recovers ("a full restart", "a new session", "signing in again" or "reconnecting"), and
     that it could recover."""
@@ -127,24 +120,12 @@ def reported_failing_together(context: Context, parts: str, strategy: str) -> No
         },
         equal_to(
             {
-                "failed_components": coordination.parts_named(parts),
-                "recovery_strategy": coordination.strategy_named(strategy),
+                "failed_components": parts,
+                "recovery_strategy": strategy,
                 "can_recover": True,
             }
         ),
         what="the client's report of parts failing together",
-    )
-
-
-@then('the client was told just once that continuity was lost, because "{reason}"')
-def told_once_continuity_lost(context: Context, reason: str) -> None:
-    """Checks that the client told the application exactly once that continuity was lost, for the reason
-    quoted."""
-    lost = observations.named(context.world.client.events(), "session:continuity_lost")
-    check(
-        [str(event.data.get("reason")) for event in lost],
-        equal_to([reason]),
-        what="the continuity-lost notices",
     )
 
 

@@ -15,49 +15,50 @@ from hamcrest import (
 )
 
 from support.areas.error_classification import (
+    EarliestRetry,
+    Trouble,
     arrange_trouble,
     attempts_and_retries,
     earliest_retry_ms,
     far_end_attempts,
     next_attempt,
-    worth_retrying,
 )
 from support.drivers import ObservedEvent
-from support.harness import observations
+from support.harness import observations, parameter_types
 from support.harness.waiting import check, holds_throughout, wait_for
+
+parameter_types.register()
 
 # How far apart two readings of the monotonic clock can be for the same instant, in seconds.
 CLOCK_RESOLUTION_S = 0.002
 
 
-@given("the client's first {where} will fail because {trouble}")
-def first_attempt_will_fail(context: Context, where: str, trouble: str) -> None:
+@given("the client's first {where:FirstAttempt} will fail because {trouble:ConnectTrouble}")
+def first_attempt_will_fail(context: Context, where: str, trouble: Trouble) -> None:
     """Arranges for the client's first connection (before any session) or first session (just after it
     starts) to fail in the way named, e.g. "nothing is listening at the gateway's address" or "the gateway
     says it is overloaded and to try again later"; clients made afterwards are sent where it happens.
     """
-    if where not in ("connection", "session"):
-        raise ValueError(f"say the client's first connection or first session, not {where!r}")
     arranged = arrange_trouble(where, trouble, context.services, context.settings)
     context.world.gateway_url = arranged.gateway_url
     context.world.gateway_pause_ms = arranged.asked_pause_ms
 
 
-@then("the client classifies it as {classification}, {worth}")
-def client_classifies(context: Context, classification: str, worth: str) -> None:
+@then("the client classifies it as {classification}, {worth:WorthRetrying}")
+def client_classifies(context: Context, classification: str, worth: bool) -> None:
     """Waits for the client's first classified error and checks its classification and whether it was marked
     "worth retrying" or "not worth retrying".
     """
     first = _first_classified(context)
     check(
         (first.data.get("classification"), first.data.get("retryable")),
-        equal_to((classification, worth_retrying(worth))),
+        equal_to((classification, worth)),
         what="how the client classified what went wrong (classification, worth retrying)",
     )
 
 
-@then("the client's earliest retry is {earliest}")
-def client_earliest_retry(context: Context, earliest: str) -> None:
+@then("the client's earliest retry is {earliest:EarliestRetry}")
+def client_earliest_retry(context: Context, earliest: EarliestRetry) -> None:
     """Checks what the client did about its first classified error. "never": it ends failed and makes no
     further attempt for a while (twice the longest retry pause). Otherwise ("at once", "after a longer pause",
     "after the pause it was asked for"): it recommended that pause, and scheduled and started its next

@@ -5,12 +5,14 @@ from behave import then
 from behave.runner import Context
 from hamcrest import all_of, contains_string, equal_to, has_entries, has_entry, has_properties, not_none
 
-from support.harness import observations
+from support.harness import observations, parameter_types
 from support.harness.matchers import all_parts_up
 from support.harness.waiting import wait_for
 
+parameter_types.register()
 
-@then("the {service} reports itself {status:w}")
+
+@then("the {service:Service} reports itself {status:w}")
 def service_reports(context: Context, service: str, status: str) -> None:
     """Waits until the service ("auth service", "gateway" or "avatar service") answers a health check with
     that status (up, degraded or down); a service that does not answer at all is down."""

@@ -1,13 +1,17 @@
 """Steps about messages: subscribing, what the server pushes, what the application sends, and what
 arrived where."""
 
-from behave import given, then, when
+from collections.abc import Callable, Sized
+
+from behave import given, step, then
 from behave.runner import Context
 from hamcrest import equal_to, greater_than_or_equal_to, has_item, has_length
 
-from support.harness import observations
+from support.harness import observations, parameter_types
 from support.harness.matchers import each_exactly_once, numbered_exactly_once_in_order
 from support.harness.waiting import check, wait_for
+
+parameter_types.register()
 
 # Enough messages to show a stream is flowing, few enough to arrive in a fraction of a second.
 SOME_MESSAGES = 5
@@ -29,29 +33,53 @@ def server_is_streaming(context: Context, channel: str) -> None:
     context.services.start_stream(channel)
 
 
-@when('the server pushes {count:d} messages on "{channel}"')
-def server_pushes(context: Context, count: int, channel: str) -> None:
-    """Has the server publish that many messages on the channel, numbered from 1."""
-    context.services.push(channel, count)
+@step('the client subscribes to "{channel}"')
+def client_subscribes(context: Context, channel: str) -> None:
+    """Subscribes the client, already connected, to the channel too, and waits until the gateway confirms
+    the subscription.
+    """
+    client = context.world.client
+    client.subscribe(channel)
+
+    def confirmed() -> bool:
+        return channel in [
+            event.data.get("channel") for event in observations.named(client.events(), "subscribed")
+        ]
+
+    wait_for(
+        confirmed,
+        equal_to(True),
+        within_s=context.settings.wait_timeout_s,
+        what=f"the gateway to confirm the client's subscription to {channel!r}",
+    )
 
 
-@when('the server streams messages on "{channel}" for a while')
+@step("the server pushes {count:d} messages on {channels:Channels}")
+def server_pushes(context: Context, count: int, channels: str | None) -> None:
+    """Has the server publish that many messages, numbered from 1, on the channel named in quotes, or on
+    each channel the scenario made up ("each channel").
+    """
+    for channel in context.world.channels if channels is None else [channels]:
+        context.services.push(channel, count)
+
+
+@step('the server streams messages on "{channel}" for a while')
 def server_streams_for_a_while(context: Context, channel: str) -> None:
     """Streams numbered messages on the channel until the client has received at least 20 of them, then stops
     the stream.
     """
     context.services.start_stream(channel)
     client = context.world.client
-    wait_for(
+    _at_least(
+        context,
+        4 * SOME_MESSAGES,
         lambda: observations.delivered_numbers(client.events(), channel),
-        has_length(greater_than_or_equal_to(4 * SOME_MESSAGES)),
-        within_s=context.settings.wait_timeout_s,
-        what=f"the stream on {channel!r} to reach the client",
+        f"the stream on {channel!r} to reach the client",
     )
     context.world.streamed[channel] = context.services.stop_stream(channel)
 
 
-@when('the server stops streaming on "{channel}"')
+@step('the server stops streaming on "{channel}"')
 def server_stops_streaming(context: Context, channel: str) -> None:
     """Stops the server's stream on the channel and remembers how many messages it sent."""
     context.world.streamed[channel] = context.services.stop_stream(channel)
@@ -61,31 +89,29 @@ def server_stops_streaming(context: Context, channel: str) -> None:
 def client_has_received_some(context: Context, channel: str) -> None:
     """Waits until the client has received at least 5 messages on the channel."""
     client = context.world.client
-    wait_for(
+    _at_least(
+        context,
+        SOME_MESSAGES,
         lambda: observations.delivered_numbers(client.events(), channel),
-        has_length(greater_than_or_equal_to(SOME_MESSAGES)),
-        within_s=context.settings.wait_timeout_s,
-        what=f"some messages to arrive on {channel!r}",
+        f"some messages to arrive on {channel!r}",
     )
 
 
-@then('the client receives messages 1 to {count:d} on "{channel}", each once and in order')
-def client_receives_numbered(context: Context, count: int, channel: str) -> None:
-    """Waits until the client has received messages 1 to N on the channel, each exactly once and in order, and
-    no others.
+def _at_least(context: Context, count: int, arrived: Callable[[], Sized], what: str) -> None:
+    wait_for(
+        arrived,
+        has_length(greater_than_or_equal_to(count)),
+        within_s=context.settings.wait_timeout_s,
+        what=what,
+    )
+
+
+@then('the client receives {messages:Messages} on "{channel}", each once and in order')
+def client_receives_numbered(context: Context, messages: int | None, channel: str) -> None:
+    """Waits until the client has received messages 1 to N on the channel, or every message the server
+    streamed on it (up to when the stream stopped), each exactly once and in order, and no others.
     """
-    _receives_exactly(context, channel, count)
-
-
-@then('the client receives every streamed message on "{channel}", each once and in order')
-def client_receives_whole_stream(context: Context, channel: str) -> None:
-    """Waits until the client has received every message the server streamed on the channel (up to when the
-    stream stopped), each exactly once and in order.
-    """
-    _receives_exactly(context, channel, context.world.streamed[channel])
-
-
-def _receives_exactly(context: Context, channel: str, count: int) -> None:
+    count = context.world.streamed[channel] if messages is None else messages
     client = context.world.client
     wait_for(
         lambda: observations.delivered_numbers(client.events(), channel),
@@ -101,22 +127,22 @@ def client_receives_new(context: Context, channel: str) -> None:
     gateway) came back.
     """
     client, since = context.world.client, context.world.since("network restored")
-    wait_for(
+    _at_least(
+        context,
+        SOME_MESSAGES,
         lambda: [
             e
             for e in observations.named_since(client.events(), "message", since)
             if e.data.get("channel") == channel
         ],
-        has_length(greater_than_or_equal_to(SOME_MESSAGES)),
-        within_s=context.settings.wait_timeout_s,
-        what=f"new messages to arrive on {channel!r}",
+        f"new messages to arrive on {channel!r}",
     )
 
 
-@when('the application sends {count:d} messages on "{channel}"')
+@step('the application sends {count:MessageCount} on "{channel}"')
 def application_sends(context: Context, count: int, channel: str) -> None:
-    """Has the application send that many messages on the channel through the client; does not wait for them
-    to arrive.
+    """Has the application send that many messages ("a message", "5 messages") on the channel through the
+    client; does not wait for them to arrive or be answered.
     """
     context.world.publish(channel, count)
 

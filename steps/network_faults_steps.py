@@ -1,32 +1,35 @@
 """Steps about network faults that last a while and end by themselves, and how the client comes through."""
 
-from behave import then, when
+from behave import step, then
 from behave.runner import Context
 from hamcrest import described_as, empty, equal_to, greater_than_or_equal_to, less_than_or_equal_to, not_none
 
 from support.areas import network_faults
-from support.harness import observations
+from support.harness import observations, parameter_types
+from support.harness.parameter_types import Worded
 from support.harness.waiting import check, wait_for
 
+parameter_types.register()
 
-@when("the network suffers {fault}")
-def network_suffers(context: Context, fault: str) -> None:
+
+@step("the network suffers {fault:NetworkFault}")
+def network_suffers(context: Context, fault: network_faults.NamedFault) -> None:
     """Applies a network fault named in real time (e.g. "the network drops for 30 s"), scaled to suite time by
     the suite's production-second setting; the fault is lifted by itself once its time is up.
     """
-    plan = network_faults.parse_fault(fault, context.settings.production_second_ms / 1000)
+    plan = fault.plan(context.settings.production_second_ms / 1000)
     context.world.disrupt()
     network_faults.apply_fault(plan, context.services)
     context.world.fault_plan = plan
 
 
-@then("once the network is back, the client is ready {bound}")
-def ready_once_network_back(context: Context, bound: str) -> None:
+@then("once the network is back, the client is ready {bound:RecoveryBound}")
+def ready_once_network_back(context: Context, bound: Worded[network_faults.RecoveryBound]) -> None:
     """Waits until the fault is over, then until the client is ready, and checks how long after the fault
     it became ready for good: "at once" (it never stopped being ready), "within a retry pause" (the longest
     backoff pause plus the detection grace) or "within a connection timeout and a retry pause".
     """
-    bound_s = network_faults.recovery_bound_s(bound, context.settings)
+    bound_s = network_faults.recovery_bound_s(bound.value, context.settings)
     world, services, since = context.world, context.services, context.world.since("disruption")
     check(world.fault_plan, not_none(), what="the network fault the scenario applied")
     healed_at = wait_for(

@@ -1,6 +1,6 @@
 """Steps about the network between the client and the gateway, and how fast the client notices."""
 
-from behave import then, when
+from behave import step, then, when
 from behave.runner import Context
 from hamcrest import greater_than_or_equal_to, has_item, has_length, less_than_or_equal_to, not_none
 
@@ -9,7 +9,7 @@ from support.harness.matchers import keeps_growing
 from support.harness.waiting import check, wait_for
 
 
-@when("the network to the gateway goes down")
+@step("the network to the gateway goes down")
 def network_goes_down(context: Context) -> None:
     """Cuts the network between the client and the gateway: every open connection is reset and new ones are
     refused until it comes back.
@@ -18,7 +18,7 @@ def network_goes_down(context: Context) -> None:
     context.services.network_down()
 
 
-@when("the network silently stops delivering anything from the gateway")
+@step("the network silently stops delivering anything from the gateway")
 def network_goes_silent(context: Context) -> None:
     """Makes the link half-open: nothing from the gateway reaches the client any more, yet no connection is
     closed.
@@ -27,7 +27,7 @@ def network_goes_silent(context: Context) -> None:
     context.services.add_fault("timeout", stream="downstream", timeout=0)
 
 
-@when("the network comes back")
+@step("the network comes back")
 def network_comes_back(context: Context) -> None:
     """Restores the network between the client and the gateway: every fault is lifted and connections are
     accepted again.

@@ -1,7 +1,7 @@
 """Steps about protocol failures: messages too big for one side, frames the client cannot use, messages of
 unknown kinds, protocol versions and compression."""
 
-from behave import given, then, when
+from behave import given, step, then
 from behave.runner import Context
 from hamcrest import (
     all_of,
@@ -11,30 +11,23 @@ from hamcrest import (
     has_entries,
     has_item,
     has_length,
-    is_in,
     not_none,
     only_contains,
 )
 
 from realtime_protocol import CloseCode, describe_close_code
 from support.areas import protocol_failures as protocol
-from support.harness import observations
+from support.harness import observations, parameter_types
+from support.harness.parameter_types import Worded
 from support.harness.waiting import check, holds_throughout, wait_for
+
+parameter_types.register()
 
 OTHER_CLIENT = "the other client"
 # Mixed payloads: big enough for compression to matter, small enough to stay under every size limit.
 MIXED_PAYLOAD_CHARS = 4096
 
 # -- setting the scene --------------------------------------------------------------------------------------
-
-
-@given("a client with a valid API key that {offer} compression")
-def client_offering_compression(context: Context, offer: str) -> None:
-    """Creates the client under test with a new API key the auth service knows, offering the gateway
-    compression ("offers") or not ("does not offer"); it does not connect yet.
-    """
-    check(offer, is_in(("offers", "does not offer")), what="whether the client offers compression")
-    context.world.create_client(context.world.new_api_key(), compression=offer == "offers")
 
 
 @given('another client is ready and subscribed to "{channel}"')
@@ -47,27 +40,26 @@ def other_client_ready_and_subscribed(context: Context, channel: str) -> None:
     world.connect_and_subscribe(other, channel, whose="the other client's")
 
 
-@given("the gateway speaks {versions}")
-def gateway_speaks(context: Context, versions: str) -> None:
+@given("the gateway speaks {versions:ProtocolVersions}")
+def gateway_speaks(context: Context, versions: tuple[str, ...]) -> None:
     """Makes the gateway speak only the protocol versions named ("version 2 and version 1", "only version 1"),
     until the scenario ends; by default it speaks versions 2 and 1.
     """
-    context.services.gateway_speaks(protocol.protocol_versions(versions))
+    context.services.gateway_speaks(versions)
 
 
-@given("the gateway {answer:w} compression")
-def gateway_compression(context: Context, answer: str) -> None:
+@given("the gateway {accepts:GatewayCompression} compression")
+def gateway_compression(context: Context, accepts: bool) -> None:
     """Makes the gateway accept compression when a client offers it ("accepts", the default) or turn it down
     ("refuses"), until the scenario ends.
     """
-    check(answer, is_in(("accepts", "refuses")), what="what the gateway does with compression")
-    context.services.gateway_compresses(answer == "accepts")
+    context.services.gateway_compresses(accepts)
 
 
 # -- what goes wrong ----------------------------------------------------------------------------------------
 
 
-@when('the application sends a message too big for the gateway on "{channel}"')
+@step('the application sends a message too big for the gateway on "{channel}"')
 def application_sends_oversized(context: Context, channel: str) -> None:
     """Has the application send one message on the channel that is bigger than the gateway accepts (the
     `gateway_max_message_bytes` setting); the moment is marked as the disruption.
@@ -78,7 +70,7 @@ def application_sends_oversized(context: Context, channel: str) -> None:
     world.oversized.append(world.client.publish(channel, payload))
 
 
-@when('the server sends a message too big for the client on "{channel}"')
+@step('the server sends a message too big for the client on "{channel}"')
 def server_sends_oversized(context: Context, channel: str) -> None:
     """Has the server publish one message on the channel that is bigger than clients accept (the
     `max_message_bytes` setting); the moment is marked as the disruption.
@@ -88,18 +80,18 @@ def server_sends_oversized(context: Context, channel: str) -> None:
     context.services.publish_too_big(channel, protocol.oversized(context.world.rng, limit), limit)
 
 
-@when("the server sends {frame} instead of a message")
-def server_sends_unusable_frame(context: Context, frame: str) -> None:
+@step("the server sends {frame:UnusableFrame} instead of a message")
+def server_sends_unusable_frame(context: Context, frame: Worded[str | bytes]) -> None:
     """Has the gateway send every connected client, as it is, a frame it cannot use: "a binary frame", "a text
     frame that is not JSON", "JSON that is not an object" or "a message without its sequence number"; the
     moment is marked as the disruption.
     """
     context.world.disrupt()
-    sent_to = context.services.send_odd_frame(protocol.unusable_frame(frame), frame)
+    sent_to = context.services.send_odd_frame(frame.value, frame.words)
     check(sent_to, equal_to(1), what="the number of clients the odd frame went to")
 
 
-@when("the server sends {count:d} messages of a kind the client does not know")
+@step("the server sends {count:d} messages of a kind the client does not know")
 def server_sends_unknown_kind(context: Context, count: int) -> None:
     """Has the gateway send every connected client that many messages of a type no version of the protocol
     has, as a newer gateway might.
@@ -109,7 +101,7 @@ def server_sends_unknown_kind(context: Context, count: int) -> None:
         context.services.send_odd_frame(protocol.UNKNOWN_FRAME, "a message of an unknown kind")
 
 
-@when('the server pushes {count:d} messages on "{channel}", some highly compressible and some not')
+@step('the server pushes {count:d} messages on "{channel}", some highly compressible and some not')
 def server_pushes_mixed(context: Context, count: int, channel: str) -> None:
     """Has the server publish that many numbered messages of about 4 KB on the channel, alternately one phrase
     over and over (compresses well) and random data (does not compress).
@@ -119,7 +111,7 @@ def server_pushes_mixed(context: Context, count: int, channel: str) -> None:
     context.services.push_data(channel, payloads)
 
 
-@when('the application sends {count:d} messages on "{channel}", some highly compressible and some not')
+@step('the application sends {count:d} messages on "{channel}", some highly compressible and some not')
 def application_sends_mixed(context: Context, count: int, channel: str) -> None:
     """Has the application send that many numbered messages of about 4 KB on the channel, alternately one
     phrase over and over and random data; does not wait for them to arrive.
@@ -322,12 +314,11 @@ def agreed_on_version(context: Context, version: str) -> None:
     )
 
 
-@then("the client's connection {was_or_not} compressed")
-def connection_compressed(context: Context, was_or_not: str) -> None:
+@then("the client's connection {compressed:Compressed} compressed")
+def connection_compressed(context: Context, compressed: bool) -> None:
     """Checks that the client reported its connection compressed ("was") or not ("was not"), and notes it for
     the scenario's story.
     """
-    check(was_or_not, is_in(("was", "was not")), what="whether the connection should be compressed")
     world = context.world
     negotiated = [
         event.data.get("compression")
@@ -338,6 +329,6 @@ def connection_compressed(context: Context, was_or_not: str) -> None:
     )
     check(
         [name is not None for name in negotiated],
-        equal_to([was_or_not == "was"]),
+        equal_to([compressed]),
         what="whether the client's connection was compressed",
     )

@@ -7,13 +7,13 @@ from behave import given, then
 from behave.runner import Context
 from hamcrest import contains_string, equal_to, greater_than_or_equal_to, has_length, not_none
 
-from support.harness import observations
+from support.harness import observations, parameter_types
 from support.harness.waiting import check, holds_throughout
-from support.harness.written_wrong import ScenarioWrittenWrong
 
-TRUST = {"trusts": True, "does not trust": False}
+parameter_types.register()
+
 # The services' journals by the names scenarios use for them.
-JOURNALS = {"auth service": "auth_journal", "gateway": "gateway_journal"}
+JOURNALS = {"auth service": "auth_journal", "gateway": "gateway_journal", "avatar service": "avatar_journal"}
 CERTIFICATE_UNTRUSTED = "certificate_untrusted"
 
 
@@ -31,18 +31,6 @@ def services_running_encrypted(context: Context) -> None:
         what="the kinds of address the services are at (sign-in, realtime)",
     )
     check(endpoints.ca_file, not_none(), what="the test certificate authority's certificate file")
-
-
-@given("a client with a valid API key that {trust} the test certificate authority")
-def client_with_trust(context: Context, trust: str) -> None:
-    """Creates the client under test with a new API key the auth service knows, trusting ("trusts") or not
-    trusting ("does not trust") the run's test certificate authority; it does not connect yet.
-    Example: Given a client with a valid API key that does not trust the test certificate authority
-    """
-    if trust not in TRUST:
-        raise ValueError(f"say the client {' or '.join(repr(word) for word in TRUST)} the authority")
-    world = context.world
-    world.create_client(world.new_api_key(), trust_test_authority=TRUST[trust])
 
 
 @given("the gateway shows a certificate from an unknown authority")
@@ -77,7 +65,10 @@ def client_used_encryption(context: Context) -> None:
     )
 
 
-@then("the client gives up because the {server}'s certificate is not trusted, which is not worth retrying")
+@then(
+    "the client gives up because the {server:Service}'s certificate is not trusted,"
+    " which is not worth retrying"
+)
 def client_gives_up_on_certificate(context: Context, server: str) -> None:
     """Waits until the client gives up, and checks that it said a certificate is not trusted and classified
     that, once, as not worth retrying. For the auth service it must also have reported it as its one sign-in
@@ -112,13 +103,11 @@ def client_gives_up_on_certificate(context: Context, server: str) -> None:
         raise ValueError(f"unknown server {server!r}; say the auth service or the gateway")
 
 
-@then("the client does not try the {server} again")
+@then("the client does not try the {server:Service} again")
 def client_does_not_try_again(context: Context, server: str) -> None:
-    """Checks that for a while (twice the longest retry pause) the named service ("auth service" or "gateway")
+    """Checks that for a while (twice the longest retry pause) the named service ("auth service", "gateway"…)
     has seen exactly one TLS handshake from the client, and the client schedules no retry.
     """
-    if server not in JOURNALS:
-        raise ScenarioWrittenWrong("service", server, JOURNALS)
     journal, client = getattr(context.services, JOURNALS[server]), context.world.client
     holds_throughout(
         lambda: (

@@ -4,16 +4,19 @@ and a rolling update across two gateway nodes that share their sessions."""
 import time
 
 import allure
-from behave import given, then, when
+from behave import given, step, then
 from behave.runner import Context
 from hamcrest import empty, greater_than_or_equal_to, has_length, is_not
 
 from support.areas import server_faults
-from support.areas.server_faults import CrowdFault
+from support.areas.server_faults import CrowdFault, RestartKind
 from support.drivers import ObservedEvent
-from support.harness import observations
+from support.harness import observations, parameter_types
 from support.harness.matchers import milliseconds_under, no_problems, share_at_least
+from support.harness.parameter_types import Worded
 from support.harness.waiting import check, wait_for
+
+parameter_types.register()
 
 # Enough messages to show each client's stream is flowing before the fault.
 SOME_MESSAGES = 5
@@ -56,41 +59,40 @@ def crowd_has_received_some(context: Context, channel: str) -> None:
     )
 
 
-@when("the gateway restarts {kind}")
-def gateway_restarts(context: Context, kind: str) -> None:
+@step("the gateway restarts {kind:RestartKind}")
+def gateway_restarts(context: Context, kind: Worded[RestartKind]) -> None:
     """Restarts the gateway, keeping its sessions: "with a warning that the service is restarting" (close
     code 1012), "with a warning that it is going away" (1001), or "at once, its process killed without a close
     frame". It is down for the `gateway_restart_ms` setting, then listens again on the same address.
     """
-    restart = server_faults.restart_kind(kind)
+    restart = kind.value
     _fault_strikes(context, f"the gateway restarted {kind}")
     context.services.restart_gateway(restart.mode, restart.code)
 
 
-@when("gateway node {node} is taken out for an update, warning its clients that {warning}")
-def gateway_node_taken_out(context: Context, node: str, warning: str) -> None:
+@step("gateway node {node} is taken out for an update, warning its clients that {code:Warning}")
+def gateway_node_taken_out(context: Context, node: str, code: int) -> None:
     """Drains a gateway node for an update: the load balancer sends new connections to the other node, then
     this one closes each of its connections with the warning ("the service is restarting", 1012, or "the
     server is going away", 1001) and stops. The sessions stay in the store both nodes share.
     """
-    code = server_faults.warning_code(warning)
     _fault_strikes(context, f"node {node} taken out for an update")
     context.services.drain_gateway_node(node, code)
 
 
-@when("gateway node {node} is back, updated")
+@step("gateway node {node} is back, updated")
 def gateway_node_back(context: Context, node: str) -> None:
     """Starts the gateway node again on its address; the load balancer sends it nothing until told to."""
     context.services.start_gateway_node(node)
 
 
-@then("every client of the crowd lost its connection because {reason}")
-def crowd_lost_connection(context: Context, reason: str) -> None:
+@then("every client of the crowd lost its connection because {reason:CloseMeaning}")
+def crowd_lost_connection(context: Context, reason: Worded[int]) -> None:
     """Waits until every client of the crowd reports its connection lost since the fault, with the close code
     of those words: "the service is restarting" (1012), "the server is going away" (1001), "the connection
     dropped without a close frame" (no close frame at all).
     """
-    code, fault = server_faults.close_code_for(reason), _last_fault(context)
+    code, fault = reason.value, _last_fault(context)
     wait_for(
         lambda: server_faults.lost_connections(fault, context.world.crowd_events(), code),
         no_problems("clients that did not lose their connection that way"),
@@ -122,18 +124,18 @@ def crowd_settles_on_node(context: Context, node: str) -> None:
     check(elsewhere, no_problems("clients elsewhere"), what=f"where the clients resumed (wanted node {node})")
 
 
-@then("at least {rate} of the crowd reconnected")
-def crowd_reconnection_rate(context: Context, rate: str) -> None:
+@then("at least {rate:Percentage} of the crowd reconnected")
+def crowd_reconnection_rate(context: Context, rate: float) -> None:
     """Checks that at least that share of the crowd (say "95%") was ready again after the last fault."""
     summary = server_faults.summarise(_last_fault(context).outages)
     check(
         summary.reconnection_rate,
-        share_at_least(server_faults.percentage(rate)),
+        share_at_least(rate),
         what=f"the share of the crowd that reconnected ({summary.came_back} of {summary.count})",
     )
 
 
-@then("their average downtime was under {seconds:g} seconds of production time")
+@then("their average downtime was under {seconds:ProductionSeconds} seconds of production time")
 def crowd_average_downtime(context: Context, seconds: float) -> None:
     """Checks the average downtime of the clients that came back after the last fault against a limit stated
     in production seconds, which the `production_second_ms` setting turns into the suite's time.

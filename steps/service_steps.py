@@ -1,13 +1,16 @@
 """Steps about the mock services: that they run, how the auth service should misbehave, and what the gateway
 lets in."""
 
-from behave import given, step, then, when
+from behave import given, step, then
 from behave.runner import Context
 from hamcrest import empty, equal_to, has_item, is_not
 
 from realtime_protocol import CloseCode
-from support.harness import observations
+from support.harness import observations, parameter_types
 from support.harness.waiting import check, holds_throughout, wait_for
+from support.harness.world import AuthTrouble
+
+parameter_types.register()
 
 
 @given("the realtime services are running")
@@ -18,10 +21,8 @@ def services_are_running(context: Context) -> None:
     check(context.services.loop.running, equal_to(True), what="whether the mock services are running")
 
 
-@given("the auth service will answer the next {count:d} sign-in requests with {trouble}")
-@given("the auth service will answer the next sign-in request with {trouble}")
-@given("the auth service will answer the next renewal request with {trouble}")
-def auth_will_misbehave(context: Context, trouble: str, count: int = 1) -> None:
+@step("the auth service will answer the next {count:TokenRequests} with {trouble:AuthTrouble}")
+def auth_will_misbehave(context: Context, count: int, trouble: AuthTrouble) -> None:
     """Makes the auth service answer the next token request(s) (sign-in or renewal) with the named trouble
     instead of tokens: "a refusal of the key", "a refusal of the refresh token", "a server error", "service
     unavailable", "a reply that comes late" or "too many requests, asking for a pause".
@@ -49,7 +50,7 @@ def gateway_knows_session(context: Context) -> None:
     )
 
 
-@when("the gateway gives up waiting for the client to resume")
+@step("the gateway gives up waiting for the client to resume")
 def gateway_gives_up_on_session(context: Context) -> None:
     """Waits (up to the resume window, plus the usual wait) until the gateway lets the session the client had
     before the disruption expire.
@@ -80,7 +81,7 @@ def gateway_saw_normal_close(context: Context) -> None:
     )
 
 
-@when("the gateway shuts down for a restart, keeping its sessions")
+@step("the gateway shuts down for a restart, keeping its sessions")
 def gateway_shuts_down_for_restart(context: Context) -> None:
     """Stops the gateway for a restart: connected clients are told it is going away (close code 1001), and
     their sessions are kept so they can be resumed.
@@ -89,7 +90,7 @@ def gateway_shuts_down_for_restart(context: Context) -> None:
     context.services.stop_gateway("graceful", int(CloseCode.GOING_AWAY), keep_sessions=True)
 
 
-@when("the gateway comes back")
+@step("the gateway comes back")
 def gateway_comes_back(context: Context) -> None:
     """Starts the gateway again after a restart, so clients can connect to it again."""
     context.services.start_gateway()
@@ -135,20 +136,21 @@ def gateway_accepted_renewal(context: Context) -> None:
 # -- access at the gateway ---------------------------------------------------------------------------------
 
 
-@given("the auth service hands out {token}")
-def auth_hands_out_flawed_tokens(context: Context, token: str) -> None:
-    """Makes the auth service sign people in with a flawed access token instead of a good one: "a token whose
-    claims were edited after signing", "a token that has already expired", 'an unsigned token (algorithm
-    "none")', "a token from another issuer", "a token meant for another service" or "a token signed with
-    someone else's key".
+@step("the auth service hands out {flaw:TokenKind}")
+def auth_hands_out_flawed_tokens(context: Context, flaw: str | None) -> None:
+    """Makes the auth service sign people in with the kind of access token named: a well-formed one, or one
+    with a flaw ("a token whose claims were edited after signing", "an empty access token"…).
     """
-    context.world.hand_out_flawed_tokens(token)
+    context.world.hand_out_flawed_tokens(flaw)
 
 
-@when("something asks the gateway for a realtime connection without any token")
-def ask_gateway_without_token(context: Context) -> None:
-    """Asks the gateway for a realtime connection the way a bare WebSocket client would, with no token."""
-    context.world.gateway_answer = context.services.probe_gateway(token=None)
+@step("something asks the gateway for a realtime connection {kind:PresentedToken}")
+def ask_gateway_bare(context: Context, kind: str | None) -> None:
+    """Asks the gateway for a realtime connection the way a bare WebSocket client would, presenting no token
+    or the last token of that kind the client was given.
+    """
+    token = None if kind is None else context.world.issued(kind)[-1]
+    context.world.gateway_answer = context.services.probe_gateway(token)
 
 
 @then("the gateway turns the client away, because {reason}")

@@ -4,7 +4,7 @@ and a rush of clients signing in at once."""
 import time
 
 import allure
-from behave import given, then, when
+from behave import given, step, then
 from behave.runner import Context
 from hamcrest import (
     empty,
@@ -23,7 +23,7 @@ from support.harness.waiting import check, wait_for
 # -- reading and posting rights ----------------------------------------------------------------------------
 
 
-@when("another caller makes twice the allowed number of sign-in attempts in a row, all with wrong keys")
+@step("another caller makes twice the allowed number of sign-in attempts in a row, all with wrong keys")
 def burst_of_failed_sign_ins(context: Context) -> None:
     """Has someone other than the client, under a client id of their own, ask the auth service for access
     over HTTP twice as many times as the failure limit allows, one right after another, each time with an
@@ -97,7 +97,7 @@ def caller_still_throttled(context: Context) -> None:
     check((answer.status, answer.error), equal_to((429, "rate_limited")), what="the answer to a right key")
 
 
-@when("that caller has waited the pause it was given")
+@step("that caller has waited the pause it was given")
 def caller_waits_the_pause(context: Context) -> None:
     """Waits until the pause the auth service last asked the throttled caller for has passed."""
     last = context.world.caller_for_sign_ins().answers[-1]
@@ -130,13 +130,13 @@ def crowd_of_clients(context: Context) -> None:
     world.create_crowd(people)
 
 
-@when("they all connect at the same moment")
+@step("they all connect at the same moment")
 def crowd_connects(context: Context) -> None:
     """Tells every client of the crowd to connect in the same instant; does not wait for the outcome."""
     context.world.connect_crowd()
 
 
-@when("the rush settles, with its numbers in the report")
+@step("the rush settles, with its numbers in the report")
 def rush_settles(context: Context) -> None:
     """Waits until every client of the crowd is ready or has given up, then puts the rush's numbers in the
     report (and the scenario's story): how many signed in, the success rate, and how long getting an access

@@ -3,7 +3,7 @@ id that ties one journey together across them, secrets redacted from details, an
 
 import json
 
-from behave import given, then, when
+from behave import given, step, then
 from behave.runner import Context
 from hamcrest import (
     all_of,
@@ -17,25 +17,28 @@ from hamcrest import (
 )
 
 from support.areas import structured_logging as log_lines
+from support.harness import parameter_types
 from support.harness.secret_scan import scan
 from support.harness.waiting import check
+
+parameter_types.register()
 
 JOURNEY = ("client", "auth service", "gateway")
 PLANTED_MESSAGE = "details for the record"
 ERROR_MESSAGE = "an error the client ran into"
 
 
-@given("the client logs for the {environment} environment, at {level}")
-def client_logs_for_environment(context: Context, environment: str, level: str) -> None:
+@given("the client logs for the {environment:LogEnvironment} environment, at {level:ChosenLevel}")
+def client_logs_for_environment(context: Context, environment: str, level: str | None) -> None:
     """Sets up the client's logging as an application running in that environment would (test, production or
     development), at the environment's own level ("its default level") or at the one named ("the info
     level"), writing JSON lines that the scenario keeps."""
-    sink = log_lines.LogSink(environment, log_lines.chosen_level(level), log_lines.logger_of("client"))
+    sink = log_lines.LogSink(environment, level, log_lines.logger_of("client"))
     context.log_sink = sink
     context.add_cleanup(sink.close)
 
 
-@when("a line is logged with {secret}, {where}, among ordinary details")
+@step("a line is logged with {secret:SecretKind}, {where:SecretPlace}, among ordinary details")
 def line_logged_with_secret(context: Context, secret: str, where: str) -> None:
     """Logs one line as the client would, whose details carry a made-up secret of that kind (an API key, a
     password, a token, an authorization header, a client secret, a card number) at that place (at the top,
@@ -45,7 +48,7 @@ def line_logged_with_secret(context: Context, secret: str, where: str) -> None:
     log_lines.log_details(log_lines.logger_of("client"), PLANTED_MESSAGE, planted.details)
 
 
-@when("the client logs an error it ran into, with a password in the error's message")
+@step("the client logs an error it ran into, with a password in the error's message")
 def client_logs_error(context: Context) -> None:
     """Has the client log, at error level, an error it raised and caught, whose message carries a made-up
     password."""
@@ -153,13 +156,13 @@ def secret_nowhere(context: Context) -> None:
     check([str(f) for f in scan(texts, [context.planted.secret])], empty(), what="where the secret showed up")
 
 
-@then("the client's log holds lines at the {written} levels, and no others")
-def levels_written(context: Context, written: str) -> None:
+@then("the client's log holds lines at the {written:LogLevels} levels, and no others")
+def levels_written(context: Context, written: set[str]) -> None:
     """Checks the levels of the lines the client wrote with the logging set up for its environment: each
     level named, and no other."""
     levels = {entry["level"] for entry in log_lines.parse(context.log_sink.lines())}
     check(
         sorted(levels),
-        equal_to(sorted(log_lines.level_names(written))),
+        equal_to(sorted(written)),
         what="the levels of the client's lines",
     )

@@ -1,6 +1,6 @@
 """Steps of token renewal (features/token_renewal.feature): renewal and refresh-token rotation."""
 
-from behave import then, when
+from behave import step, then
 from behave.runner import Context
 from hamcrest import (
     equal_to,
@@ -19,7 +19,7 @@ from support.harness.waiting import check, holds_throughout, wait_for
 # -- arranging -------------------------------------------------------------------------------------------
 
 
-@when("someone presents the client's spent refresh token again")
+@step("someone presents the client's spent refresh token again")
 def present_spent_refresh_token(context: Context) -> None:
     """Asks the auth service for new tokens with the first refresh token the client was given (already
     exchanged by the client), as an attacker who copied it would."""
@@ -27,7 +27,7 @@ def present_spent_refresh_token(context: Context) -> None:
     context.world.present_refresh_token(spent)
 
 
-@when("{callers:d} parts of the client have their access refused at the same moment and ask for fresh access")
+@step("{callers:d} parts of the client have their access refused at the same moment and ask for fresh access")
 def many_ask_for_fresh_access(context: Context, callers: int) -> None:
     """Has that many parts of the application, all at the same moment, tell the client their access token was
     refused and ask for a fresh one, as calls made with one token that all fail together would."""
@@ -35,7 +35,7 @@ def many_ask_for_fresh_access(context: Context, callers: int) -> None:
     context.world.fresh_access = context.world.client.need_fresh_access(callers)
 
 
-@when("the client's access runs out and the gateway closes the connection for it")
+@step("the client's access runs out and the gateway closes the connection for it")
 def access_runs_out(context: Context) -> None:
     """Waits (up to the token's lifetime, plus the usual wait) until the gateway closes the client's
     connection, and checks it did so because the access token expired."""
@@ -51,7 +51,7 @@ def access_runs_out(context: Context) -> None:
     context.world.disrupt()
 
 
-@when("the client's account is closed at the auth service")
+@step("the client's account is closed at the auth service")
 def account_closed(context: Context) -> None:
     """Closes the client's account at the auth service: its API key is no longer recognised and every refresh
     token it holds is revoked."""

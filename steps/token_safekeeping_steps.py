@@ -3,7 +3,7 @@ disk, logging out, and making sure no secret is ever written down."""
 
 import logging
 
-from behave import given, then, when
+from behave import given, step, then
 from behave.runner import Context
 from hamcrest import (
     empty,
@@ -16,18 +16,13 @@ from hamcrest import (
 )
 
 from realtime_protocol import fingerprint
-from support.harness import observations
+from support.harness import observations, parameter_types
 from support.harness.secret_scan import scan, scan_bytes
 from support.harness.waiting import check, wait_for
 
+parameter_types.register()
+
 # -- arranging -------------------------------------------------------------------------------------------
-
-
-@given("a client with a valid API key that keeps its tokens between runs")
-def client_keeping_tokens(context: Context) -> None:
-    """Creates the client under test with a new API key the auth service knows and a token store (a file in
-    a temporary folder, with a key of its own) to keep its tokens in between runs."""
-    context.world.create_client(context.world.new_api_key(), keep_tokens=True)
 
 
 @given("everything the client and the services log is kept, down to the finest detail")
@@ -37,21 +32,21 @@ def keep_every_log_line(context: Context) -> None:
     context.world.logs.set_level(logging.DEBUG)
 
 
-@when("the client is restarted")
+@step("the client is restarted")
 def client_restarted(context: Context) -> None:
     """Shuts the client down and creates it again, as a restarted application would: same API key, same token
     store."""
     context.world.restart_client()
 
 
-@when("the user logs out")
+@step("the user logs out")
 def user_logs_out(context: Context) -> None:
     """Has the user log out: the step returns when the client says it is closed."""
     context.world.mark("shutdown")
     context.world.client.logout()
 
 
-@when('the server pushes a message carrying a password on "{channel}"')
+@step('the server pushes a message carrying a password on "{channel}"')
 def push_password_message(context: Context, channel: str) -> None:
     """Has the server push one message on the channel whose data carries a made-up password, and waits until
     the client delivers it."""
@@ -64,8 +59,8 @@ def push_password_message(context: Context, channel: str) -> None:
     )
 
 
-@then('the client found the access token {verdict}, for the reason "{reason}"')
-def client_checked_token(context: Context, verdict: str, reason: str) -> None:
+@then('the client found the access token {usable:TokenVerdict}, for the reason "{reason}"')
+def client_checked_token(context: Context, usable: bool, reason: str) -> None:
     """Waits until the client checks the shape of the access token it was given, and checks its verdict
     ("usable" or "unusable") and reason."""
     checked = wait_for(
@@ -76,7 +71,7 @@ def client_checked_token(context: Context, verdict: str, reason: str) -> None:
     )[0]
     check(
         (checked.data.get("valid"), checked.data.get("reason")),
-        equal_to((verdict == "usable", reason)),
+        equal_to((usable, reason)),
         what="the client's verdict on the token (usable, reason)",
     )
 
@@ -129,21 +124,6 @@ def auth_revoked_tokens(context: Context) -> None:
         equal_to([fingerprint(last_refresh), fingerprint(last_access)]),
         what="the tokens the auth service revoked (by fingerprint)",
     )
-
-
-@when("something asks the gateway for a realtime connection with the client's last access token")
-def probe_gateway_with_last_token(context: Context) -> None:
-    """Asks the gateway for a realtime connection the way a bare WebSocket client would, presenting the last
-    access token the client was given."""
-    context.world.gateway_answer = context.services.probe_gateway(context.world.issued("access")[-1])
-
-
-@then("the auth service refuses the client's last refresh token")
-def last_refresh_refused(context: Context) -> None:
-    """Presents the client's last refresh token to the auth service and checks it is refused (401
-    invalid_grant)."""
-    answer = context.world.present_refresh_token(context.world.issued("refresh")[-1])
-    check((answer.status, answer.error), equal_to((401, "invalid_grant")), what="the auth service's answer")
 
 
 @then("none of the scenario's secrets shows up in any log line or report attachment")

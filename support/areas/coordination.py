@@ -17,7 +17,6 @@ from typing import Any
 
 from support.drivers.base import ClientDriver, ConfigurationRefused, ObservedEvent
 from support.harness.settings import Settings
-from support.harness.written_wrong import ScenarioWrittenWrong
 
 # A configuration section called otherwise than the part of the client it is for (events name the part).
 PART_OF_SECTION = {"logging": "logger"}
@@ -34,6 +33,13 @@ SETTING_WORDS: dict[tuple[str, str], str] = {
     ("audio", "buffer size"): "buffer_size",
 }
 
+# The same settings named one at a time in a sentence ("the application sets the client's retry limit to 2":
+# the ``ClientSetting`` parameter type), as (part, setting name); words not clear alone carry their part.
+SETTINGS_IN_A_SENTENCE: dict[str, tuple[str, str]] = {
+    (words if part in ("auth", "session") else f"{part} {words}"): (part, name)
+    for (part, words), name in SETTING_WORDS.items()
+}
+
 # The suite's own setting each client setting starts from, for values given as "N times the usual".
 USUAL_SETTING = {
     "token_refresh_fraction": "token_refresh_fraction",
@@ -44,6 +50,12 @@ USUAL_SETTING = {
 
 # The parts of the client as failures name them (error:system's source), in the words of a scenario.
 FAILURE_WORDS = {"its sign-in": "auth", "its connection": "connection", "its session": "session"}
+_PART = "|".join(re.escape(words) for words in FAILURE_WORDS)
+# Parts listed in words (the ``Parts`` parameter type): "its sign-in", "its sign-in and its session",
+# "its sign-in, its connection and its session".
+PARTS_PATTERN = rf"(?:{_PART})(?:(?:, | and )(?:{_PART}))*"
+PARTS_LISTS = ("{part}", "{part} and {part}", "{part}, {part} and {part}")
+# How the client recovers, by the words scenarios use (the ``RecoveryStrategy`` parameter type).
 STRATEGY_WORDS = {
     "a full restart": "full_restart",
     "a new session": "new_session",
@@ -153,19 +165,10 @@ def typical_gap(gaps: Sequence[float]) -> float:
 
 
 def parts_named(words: str) -> list[str]:
-    """The parts in "its sign-in, its connection and its session", as failures name them, in that order."""
+    """The parts in "its sign-in, its connection and its session", as failures name them, in that order;
+    KeyError for a part not in ``FAILURE_WORDS`` (the ``Parts`` parameter type lets none through)."""
     named = [part.strip() for part in re.split(r",| and ", words) if part.strip()]
-    unknown = [part for part in named if part not in FAILURE_WORDS]
-    if unknown:
-        raise ScenarioWrittenWrong("part", ", ".join(unknown), FAILURE_WORDS)
     return [FAILURE_WORDS[part] for part in named]
-
-
-def strategy_named(words: str) -> str:
-    try:
-        return STRATEGY_WORDS[words]
-    except KeyError:
-        raise ScenarioWrittenWrong("way to recover", words, STRATEGY_WORDS) from None
 
 
 def initialized_parts(events: Sequence[ObservedEvent]) -> list[str]:

@@ -18,7 +18,6 @@ from support.services.gateway import GatewayTrouble
 from support.services.journal import JournalEntry
 from support.services.stack import ServiceStack
 
-WORTH_RETRYING = {"worth retrying": True, "not worth retrying": False}
 NEVER = "never"
 
 
@@ -89,37 +88,62 @@ SESSION_TROUBLES: dict[str, Callable[[ServiceStack, Settings], Arranged]] = {
 TROUBLES = {"connection": OPENING_TROUBLES, "session": SESSION_TROUBLES}
 
 
-def arrange_trouble(where: str, trouble: str, services: ServiceStack, settings: Settings) -> Arranged:
-    """Make the client's first ``where`` ("connection" or "session") fail with the trouble named in words."""
-    known = TROUBLES[where]
-    try:
-        arrange = known[trouble]
-    except KeyError:
-        raise ScenarioWrittenWrong(f"way for the first {where} to fail", trouble, sorted(known)) from None
-    return arrange(services, settings)
+@dataclass(frozen=True)
+class Trouble:
+    """A way for the client's first ``where`` ("connection" or "session") to fail, named in ``words``."""
+
+    words: str
+    where: str
+    arrange: Callable[[ServiceStack, Settings], Arranged]
 
 
-def worth_retrying(words: str) -> bool:
-    try:
-        return WORTH_RETRYING[words]
-    except KeyError:
-        raise ScenarioWrittenWrong("answer to 'worth retrying'", words, WORTH_RETRYING) from None
+# Every trouble by its words (the ``ConnectTrouble`` parameter type), whichever attempt it is for.
+TROUBLES_BY_WORDS: dict[str, Trouble] = {
+    words: Trouble(words, where, arrange)
+    for where, known in TROUBLES.items()
+    for words, arrange in known.items()
+}
 
 
-def earliest_retry_ms(words: str, settings: Settings, asked_pause_ms: float) -> float | None:
-    """The pause, in milliseconds, the client must wait at least before trying again, by the words a scenario
-    uses for it; None for "never"."""
-    pauses = {
-        NEVER: None,
-        "at once": 0.0,  # no pause of its own: backoff alone decides, and its first retry is at once
-        "after a longer pause": float(settings.backoff_max_ms),
-        "after the pause it was asked for": asked_pause_ms,
-    }
-    if words not in pauses:
-        raise ScenarioWrittenWrong("earliest retry", words, pauses)
-    if words == "after the pause it was asked for" and not asked_pause_ms:
+def arrange_trouble(where: str, trouble: Trouble, services: ServiceStack, settings: Settings) -> Arranged:
+    """Make the client's first ``where`` ("connection" or "session") fail with ``trouble``. A trouble of
+    the other attempt (the gateway restarting for the first connection, say) is a scenario written wrong."""
+    if trouble.where != where:
+        raise ScenarioWrittenWrong(
+            f'"{trouble.words}" ends a first {trouble.where}, not a first {where}: '
+            f'say "the client\'s first {trouble.where} will fail because {trouble.words}".'
+        )
+    return trouble.arrange(services, settings)
+
+
+# Whether a failure is worth retrying, by the words scenarios use (the ``WorthRetrying`` parameter type).
+WORTH_RETRYING = {"worth retrying": True, "not worth retrying": False}
+
+EarliestRetry = Callable[[Settings, float], "float | None"]  # settings, the pause asked for → ms, or None
+
+
+def _asked_for(settings: Settings, asked_pause_ms: float) -> float:
+    if not asked_pause_ms:
         raise ValueError("The scenario never had the gateway ask for a pause")
-    return pauses[words]
+    return asked_pause_ms
+
+
+# How soon the client may try again at the earliest, by the words scenarios use (the ``EarliestRetry``
+# parameter type): a pause in milliseconds from the settings and the pause the gateway asked for, or None
+# for "never".
+EARLIEST_RETRIES: dict[str, EarliestRetry] = {
+    NEVER: lambda settings, asked_pause_ms: None,
+    # No pause of its own: backoff alone decides, and its first retry is at once.
+    "at once": lambda settings, asked_pause_ms: 0.0,
+    "after a longer pause": lambda settings, asked_pause_ms: float(settings.backoff_max_ms),
+    "after the pause it was asked for": _asked_for,
+}
+
+
+def earliest_retry_ms(earliest: EarliestRetry, settings: Settings, asked_pause_ms: float) -> float | None:
+    """The pause, in milliseconds, the client must wait at least before trying again (``earliest``: one of
+    ``EARLIEST_RETRIES``' values); None for never."""
+    return earliest(settings, asked_pause_ms)
 
 
 def attempts_and_retries(events: Sequence[ObservedEvent]) -> tuple[int, int]:

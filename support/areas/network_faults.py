@@ -1,9 +1,11 @@
 """Network faults as scenarios name them, in real time, turned into what the fault proxy does in suite time.
 
-A scenario says "the network drops for 30 s" or "connections reset by peer after 5 s, for 30 s". Every
-duration in such a phrase is scaled by the ``production_second_ms`` setting, so the seed's real numbers stay
-readable in the feature while the suite runs in milliseconds; rates and sizes are taken as they are. Each
-fault lasts its time and is then lifted by the network itself.
+A scenario says "the network drops for 30 s" or "connections reset by peer after 5 s, for 30 s": one of
+the ``FORMS`` below, which the step's parameter type (``NetworkFault`` in support/harness/parameter_types.py)
+accepts and no other wording, so a fault worded wrong fails ``behave --dry-run``. Every duration in such a
+phrase is scaled by the ``production_second_ms`` setting, so the seed's real numbers stay readable in the
+feature while the suite runs in milliseconds; rates and sizes are taken as they are. Each fault lasts its
+time and is then lifted by the network itself.
 
 How soon the client must be ready again once the fault is over is named in words ("within a retry pause")
 and comes from the client's own backoff and connect settings plus the detection grace, not from the scale:
@@ -20,7 +22,6 @@ from typing import Protocol
 
 from support.drivers.base import ObservedEvent
 from support.harness.settings import Settings
-from support.harness.written_wrong import ScenarioWrittenWrong
 from support.services.fault_proxy import FaultRecord
 
 # The stream every toxic here acts on: what the gateway sends the client.
@@ -28,6 +29,8 @@ DOWNSTREAM = "downstream"
 # How far each flapping phase strays from its mean, so the schedule is not a metronome (drawn from the seed).
 FLAP_VARIATION = 0.2
 _DURATION = r"(\d+(?:\.\d+)?)\s*(ms|s)"
+# The holes of a form that hold a duration (scaled to suite time); every other hole holds a rate or a size.
+DURATION_HOLES = ("duration", "latency", "jitter", "timeout", "delay", "period", "gap")
 
 
 @dataclass(frozen=True)
@@ -58,23 +61,32 @@ class Network(Protocol):
 
 @dataclass(frozen=True)
 class _Form:
-    pattern: str  # the phrase, with {duration}-style holes, as shown when a phrase is not understood
-    build: Callable[[dict[str, float], float], FaultPlan]
+    pattern: str  # the phrase, with {duration}-style holes, as the step catalogue lists it
+    build: Callable[[dict[str, float]], FaultPlan]
     regex: re.Pattern[str] = field(init=False)
+    # The same phrase as a regular expression without groups, for the step's parameter type.
+    plain_regex: str = field(init=False)
 
     def __post_init__(self) -> None:
         holes = re.split(r"(\{\w+\})", self.pattern)
-        parts = [
-            _hole(part[1:-1]) if part.startswith("{") else re.escape(part).replace(r"\ ", r"\s+")
-            for part in holes
+        words = [re.escape(part).replace(r"\ ", r"\s+") for part in holes]
+        named = [
+            _hole(part[1:-1]) if part.startswith("{") else word
+            for part, word in zip(holes, words, strict=True)
         ]
-        object.__setattr__(self, "regex", re.compile("^" + "".join(parts) + "$", re.IGNORECASE))
+        plain = [
+            _hole(part[1:-1], "?:") if part.startswith("{") else word
+            for part, word in zip(holes, words, strict=True)
+        ]
+        object.__setattr__(self, "regex", re.compile("^" + "".join(named) + "$", re.IGNORECASE))
+        object.__setattr__(self, "plain_regex", "".join(plain))
 
 
-def _hole(name: str) -> str:
-    if name in ("duration", "latency", "jitter", "timeout", "delay", "period", "gap"):
-        return f"(?P<{name}>{_DURATION.replace('(', '(?:', 1)})"
-    return rf"(?P<{name}>\d+(?:\.\d+)?)"
+def _hole(name: str, group: str | None = None) -> str:
+    opening = f"(?P<{name}>" if group is None else f"({group}"
+    if name in DURATION_HOLES:
+        return rf"{opening}\d+(?:\.\d+)?\s*(?:ms|s))"
+    return rf"{opening}\d+(?:\.\d+)?)"
 
 
 def _toxics(*toxics: Toxic) -> Callable[[dict[str, float]], FaultPlan]:
@@ -122,14 +134,36 @@ FORMS = (
 )
 
 
-def parse_fault(words: str, time_scale: float) -> FaultPlan:
-    """The plan for a fault named in words; every duration in them is multiplied by ``time_scale``."""
+# Every wording of a fault, as one regular expression without groups (case does not matter).
+FAULT_PATTERN = "(?i:" + "|".join(form.plain_regex for form in FORMS) + ")"
+
+
+@dataclass(frozen=True)
+class NamedFault:
+    """A network fault as a scenario names it (``words``), its durations still in production time."""
+
+    words: str
+    form: _Form
+
+    def plan(self, time_scale: float) -> FaultPlan:
+        """The plan in suite time: every duration in the words multiplied by ``time_scale`` (the suite's
+        milliseconds per production millisecond); rates and sizes as written."""
+        match = self.form.regex.match(self.words.strip())
+        assert match is not None, self.words  # named_fault chose this form for these words
+        values = {name: _value(text, time_scale) for name, text in match.groupdict().items()}
+        return dataclasses.replace(self.form.build(values), words=self.words)
+
+    def __str__(self) -> str:
+        return self.words
+
+
+def named_fault(words: str) -> NamedFault:
+    """The fault named in ``words`` (one of the ``FORMS``); ValueError when no form says it, which the
+    ``NetworkFault`` parameter type makes impossible for a step."""
     for form in FORMS:
-        match = form.regex.match(words.strip())
-        if match is not None:
-            values = {name: _value(text, time_scale) for name, text in match.groupdict().items()}
-            return dataclasses.replace(form.build(values), words=words)
-    raise ScenarioWrittenWrong("network fault", words, [form.pattern for form in FORMS])
+        if form.regex.match(words.strip()) is not None:
+            return NamedFault(words, form)
+    raise ValueError(f"No network fault is worded {words!r}")
 
 
 def _value(text: str, time_scale: float) -> float:
@@ -154,21 +188,27 @@ def apply_fault(plan: FaultPlan, network: Network) -> None:
 
 # -- how soon the client must be ready again -------------------------------------------------------
 
+RecoveryBound = Callable[[Settings], float]  # the settings → the bound in milliseconds
 
-def recovery_bound_s(words: str, settings: Settings) -> float:
-    """How long after the fault is over the client may take to be ready again, named in words."""
-    retry_pause_ms = settings.backoff_max_ms * (1 + settings.backoff_jitter)
-    bounds_ms = {
-        "at once": 0.0,
-        "within a retry pause": retry_pause_ms + settings.detection_grace_ms,
-        "within a connection timeout and a retry pause": (
-            settings.connect_timeout_ms + retry_pause_ms + settings.detection_grace_ms
-        ),
-    }
-    try:
-        return bounds_ms[words] / 1000
-    except KeyError:
-        raise ScenarioWrittenWrong("recovery bound", words, bounds_ms) from None
+
+def _retry_pause_ms(settings: Settings) -> float:
+    return settings.backoff_max_ms * (1 + settings.backoff_jitter)
+
+
+# How long after the fault is over the client may take to be ready again, by the words scenarios use: from
+# the client's own backoff and connect settings plus the detection grace, never from the time scale.
+RECOVERY_BOUNDS: dict[str, RecoveryBound] = {
+    "at once": lambda settings: 0.0,
+    "within a retry pause": lambda settings: _retry_pause_ms(settings) + settings.detection_grace_ms,
+    "within a connection timeout and a retry pause": lambda settings: (
+        settings.connect_timeout_ms + _retry_pause_ms(settings) + settings.detection_grace_ms
+    ),
+}
+
+
+def recovery_bound_s(bound: RecoveryBound, settings: Settings) -> float:
+    """The bound (one of ``RECOVERY_BOUNDS``' values) in seconds, under these settings."""
+    return bound(settings) / 1000
 
 
 def lifted_at(faults: Sequence[FaultRecord], since: float) -> float | None:

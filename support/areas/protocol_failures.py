@@ -15,13 +15,12 @@ from typing import Any
 
 from realtime_protocol import MessageType, encode
 from support.drivers.base import ObservedEvent
-from support.harness.written_wrong import ScenarioWrittenWrong
 from support.services.journal import JournalEntry
 
 # A message type no version of the protocol has: what a newer gateway might send an older client.
 UNKNOWN_TYPE = "presence"
 
-# Frames the client cannot use, by the names scenarios give them.
+# Frames the client cannot use, by the names scenarios give them (the ``UnusableFrame`` parameter type).
 UNUSABLE_FRAMES: dict[str, str | bytes] = {
     "a binary frame": bytes(range(16)),
     "a text frame that is not JSON": "the price is right",
@@ -36,11 +35,13 @@ _VERSION = re.compile(r"version (\d+)")
 SUBPROTOCOL_PREFIX = "realtime.v"
 
 
-def unusable_frame(name: str) -> str | bytes:
-    try:
-        return UNUSABLE_FRAMES[name]
-    except KeyError:
-        raise ScenarioWrittenWrong("kind of frame", name, sorted(UNUSABLE_FRAMES)) from None
+# Protocol versions said in words (the ``ProtocolVersions`` parameter type).
+VERSIONS_PATTERN = r"(?:only )?version \d+(?: and version \d+)*"
+VERSION_WORDS = ("version {n}", "only version {n}", "version {n} and version {m}")
+# Whether the gateway takes compression when a client offers it (the ``GatewayCompression`` parameter type),
+# and whether a connection was compressed (``Compressed``).
+GATEWAY_COMPRESSION = {"accepts": True, "refuses": False}
+COMPRESSED = {"was": True, "was not": False}
 
 
 def protocol_versions(words: str) -> tuple[str, ...]:

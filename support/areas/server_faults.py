@@ -17,7 +17,6 @@ from realtime_protocol import CloseCode, describe_close_code
 from support.drivers.base import ObservedEvent
 from support.harness import observations
 from support.harness.matchers import delivery_problems
-from support.harness.written_wrong import ScenarioWrittenWrong
 from support.services.gateway import StopMode
 from support.services.journal import JournalEntry
 
@@ -30,6 +29,7 @@ class RestartKind:
     code: int
 
 
+# The ways the gateway restarts, by the words scenarios use (the ``RestartKind`` parameter type).
 RESTART_KINDS: dict[str, RestartKind] = {
     "with a warning that the service is restarting": RestartKind("graceful", CloseCode.SERVICE_RESTART),
     "with a warning that it is going away": RestartKind("graceful", CloseCode.GOING_AWAY),
@@ -42,28 +42,11 @@ WARNINGS: dict[str, int] = {
     "the server is going away": CloseCode.GOING_AWAY,
 }
 
-
-def restart_kind(words: str) -> RestartKind:
-    try:
-        return RESTART_KINDS[words]
-    except KeyError:
-        raise ScenarioWrittenWrong("kind of restart", words, RESTART_KINDS) from None
-
-
-def warning_code(words: str) -> int:
-    try:
-        return WARNINGS[words]
-    except KeyError:
-        raise ScenarioWrittenWrong("warning", words, WARNINGS) from None
-
-
-def close_code_for(reason: str) -> int:
-    """The close code whose plain words are ``reason``, e.g. "the service is restarting" is 1012."""
-    for code in CloseCode:
-        if describe_close_code(code) == f"{int(code)} ({reason})":
-            return int(code)
-    known = [describe_close_code(code).split(" (", 1)[1].rstrip(")") for code in CloseCode]
-    raise ScenarioWrittenWrong("close code meaning", reason, known)
+# Each close code by its meaning in plain words, as realtime_protocol describes it: "the service is
+# restarting" is 1012.
+CLOSE_CODE_MEANINGS: dict[str, int] = {
+    describe_close_code(code).split(" (", 1)[1].rstrip(")"): int(code) for code in CloseCode
+}
 
 
 def percentage(words: str) -> float:

@@ -101,24 +101,30 @@ def correlation_ids(entries: Iterable[Mapping[str, Any]]) -> list[str | None]:
     return [entry.get("correlation_id") for entry in entries]
 
 
+# The levels as scenarios name them, in lower case ("warning and error"; "the info level").
+_LEVEL_WORDS = "|".join(level.lower() for level in LEVELS)
+# A list of levels (the ``LogLevels`` parameter type): "error", "warning and error", "info, warning and
+# error".
+LEVEL_LIST_PATTERN = rf"(?:{_LEVEL_WORDS})(?:(?:, | and )(?:{_LEVEL_WORDS}))*"
+LEVEL_LISTS = ("{level}", "{level} and {level}", "{level}, {level} and {level}")
+# The level a client is set up with (the ``ChosenLevel`` parameter type): its environment's, or one named.
+DEFAULT_LEVEL = "its default level"
+CHOSEN_LEVEL_PATTERN = rf"{DEFAULT_LEVEL}|the (?:{_LEVEL_WORDS}) level"
+CHOSEN_LEVELS = (DEFAULT_LEVEL, "the {level} level")
+
+
 def level_names(words: str) -> set[str]:
-    """``"warning and error"`` or ``"info, warning and error"`` as the level names they list."""
-    names = {word.strip().upper() for word in re.split(r",|\band\b", words) if word.strip()}
-    unknown = names - set(LEVELS)
-    if unknown:
-        raise ScenarioWrittenWrong(
-            "log level", ", ".join(sorted(unknown)).lower(), [level.lower() for level in LEVELS]
-        )
-    return names
+    """``"warning and error"`` or ``"info, warning and error"`` as the level names they list (upper case)."""
+    return {word.strip().upper() for word in re.split(r",|\band\b", words) if word.strip()}
 
 
 def chosen_level(words: str) -> str | None:
     """``"its default level"`` as None (the environment decides), ``"the info level"`` as ``"info"``."""
-    if words == "its default level":
+    if words == DEFAULT_LEVEL:
         return None
     match = re.fullmatch(r"the (\w+) level", words)
     if match is None:
-        raise ValueError(f"Say 'its default level' or 'the <name> level', not {words!r}")
+        raise ValueError(f"Say '{DEFAULT_LEVEL}' or 'the <name> level', not {words!r}")
     return match[1]
 
 
@@ -150,8 +156,9 @@ class PlantedSecret:
     shown: dict[str, Any]  # the same details, the secret masked and nothing else changed
 
 
-# Each kind of secret: the field name it goes by, the name it has in a query string, and its value.
-_KINDS = {
+# Each kind of secret (the ``SecretKind`` parameter type): the field name it goes by, and the name it has in
+# a query string (None: it never goes in one).
+SECRET_KINDS = {
     "an API key": ("apiKey", "api_key"),
     "a password": ("password", "password"),
     "a token": ("token", "access_token"),
@@ -159,15 +166,14 @@ _KINDS = {
     "a client secret": ("client_secret", "client_secret"),
     "a card number": ("creditCard", None),
 }
+# Where in the details a secret may be put (the ``SecretPlace`` parameter type).
 PLACES = ("at the top", "two levels down", "in a list", "in a link's query string", "in a sentence")
 
 
 def plant_secret(kind: str, place: str, faker: Faker) -> PlantedSecret:
     """Details of the given kind of secret placed where the scenario says, among ordinary details that must
     show exactly as they are (an id, a count, a link, a list)."""
-    if kind not in _KINDS:
-        raise ScenarioWrittenWrong("kind of secret", kind, _KINDS)
-    field_name, query_name = _KINDS[kind]
+    field_name, query_name = SECRET_KINDS[kind]
     secret = _secret_value(kind, faker)
     value = f"Bearer {secret}" if kind == "an authorization header" else secret
     ordinary = {"user": faker.user_name(), "attempt": 3, "page": "https://example.test/help?page=2"}

@@ -12,6 +12,7 @@ import random
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,18 +127,19 @@ class ScenarioWorld:
         )
         return person
 
-    def program_auth_trouble(self, trouble: str, count: int) -> None:
-        """Make the auth service answer the next ``count`` sign-ins with a trouble named in plain words."""
-        response = auth_trouble(trouble, self.settings)
+    def program_auth_trouble(self, trouble: AuthTrouble, count: int) -> None:
+        """Make the auth service answer the next ``count`` token requests with ``trouble`` (one of
+        ``AUTH_TROUBLES``' values)."""
+        response = trouble(self.settings)
         if response.retry_after_s:
             self.auth_pause_ms = response.retry_after_s * 1000
         self.services.program_auth(*[response] * count)
 
-    def hand_out_flawed_tokens(self, flaw: str) -> None:
-        """Make the auth service hand out access tokens with a flaw named in plain words."""
-        named = token_flaw(flaw)
-        if named is not None:
-            self.services.hand_out_flawed_tokens(named)
+    def hand_out_flawed_tokens(self, flaw: str | None) -> None:
+        """Make the auth service hand out access tokens with ``flaw`` (one of ``TOKEN_FLAWS``' values; None:
+        good ones)."""
+        if flaw is not None:
+            self.services.hand_out_flawed_tokens(flaw)
 
     def present_refresh_token(self, token: str) -> SignInAnswer:
         """Ask the auth service for new tokens with ``token``, as anyone holding it could."""
@@ -419,29 +421,36 @@ class ScenarioWorld:
         return leaks
 
 
-def auth_trouble(trouble: str, settings: Settings) -> ProgrammedResponse:
-    """The auth service's misbehaviours, by the names scenarios use for them."""
+AuthTrouble = Callable[[Settings], ProgrammedResponse]  # the settings → what the auth service answers
+
+
+def _paused(settings: Settings) -> ProgrammedResponse:
     # A pause long enough that no backoff delay alone could explain waiting it out.
     pause_s = 4 * settings.backoff_max_ms / 1000
-    troubles = {
-        "a refusal of the key": ProgrammedResponse(401, "invalid_client", "The API key is not recognised"),
-        "a refusal of the refresh token": ProgrammedResponse(
-            401, "invalid_grant", "The refresh token has expired"
-        ),
-        "a server error": ProgrammedResponse(500, "server_error", "Internal server error"),
-        "service unavailable": ProgrammedResponse(503, "temporarily_unavailable", "Down for maintenance"),
-        "a reply that comes late": ProgrammedResponse(200, delay_ms=settings.auth_timeout_ms * 2),
-        "too many requests, asking for a pause": ProgrammedResponse(
-            429, "rate_limited", "Too many requests", retry_after_s=pause_s
-        ),
-    }
-    try:
-        return troubles[trouble]
-    except KeyError:
-        raise ScenarioWrittenWrong("auth trouble", trouble, sorted(troubles)) from None
+    return ProgrammedResponse(429, "rate_limited", "Too many requests", retry_after_s=pause_s)
 
 
-# The flaws a forged or broken access token can have, by the names scenarios use for them (None: no flaw).
+# The auth service's misbehaviours, by the names scenarios use for them (the ``AuthTrouble`` parameter type).
+AUTH_TROUBLES: dict[str, AuthTrouble] = {
+    "a refusal of the key": lambda settings: ProgrammedResponse(
+        401, "invalid_client", "The API key is not recognised"
+    ),
+    "a refusal of the refresh token": lambda settings: ProgrammedResponse(
+        401, "invalid_grant", "The refresh token has expired"
+    ),
+    "a server error": lambda settings: ProgrammedResponse(500, "server_error", "Internal server error"),
+    "service unavailable": lambda settings: ProgrammedResponse(
+        503, "temporarily_unavailable", "Down for maintenance"
+    ),
+    "a reply that comes late": lambda settings: ProgrammedResponse(
+        200, delay_ms=settings.auth_timeout_ms * 2
+    ),
+    "too many requests, asking for a pause": _paused,
+}
+
+
+# The flaws a forged or broken access token can have, by the names scenarios use for them (the ``TokenKind``
+# parameter type; None: no flaw).
 TOKEN_FLAWS: dict[str, str | None] = {
     "a well-formed access token": None,
     "an answer without any access token": "missing",
@@ -455,12 +464,23 @@ TOKEN_FLAWS: dict[str, str | None] = {
     "a token signed with someone else's key": "other_key",
 }
 
+# What a client made for a scenario is like beyond its key (the ``ClientTrait`` parameter type), as the
+# arguments of ``ScenarioWorld.create_client`` that make it so.
+CLIENT_TRAITS: dict[str, dict[str, bool]] = {
+    "can show an avatar": {"with_avatar": True},
+    "keeps its tokens between runs": {"keep_tokens": True},
+    "offers compression": {"compression": True},
+    "does not offer compression": {"compression": False},
+    "trusts the test certificate authority": {"trust_test_authority": True},
+    "does not trust the test certificate authority": {"trust_test_authority": False},
+}
 
-def token_flaw(name: str) -> str | None:
-    try:
-        return TOKEN_FLAWS[name]
-    except KeyError:
-        raise ScenarioWrittenWrong("kind of token", name, sorted(TOKEN_FLAWS)) from None
+# What a bare request for a realtime connection presents (the ``PresentedToken`` parameter type): nothing, or
+# the last token of a kind the client was given.
+PRESENTED_TOKENS: dict[str, str | None] = {
+    "without any token": None,
+    "with the client's last access token": "access",
+}
 
 
 def _timings(settings: Settings) -> ClientTimings:

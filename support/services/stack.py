@@ -66,6 +66,10 @@ class ServiceHealth:
         return f"the {self.service} is {self.status}" + (f" ({facts})" if facts else "")
 
 
+# The services by the names scenarios use for them; each one's journal carries the same name.
+SERVICE_NAMES = ("auth service", "gateway", "avatar service")
+
+
 class ServiceStack:
     def __init__(self, settings: Settings, *, tls: bool | None = None) -> None:
         self.settings = settings
