@@ -62,12 +62,8 @@ def _noticed(context: Context, event: str, bound_s: float, what: str) -> None:
         within_s=context.settings.wait_timeout_s,
         what=f"the client to notice {what}",
     )
-    took_s = noticed.at - since
-    check(
-        took_s,
-        less_than_or_equal_to(bound_s),
-        what=f"the seconds the client took to notice {what} (allowed {bound_s:g} s)",
-    )
+    took = f"the seconds the client took to notice {what} (allowed {bound_s:g} s)"
+    check(noticed.at - since, less_than_or_equal_to(bound_s), what=took)
 
 
 @then("the client says it is reconnecting")

@@ -5,15 +5,7 @@ import logging
 
 from behave import given, step, then
 from behave.runner import Context
-from hamcrest import (
-    empty,
-    equal_to,
-    greater_than,
-    greater_than_or_equal_to,
-    has_length,
-    is_not,
-    none,
-)
+from hamcrest import empty, equal_to, greater_than, greater_than_or_equal_to, has_length, is_not, none
 
 from realtime_protocol import fingerprint
 from support.harness import observations, parameter_types
@@ -41,7 +33,8 @@ def client_restarted(context: Context) -> None:
 
 @step("the user logs out")
 def user_logs_out(context: Context) -> None:
-    """Has the user log out: the step returns when the client says it is closed."""
+    """Has the user log out: the client gives its tokens back to the auth service and forgets them; the step
+    returns when the client says it is closed."""
     context.world.mark("shutdown")
     context.world.client.logout()
 

@@ -21,14 +21,15 @@ from realtime_protocol import CloseCode, MessageType, decode, encode
 from reference_client import classify, classify_close
 from reference_client.errors import retry_after_seconds
 from support.areas.error_classification import (
+    EARLIEST_RETRIES,
     OPENING_TROUBLES,
     SESSION_TROUBLES,
+    TROUBLES_BY_WORDS,
     arrange_trouble,
     attempts_and_retries,
     earliest_retry_ms,
     far_end_attempts,
     next_attempt,
-    worth_retrying,
 )
 from support.drivers.base import ObservedEvent
 from support.services.dead_ends import UNRESOLVABLE_HOST, RefusingPort, SilentHost
@@ -237,23 +238,33 @@ class FakeSettings:
     backoff_max_ms = 400
 
 
-def test_unknown_words_are_refused_in_one_line_naming_what_is_known() -> None:
-    with pytest.raises(ValueError, match=r"Known: .*the gateway is restarting"):
-        arrange_trouble("session", "the moon is full", None, FakeSettings())  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="worth retrying"):
-        worth_retrying("maybe")
-    with pytest.raises(ValueError, match='Known: "never"; "at once"'):
-        earliest_retry_ms("eventually", FakeSettings(), 0)  # type: ignore[arg-type]
+def test_a_trouble_of_the_other_attempt_or_a_pause_never_asked_for_is_refused_in_one_line() -> None:
+    # Unknown words never get this far: the steps' parameter types refuse them (test_parameter_types.py).
+    restarting = TROUBLES_BY_WORDS["the gateway is restarting"]
+    with pytest.raises(
+        ValueError, match=r'"the gateway is restarting" ends a first session, not a first connection'
+    ):
+        arrange_trouble("connection", restarting, None, FakeSettings())  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="never had the gateway ask for a pause"):
-        earliest_retry_ms("after the pause it was asked for", FakeSettings(), 0)  # type: ignore[arg-type]
+        earliest_retry_ms(EARLIEST_RETRIES["after the pause it was asked for"], FakeSettings(), 0)  # type: ignore[arg-type]
 
 
 def test_the_earliest_retry_in_words_is_a_pause_in_milliseconds() -> None:
     settings: Any = FakeSettings()
-    assert earliest_retry_ms("never", settings, 0) is None
-    assert earliest_retry_ms("at once", settings, 0) == 0
-    assert earliest_retry_ms("after a longer pause", settings, 0) == 400
-    assert earliest_retry_ms("after the pause it was asked for", settings, 800) == 800
+    assert earliest_retry_ms(EARLIEST_RETRIES["never"], settings, 0) is None
+    assert earliest_retry_ms(EARLIEST_RETRIES["at once"], settings, 0) == 0
+    assert earliest_retry_ms(EARLIEST_RETRIES["after a longer pause"], settings, 0) == 400
+    assert earliest_retry_ms(EARLIEST_RETRIES["after the pause it was asked for"], settings, 800) == 800
+
+
+def test_every_trouble_is_known_by_its_words_and_the_attempt_it_is_for() -> None:
+    assert {words for words, trouble in TROUBLES_BY_WORDS.items() if trouble.where == "connection"} == set(
+        OPENING_TROUBLES
+    )
+    assert {words for words, trouble in TROUBLES_BY_WORDS.items() if trouble.where == "session"} == set(
+        SESSION_TROUBLES
+    )
+    assert all(trouble.words == words for words, trouble in TROUBLES_BY_WORDS.items())
 
 
 def test_attempts_and_the_next_one_are_read_from_the_client_events() -> None:

@@ -331,11 +331,6 @@ def test_versions_are_read_from_words() -> None:
         protocol.protocol_versions("the latest one")
 
 
-def test_an_unknown_frame_name_is_refused_with_the_known_ones() -> None:
-    with pytest.raises(ValueError, match=r'Known: .*"JSON that is not an object"'):
-        protocol.unusable_frame("a frame from mars")
-
-
 def test_mixed_payloads_alternate_and_are_reproducible() -> None:
     first = protocol.mixed_payloads(random.Random(9), 4, 256)
     assert first == protocol.mixed_payloads(random.Random(9), 4, 256)

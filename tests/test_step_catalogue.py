@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from behave.step_registry import registry
 
+from support.areas.network_faults import FORMS
 from tools.step_catalogue import (
     AREA_TITLES,
     FEATURES_DIR,
@@ -21,6 +22,7 @@ from tools.step_catalogue import (
     build_catalogue,
     main,
     out_of_date,
+    parameters_of,
     render_markdown,
 )
 
@@ -145,12 +147,37 @@ def test_every_example_from_a_feature_points_at_the_line_it_came_from(catalogue:
 
 
 def test_a_function_with_two_patterns_appears_once_per_pattern(catalogue: Catalogue) -> None:
-    once = entry(catalogue, "the client asked the auth service for access only once")
-    counted = entry(catalogue, "the client asked the auth service for access {count:d} times")
-    assert once.function == counted.function == "client_asked_auth"
-    assert once.keywords == counted.keywords == ("Then",)
+    plain = entry(catalogue, "a client with a valid API key")
+    with_trait = entry(catalogue, "a client with a valid API key that {trait:ClientTrait}")
+    assert plain.function == with_trait.function == "client_with_valid_key"
+    assert plain.keywords == with_trait.keywords == ("Given",)
     steps = catalogue.steps()
-    assert steps.index(once) + 1 == steps.index(counted)  # in the order the decorators are written
+    assert steps.index(plain) + 1 == steps.index(with_trait)  # in the order the decorators are written
+
+
+def test_every_phrase_a_parameter_accepts_is_listed_under_its_step(catalogue: Catalogue) -> None:
+    markdown = render_markdown(catalogue)
+    fault = entry(catalogue, "the network suffers {fault:NetworkFault}")
+    section = markdown.split(f"`{fault.pattern}`", 1)[1].split("\n### ", 1)[0]
+    for form in FORMS:
+        assert f"  - `{form.pattern}`\n" in section
+    assert "scaled to suite time by the `production_second_ms` setting" in section
+    downtime = entry(
+        catalogue, "their average downtime was under {seconds:ProductionSeconds} seconds of production time"
+    )
+    assert "scaled to suite time" in markdown.split(f"`{downtime.pattern}`", 1)[1].split("\n### ", 1)[0]
+    times = entry(catalogue, "the client asked the auth service for access {count:Times}")
+    listed = markdown.split(f"`{times.pattern}`", 1)[1].split("\n### ", 1)[0]
+    assert "  - `only once`\n" in listed and "  - `{n} times`\n" in listed
+    assert "scaled" not in listed
+    # Every parameter of a registered type in every step lists all its phrases.
+    for step in catalogue.steps():
+        listed = markdown.split(f"### {' / '.join(step.keywords)} `{step.pattern}`", 1)[1].split("\n### ", 1)[
+            0
+        ]
+        for name, parameter in parameters_of(step.pattern):
+            assert f"`{{{name}}}` ({parameter.name})" in listed
+            assert all(f"  - `{phrase}`" in listed for phrase in parameter.phrases)
 
 
 def test_check_passes_on_the_real_suite_from_the_command_line() -> None:

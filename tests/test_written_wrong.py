@@ -8,9 +8,11 @@ from behave.matchers import ParseMatcher
 from behave.model import Step, Table
 from behave.step_registry import StepRegistry
 
+from support.harness import parameter_types
 from support.harness.written_wrong import (
     ScenarioWrittenWrong,
     nearest_phrasings,
+    spelled_out,
     undefined_step_message,
     unread_argument,
 )
@@ -88,3 +90,20 @@ def test_a_table_given_to_a_step_that_never_reads_one_is_a_mistake_in_the_featur
     with_text = step("Given", "given", "the auth service is down")
     with_text.text = "password=hunter2"
     assert "takes no doc string" in (unread_argument(with_text, registry()) or "")
+
+
+def test_a_parameter_of_a_registered_type_is_spelled_out_with_each_phrase_it_accepts() -> None:
+    parameter_types.register()
+    steps = StepRegistry()
+    steps.steps["when"].append(
+        ParseMatcher(the_auth_service_is_down, "the network suffers {fault:NetworkFault}", "when")
+    )
+    assert spelled_out("the network suffers {fault:NetworkFault}")[:3] == [
+        "the network suffers {fault}",
+        "the network suffers the network drops for {duration}",
+        "the network suffers the network goes off and on every {period} for {duration}",
+    ]
+    message = undefined_step_message(
+        step("When", "when", "the network suffers a network drop of 30 s"), steps
+    )
+    assert '"When the network suffers the network drops for {duration}"' in message

@@ -26,6 +26,9 @@ from behave.parser import parse_file
 from behave.runner_util import PathManager, load_step_modules
 from behave.step_registry import StepRegistry, registry
 
+from support.harness import parameter_types
+from support.harness.parameter_types import ParameterType
+
 ROOT = Path(__file__).resolve().parent.parent
 STEPS_DIR = ROOT / "steps"
 FEATURES_DIR = ROOT / "features"
@@ -56,6 +59,16 @@ AREA_TITLES = {
 }
 STEP_TYPES = ("given", "when", "then", "step")
 GHERKIN_KEYWORD = re.compile(r"^(Given|When|Then|And|But|\*)\s+")
+FIELD = re.compile(r"\{([^{}]*)\}")
+ABOUT_PARAMETERS = (
+    "A parameter written `{name:Type}` takes one of a closed set of phrases, a type registered in "
+    "`support/harness/parameter_types.py`; each step lists every phrase its parameters accept (`{n}` and the "
+    "like stand for a number or a name). A phrase the suite does not know leaves the step undefined, so "
+    "`behave --dry-run` finds it and names the nearest phrasings. Quantities scaled to suite time: the "
+    "durations in a network fault and seconds of production time, by the `production_second_ms` setting; "
+    "every other number (counts, sizes, rates, percentages, multiples of the usual) is taken as written, and "
+    "bounds named in words come from the client's settings."
+)
 
 
 @dataclass(frozen=True)
@@ -351,6 +364,8 @@ def render_markdown(catalogue: Catalogue) -> str:
         f"Every step the features can use, generated from the step definitions in `{steps_dir}/` and their "
         f"uses in `{features_dir}/` — do not edit by hand; regenerate with `{REGENERATE}`.",
         "",
+        ABOUT_PARAMETERS,
+        "",
         "## Areas",
         "",
     ]
@@ -369,9 +384,32 @@ def render_markdown(catalogue: Catalogue) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+def parameters_of(pattern: str) -> list[tuple[str, ParameterType]]:
+    """Each parameter of a registered type in a step pattern, as (its name, its type), in order."""
+    found = []
+    for field in FIELD.findall(pattern):
+        parameter = parameter_types.type_of(field)
+        if parameter is not None:
+            found.append((field.partition(":")[0], parameter))
+    return found
+
+
+def render_parameter(name: str, parameter: ParameterType) -> list[str]:
+    """A parameter of a registered type as a list item: what it names, how its durations are scaled (if it
+    has any), and every phrase it accepts, one a line."""
+    scaled = f" {parameter.suite_time}" if parameter.suite_time else ""
+    head = f"- {code('{' + name + '}')} ({parameter.name}): {parameter.about}.{scaled} One of:"
+    return [head, *(f"  - {code(phrase)}" for phrase in parameter.phrases)]
+
+
 def render_step(entry: StepEntry) -> list[str]:
     lines = [f"### {' / '.join(entry.keywords)} {code(entry.pattern)}", ""]
     lines += [entry.description or "**No description yet** — add a docstring to the step function.", ""]
+    parameters = parameters_of(entry.pattern)
+    if parameters:
+        for name, parameter in parameters:
+            lines += render_parameter(name, parameter)
+        lines.append("")
     example = entry.example
     if example is None:
         lines.append(

@@ -16,11 +16,15 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from behave.i18n import languages
+from behave.matchers import ParseMatcher
 from behave.step_registry import StepRegistry, registry
 
 WRITTEN_WRONG = "The scenario is written wrong: "
 STEP_TYPES = ("given", "when", "then")
 NEAREST = 3
+# At most this many spelled-out phrasings of one step pattern are compared (a pattern with two parameters of
+# registered types is spelled out once per pair of their phrases).
+MOST_SPELLED_OUT = 200
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 _LANGUAGE = re.compile(r"#\s*language\s*:\s*([\w-]+)")
 
@@ -50,8 +54,23 @@ def phrasing(pattern: str) -> str:
     return _PLACEHOLDER.sub(lambda found: "{" + found.group(0)[1:-1].split(":")[0] + "}", pattern)
 
 
+def spelled_out(pattern: str) -> list[str]:
+    """A step pattern as a person reads it, and once more for each phrase its parameters of registered types
+    accept (support/harness/parameter_types.py gives each converter its ``phrases``):
+    ``the network suffers {fault:NetworkFault}`` → ``the network suffers {fault}``, ``the network suffers
+    the network drops for {duration}``, …"""
+    variants = [pattern]
+    for field in _PLACEHOLDER.findall(pattern):
+        _, _, kind = field[1:-1].partition(":")
+        phrases = getattr(ParseMatcher.TYPE_REGISTRY.get(kind), "phrases", None) if kind else None
+        if phrases:
+            variants = [variant.replace(field, phrase, 1) for variant in variants for phrase in phrases]
+            variants = variants[:MOST_SPELLED_OUT]
+    return list(dict.fromkeys([phrasing(pattern), *(phrasing(variant) for variant in variants)]))
+
+
 def _patterns(step_type: str, steps: StepRegistry) -> list[str]:
-    return [phrasing(matcher.pattern) for matcher in steps.steps.get(step_type, [])]
+    return [spelled for matcher in steps.steps.get(step_type, []) for spelled in spelled_out(matcher.pattern)]
 
 
 def _keyword_for(step_type: str, language: str = "en") -> str:
