@@ -22,7 +22,6 @@ from hamcrest import (
 from realtime_protocol import CloseCode
 from support.areas import backoff as retry_schedule
 from support.areas.backoff import Policy
-from support.drivers import ObservedEvent
 from support.harness import observations
 from support.harness.matchers import keeps_growing, no_problems
 from support.harness.waiting import check, holds_throughout, wait_for
@@ -87,14 +86,8 @@ def retries_follow_policy(context: Context, count: int) -> None:
     """
     world, settings = context.world, context.settings
     policy = Policy.of(world.client_timings())
-    longest_s = sum(policy.bounds_ms(number)[1] for number in range(1, count + 1)) / 1000
     try:
-        wait_for(
-            lambda: retry_schedule.begun(_planned(context)),
-            greater_than_or_equal_to(count),
-            within_s=settings.wait_timeout_s + longest_s,
-            what=f"the client to begin {count} retries",
-        )
+        client_has_retried(context, count)
     finally:
         rows = retry_schedule.judge(_planned(context), policy, count, late_ms=settings.retry_timing_grace_ms)
         world.findings.append(retry_schedule.schedule_text(rows, policy))
@@ -112,9 +105,9 @@ def retries_follow_policy(context: Context, count: int) -> None:
 
 @step("the client has retried {count:d} times")
 def client_has_retried(context: Context, count: int) -> None:
-    """Waits until the client has begun that many retries since the disruption."""
-    policy = Policy.of(context.world.client_timings())
-    longest_s = sum(policy.bounds_ms(number)[1] for number in range(1, count + 1)) / 1000
+    """Waits until the client has begun that many retries since the disruption (the usual wait, plus the
+    longest pauses the policy allows them)."""
+    longest_s = Policy.of(context.world.client_timings()).longest_s(count)
     wait_for(
         lambda: retry_schedule.begun(_planned(context)),
         greater_than_or_equal_to(count),
@@ -197,7 +190,7 @@ def client_reconnects_while_flapping(context: Context, count: int) -> None:
             + observations.describe_client(world.client.events(), world.client.state, who="it")
         ),
     )
-    lifetimes = _ready_lifetimes_ms(world.client.events(), since)
+    lifetimes = retry_schedule.ready_lifetimes_ms(world.client.events(), since)
     check(
         [lifetime for lifetime in lifetimes if lifetime >= settings.stable_connection_ms],
         empty(),
@@ -291,9 +284,7 @@ def crowd_all_ready(context: Context) -> None:
     people = [world.new_person("member") for _ in range(context.settings.jitter_crowd_clients)]
     world.create_crowd(people)
     world.connect_crowd()
-    policy = Policy.of(world.client_timings())
-    retries_s = sum(policy.bounds_ms(number)[1] for number in range(1, 4)) / 1000
-    world.await_crowd_ready(extra_s=retries_s)
+    world.await_crowd_ready(extra_s=Policy.of(world.client_timings()).longest_s(3))
 
 
 @step("every client of the crowd has retried {count:d} times, with their spread in the report")
@@ -389,9 +380,6 @@ def client_tries_at_once(context: Context) -> None:
     )
 
 
-# -- helpers ---------------------------------------------------------------------------------------------
-
-
 def _planned(context: Context) -> list[retry_schedule.PlannedRetry]:
     """The main client's retries since the disruption."""
     world = context.world
@@ -401,20 +389,6 @@ def _planned(context: Context) -> list[retry_schedule.PlannedRetry]:
 def _connections_seen(context: Context) -> int:
     """How many connections the network towards the gateway has let in during the scenario."""
     return context.services.network_journal.count("connection opened")
-
-
-def _ready_lifetimes_ms(events: list[ObservedEvent], since: float) -> list[float]:
-    """How long each connection ready since ``since`` stayed ready before the client lost it, in ms."""
-    lifetimes, ready_at = [], None
-    for event in events:
-        if event.at < since:
-            continue
-        if event.name == "state:changed" and event.data.get("state") == "ready":
-            ready_at = event.at
-        elif event.name == "connection:lost" and ready_at is not None:
-            lifetimes.append((event.at - ready_at) * 1000)
-            ready_at = None
-    return lifetimes
 
 
 def _spreads(context: Context, count: int) -> list[retry_schedule.RetrySpread]:

@@ -18,6 +18,7 @@ from support.areas.backoff import (
     judge,
     lockstep_problems,
     planned_retries,
+    ready_lifetimes_ms,
     schedule_html,
     schedule_problems,
     schedule_text,
@@ -149,3 +150,23 @@ def test_a_scenario_sets_its_clients_timings_before_making_any() -> None:
     world.clients["the client"] = cast(Any, object())
     with pytest.raises(RuntimeError, match="before any client is made"):
         world.adjust_client_timings(retry_limit=1)
+
+
+def test_how_long_each_connection_stayed_ready_before_it_was_lost() -> None:
+    def event(name: str, at: float, **data: object) -> ObservedEvent:
+        return ObservedEvent(name, dict(data), at)
+
+    events = [
+        event("state:changed", 1.0, state="ready"),  # before the moment: not counted
+        event("connection:lost", 1.5),
+        event("state:changed", 10.0, state="ready"),
+        event("connection:lost", 10.08),
+        event("state:changed", 10.3, state="ready"),  # still ready: not counted
+    ]
+    assert ready_lifetimes_ms(events, since=5.0) == pytest.approx([80.0])
+
+
+def test_the_longest_the_first_retries_may_wait_is_the_sum_of_their_upper_bounds() -> None:
+    policy = Policy(initial_ms=50, max_ms=400, multiplier=2.0, jitter=0.2)
+    expected = sum(policy.bounds_ms(number)[1] for number in (1, 2, 3)) / 1000
+    assert policy.longest_s(3) == pytest.approx(expected)

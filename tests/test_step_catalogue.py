@@ -11,6 +11,7 @@ import pytest
 from behave.step_registry import registry
 
 from support.areas.network_faults import FORMS
+from tools.catalogue_markdown import parameters_of
 from tools.step_catalogue import (
     AREA_TITLES,
     FEATURES_DIR,
@@ -22,7 +23,6 @@ from tools.step_catalogue import (
     build_catalogue,
     main,
     out_of_date,
-    parameters_of,
     render_markdown,
 )
 

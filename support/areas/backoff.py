@@ -62,6 +62,10 @@ class Policy:
         base = self.base_ms(retry)
         return base * (1 - self.jitter), min(self.max_ms, base * (1 + self.jitter))
 
+    def longest_s(self, retries: int) -> float:
+        """The longest the first ``retries`` retries may wait in all, in seconds."""
+        return sum(self.bounds_ms(number)[1] for number in range(1, retries + 1)) / 1000
+
     def allowed_spread_ms(self, retry: int) -> float:
         """How wide the window is that the jitter spreads this retry's pause over."""
         low, high = self.bounds_ms(retry)
@@ -371,3 +375,18 @@ def _html_table(title: str, note: str, table: Sequence[Sequence[str]]) -> str:
         f"</head><body><h3>{escape(title)}</h3><p>{escape(note)}</p><table><tr>{head}</tr>{body}</table>"
         "</body></html>"
     )
+
+
+def ready_lifetimes_ms(events: Sequence[ObservedEvent], since: float) -> list[float]:
+    """How long each connection ready since ``since`` (a monotonic time) stayed ready before the client lost
+    it, in ms, oldest first; a connection still ready is not counted."""
+    lifetimes, ready_at = [], None
+    for event in events:
+        if event.at < since:
+            continue
+        if event.name == "state:changed" and event.data.get("state") == "ready":
+            ready_at = event.at
+        elif event.name == "connection:lost" and ready_at is not None:
+            lifetimes.append((event.at - ready_at) * 1000)
+            ready_at = None
+    return lifetimes

@@ -136,8 +136,22 @@ _SCALED = (
     "KB/s) and sizes (`{size}` bytes) are taken as written."
 )
 
+
+def _closed(name: str, about: str, mapping: Mapping[str, Any], worded: bool = False) -> ParameterType:
+    """A type of exactly the phrases of ``mapping``, each to its value (``worded``: with its words too)."""
+    return ParameterType(name, about, tuple(mapping), _worded(mapping) if worded else _enum(mapping))
+
+
+def _phrases(name: str, about: str, phrases: Iterable[str]) -> ParameterType:
+    """A type of exactly these phrases, each handed to the step as it is."""
+    return ParameterType(name, about, tuple(phrases), _choice(phrases))
+
+
+_LEVELS = ", ".join(structured_logging.LEVELS).lower()
+_PART = f"(?:{'|'.join(map(re.escape, coordination.FAILURE_WORDS))})"
+
 TYPES: tuple[ParameterType, ...] = (
-    # -- the network and the services ----------------------------------------------------------------------
+    # -- the network and the services
     ParameterType(
         "NetworkFault",
         "a network fault between the client and the gateway, lifted by itself once its time is up",
@@ -145,45 +159,33 @@ TYPES: tuple[ParameterType, ...] = (
         _matching(network_faults.FAULT_PATTERN, network_faults.named_fault),
         suite_time=_SCALED,
     ),
-    ParameterType(
+    _closed(
         "RecoveryBound",
         "how soon after a network fault the client must be ready again, from its own backoff and connect "
         "settings plus the detection grace (not scaled)",
-        tuple(network_faults.RECOVERY_BOUNDS),
-        _worded(network_faults.RECOVERY_BOUNDS),
+        network_faults.RECOVERY_BOUNDS,
+        worded=True,
     ),
-    ParameterType("Service", "a mock service, by name", SERVICE_NAMES, _choice(SERVICE_NAMES)),
-    ParameterType(
+    _phrases("Service", "a mock service, by name", SERVICE_NAMES),
+    _closed(
         "AuthTrouble",
         "what the auth service answers a token request with instead of tokens",
-        tuple(world.AUTH_TROUBLES),
-        _enum(world.AUTH_TROUBLES),
+        world.AUTH_TROUBLES,
     ),
     ParameterType(
         "TokenRequests",
         "the next token requests, by how many and what for",
         ("sign-in request", "renewal request", "{n} sign-in requests"),
-        TypeBuilder.make_variant(
-            [_enum({"sign-in request": 1, "renewal request": 1}), _number_before(" sign-in requests", int)]
-        ),
+        _count({"sign-in request": 1, "renewal request": 1}, " sign-in requests"),
     ),
-    ParameterType(
-        "TokenKind",
-        "the access token the auth service hands out: a good one, or one with a flaw",
-        tuple(world.TOKEN_FLAWS),
-        _enum(world.TOKEN_FLAWS),
+    _closed(
+        "TokenKind", "the access token the auth service hands out: good, or with a flaw", world.TOKEN_FLAWS
     ),
-    ParameterType(
-        "PresentedToken",
-        "what a bare request for a realtime connection presents",
-        tuple(world.PRESENTED_TOKENS),
-        _enum(world.PRESENTED_TOKENS),
+    _closed(
+        "PresentedToken", "what a bare request for a realtime connection presents", world.PRESENTED_TOKENS
     ),
-    ParameterType(
-        "AvatarTrouble",
-        "how the avatar service misbehaves until it works normally again",
-        tuple(avatar.TROUBLES),
-        _enum(avatar.TROUBLES),
+    _closed(
+        "AvatarTrouble", "how the avatar service misbehaves until it works normally again", avatar.TROUBLES
     ),
     ParameterType(
         "AvatarActivity",
@@ -191,60 +193,33 @@ TYPES: tuple[ParameterType, ...] = (
         avatar.ACTIVITIES,
         _matching(avatar.ACTIVITY_PATTERN, avatar.activity),
     ),
-    # -- the client ------------------------------------------------------------------------------------------
-    ParameterType(
-        "ClientTrait",
-        "what the client under test is like beyond its key",
-        tuple(world.CLIENT_TRAITS),
-        _enum(world.CLIENT_TRAITS),
+    # -- the client
+    _closed("ClientTrait", "what the client under test is like beyond its key", world.CLIENT_TRAITS),
+    _phrases("Profile", "a kind of account in fixtures/accounts.json", account_profiles()),
+    _closed("TokenVerdict", "the client's verdict on a token's shape", {"usable": True, "unusable": False}),
+    _closed(
+        "WorthRetrying", "whether a failure was marked worth retrying", error_classification.WORTH_RETRYING
     ),
-    ParameterType(
-        "Profile",
-        "a kind of account in fixtures/accounts.json",
-        tuple(account_profiles()),
-        _choice(account_profiles()),
+    _phrases(
+        "FirstAttempt", "the client's first attempt a scenario makes fail", error_classification.TROUBLES
     ),
-    ParameterType(
-        "TokenVerdict",
-        "the client's verdict on a token's shape",
-        ("usable", "unusable"),
-        _enum({"usable": True, "unusable": False}),
-    ),
-    ParameterType(
-        "WorthRetrying",
-        "whether a failure was marked worth retrying",
-        tuple(error_classification.WORTH_RETRYING),
-        _enum(error_classification.WORTH_RETRYING),
-    ),
-    ParameterType(
-        "FirstAttempt",
-        "the client's first attempt that a scenario makes fail",
-        tuple(error_classification.TROUBLES),
-        _choice(error_classification.TROUBLES),
-    ),
-    ParameterType(
+    _closed(
         "ConnectTrouble",
-        "how the client's first connection (before any session) or first session fails; the first group "
-        "is for a connection, the second for a session",
-        tuple(error_classification.TROUBLES_BY_WORDS),
-        _enum(error_classification.TROUBLES_BY_WORDS),
+        "how the client's first connection (before any session) or first session fails; the first nine are "
+        "for a connection, the rest for a session",
+        error_classification.TROUBLES_BY_WORDS,
     ),
-    ParameterType(
+    _closed(
         "EarliestRetry",
         "how soon the client may try again at the earliest, from the settings and the pause the gateway "
         "asked for (not scaled)",
-        tuple(error_classification.EARLIEST_RETRIES),
-        _enum(error_classification.EARLIEST_RETRIES),
+        error_classification.EARLIEST_RETRIES,
     ),
     ParameterType(
         "Failures",
         "the parts of the client that failed, in the order they failed",
         ("a failure of {part}", "failures of {part} and {part}", "failures of {part}, {part} and {part}"),
-        _matching(
-            rf"a failure of (?:{'|'.join(map(re.escape, coordination.FAILURE_WORDS))})"
-            rf"|failures of {coordination.PARTS_PATTERN}",
-            _failures,
-        ),
+        _matching(rf"a failure of {_PART}|failures of {coordination.PARTS_PATTERN}", _failures),
     ),
     ParameterType(
         "Parts",
@@ -252,25 +227,18 @@ TYPES: tuple[ParameterType, ...] = (
         coordination.PARTS_LISTS,
         _matching(coordination.PARTS_PATTERN, coordination.parts_named),
     ),
-    ParameterType(
-        "RecoveryStrategy",
-        "how the client recovers from parts failing together",
-        tuple(coordination.STRATEGY_WORDS),
-        _enum(coordination.STRATEGY_WORDS),
+    _closed(
+        "RecoveryStrategy", "how the client recovers from parts failing together", coordination.STRATEGY_WORDS
     ),
-    ParameterType(
+    _closed(
         "ClientSetting",
-        "one of the client's settings, named in words as a configuration table names it",
-        tuple(coordination.SETTINGS_IN_A_SENTENCE),
-        _enum(coordination.SETTINGS_IN_A_SENTENCE),
+        "one of the client's settings, named as a configuration table names it",
+        coordination.SETTINGS_IN_A_SENTENCE,
     ),
-    ParameterType(
-        "LogHolds",
-        "whether the client's log holds something yet",
-        ("holds no", "now holds"),
-        _enum({"holds no": False, "now holds": True}),
+    _closed(
+        "LogHolds", "whether the client's log holds something yet", {"holds no": False, "now holds": True}
     ),
-    # -- messages and the protocol ---------------------------------------------------------------------------
+    # -- messages and the protocol
     ParameterType(
         "Times",
         "how many times",
@@ -317,11 +285,11 @@ TYPES: tuple[ParameterType, ...] = (
             ]
         ),
     ),
-    ParameterType(
+    _closed(
         "UnusableFrame",
         "a frame the client cannot use, sent as it is",
-        tuple(protocol_failures.UNUSABLE_FRAMES),
-        _worded(protocol_failures.UNUSABLE_FRAMES),
+        protocol_failures.UNUSABLE_FRAMES,
+        worded=True,
     ),
     ParameterType(
         "ProtocolVersions",
@@ -329,36 +297,29 @@ TYPES: tuple[ParameterType, ...] = (
         protocol_failures.VERSION_WORDS,
         _matching(protocol_failures.VERSIONS_PATTERN, protocol_failures.protocol_versions),
     ),
-    ParameterType(
+    _closed(
         "GatewayCompression",
         "what the gateway does when a client offers compression",
-        tuple(protocol_failures.GATEWAY_COMPRESSION),
-        _enum(protocol_failures.GATEWAY_COMPRESSION),
+        protocol_failures.GATEWAY_COMPRESSION,
     ),
-    ParameterType(
-        "Compressed",
-        "whether a connection was compressed",
-        tuple(protocol_failures.COMPRESSED),
-        _enum(protocol_failures.COMPRESSED),
-    ),
-    # -- server faults ---------------------------------------------------------------------------------------
-    ParameterType(
+    _closed("Compressed", "whether a connection was compressed", protocol_failures.COMPRESSED),
+    # -- server faults
+    _closed(
         "RestartKind",
         "how the gateway restarts, keeping its sessions",
-        tuple(server_faults.RESTART_KINDS),
-        _worded(server_faults.RESTART_KINDS),
+        server_faults.RESTART_KINDS,
+        worded=True,
     ),
-    ParameterType(
+    _closed(
         "Warning",
         "the warning a gateway node gives its clients before it stops for an update",
-        tuple(server_faults.WARNINGS),
-        _enum(server_faults.WARNINGS),
+        server_faults.WARNINGS,
     ),
-    ParameterType(
+    _closed(
         "CloseMeaning",
         "a close code by its meaning in words (realtime_protocol's descriptions)",
-        tuple(server_faults.CLOSE_CODE_MEANINGS),
-        _worded(server_faults.CLOSE_CODE_MEANINGS),
+        server_faults.CLOSE_CODE_MEANINGS,
+        worded=True,
     ),
     ParameterType(
         "Percentage",
@@ -376,37 +337,24 @@ TYPES: tuple[ParameterType, ...] = (
             "50 by default: 10 s runs as 500 ms)."
         ),
     ),
-    # -- logging ---------------------------------------------------------------------------------------------
-    ParameterType(
-        "LogEnvironment",
-        "where an application runs, which decides how much it logs",
-        tuple(ENVIRONMENT_LEVELS),
-        _choice(ENVIRONMENT_LEVELS),
+    # -- logging
+    _phrases(
+        "LogEnvironment", "where an application runs, which decides how much it logs", ENVIRONMENT_LEVELS
     ),
     ParameterType(
         "ChosenLevel",
-        f"the level logging is set up at; {{level}} is one of {', '.join(structured_logging.LEVELS).lower()}",
+        f"the level logging is set up at; {{level}} is one of {_LEVELS}",
         structured_logging.CHOSEN_LEVELS,
         _matching(structured_logging.CHOSEN_LEVEL_PATTERN, structured_logging.chosen_level),
     ),
     ParameterType(
         "LogLevels",
-        f"log levels; each {{level}} is one of {', '.join(structured_logging.LEVELS).lower()}",
+        f"log levels; each {{level}} is one of {_LEVELS}",
         structured_logging.LEVEL_LISTS,
         _matching(structured_logging.LEVEL_LIST_PATTERN, structured_logging.level_names),
     ),
-    ParameterType(
-        "SecretKind",
-        "a kind of secret",
-        tuple(structured_logging.SECRET_KINDS),
-        _choice(structured_logging.SECRET_KINDS),
-    ),
-    ParameterType(
-        "SecretPlace",
-        "where in a line's details a secret sits",
-        structured_logging.PLACES,
-        _choice(structured_logging.PLACES),
-    ),
+    _phrases("SecretKind", "a kind of secret", structured_logging.SECRET_KINDS),
+    _phrases("SecretPlace", "where in a line's details a secret sits", structured_logging.PLACES),
 )
 
 BY_NAME: dict[str, ParameterType] = {parameter.name: parameter for parameter in TYPES}
