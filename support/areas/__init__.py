@@ -3,9 +3,9 @@
 An area is one feature file and everything named after it: ``features/<name>.feature`` tagged
 ``@area.<name>`` (``@journey.<name>`` for the five core journeys), its steps in ``steps/<name>_steps.py``,
 the code that reads it in ``support/areas/<name>.py`` and that code's self-test in ``tests/test_<name>.py``.
-An area has only the parts it needs: the journeys speak the shared vocabulary alone, and an area whose checks are
-plain needs no module of its own. The shared vocabulary (the client, the services, messages, the network)
-is the step files every feature may use.
+An area has only the parts it needs: the journeys speak the shared vocabulary alone, and an area whose
+checks are plain needs no module of its own. The shared vocabulary (the client, the services, messages,
+the network) is the step files every feature may use.
 
 ``tests/test_layout.py`` holds the tree to this list, and ``tools/area_map.py`` writes the README's "Where a
 change goes" table from it.
