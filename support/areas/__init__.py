@@ -127,4 +127,3 @@ VOCABULARY: tuple[Vocabulary, ...] = (
         ("tests/test_fault_proxy.py",),
     ),
 )
-
