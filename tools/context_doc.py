@@ -9,7 +9,6 @@ says what the code says.
 
 from __future__ import annotations
 
-import argparse
 import inspect
 import sys
 import typing
@@ -70,27 +69,24 @@ def _row(item: Attribute) -> str:
 
 def out_of_date(path: Path = OUTPUT) -> str | None:
     """The one-line complaint when the file at ``path`` is not what the map renders to, else None."""
-    current = path.read_text(encoding="utf-8") if path.is_file() else None
-    if current == render_markdown():
+    if path.is_file() and path.read_text(encoding="utf-8") == render_markdown():
         return None
-    return f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} is out of date: run {REGENERATE}"
+    return f"{path} is out of date: run {REGENERATE}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tools.context_doc",
-        description="Write the map of behave's context (docs/context.md), or check that it is current.",
-    )
-    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if stale")
-    parser.add_argument("--output", type=Path, default=OUTPUT, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.check:
-        stale = out_of_date(args.output)
-        if stale:
-            print(stale, file=sys.stderr)
+    """Write docs/context.md (exit 0), or with ``--check`` only say whether it is current (exit 0 or 1);
+    anything else on the command line prints the usage (exit 2)."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments not in ([], ["--check"]):
+        print(__doc__, file=sys.stderr)
+        return 2
+    if arguments:
+        stale = out_of_date()
+        print(stale or f"{OUTPUT} is current", file=sys.stderr if stale else sys.stdout)
         return 1 if stale else 0
-    args.output.write_text(render_markdown(), encoding="utf-8")
-    print(f"wrote {args.output} ({len(ATTRIBUTES)} attributes)")
+    OUTPUT.write_text(render_markdown(), encoding="utf-8")
+    print(f"wrote {OUTPUT} ({len(ATTRIBUTES)} attributes)")
     return 0
 
 

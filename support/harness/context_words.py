@@ -54,14 +54,15 @@ def _said(context: Any, item: Attribute) -> str:
 
 def plain(value: Any) -> str:
     """A number, a text, yes/no or nothing, as it reads; anything else by its kind only ("a FaultPlan")."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}" if math.isfinite(value) else str(value)
-    if isinstance(value, int | str):
-        return str(value)
+    match value:
+        case None:
+            return ""
+        case bool():
+            return "yes" if value else "no"
+        case float() if math.isfinite(value):
+            return f"{value:g}"
+        case int() | str() | float():
+            return str(value)
     return f"a {type(value).__name__}"
 
 
