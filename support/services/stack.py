@@ -31,9 +31,10 @@ from support.services.auth_service import (
 from support.services.avatar_service import AvatarService, AvatarSession
 from support.services.certificates import CertificateAuthority
 from support.services.dead_ends import UNRESOLVABLE_HOST, RefusingPort, SilentHost
-from support.services.fault_proxy import FaultProxy, FaultRecord
 from support.services.gateway import Gateway, GatewayTrouble, StopMode
 from support.services.journal import Journal, JournalEntry, TaggedJournal
+from support.services.proxy import FaultProxy
+from support.services.proxy.handle import ProxyHandle
 from support.services.tokens import FLAWS, TokenAuthority
 from support.services.transcript import Frame
 
@@ -157,7 +158,7 @@ class ServiceStack:
 
     async def _reset(self) -> None:
         await self._close_dead_ends()
-        await self.proxy.reset()
+        await self.proxy.service.reset()
         await self.gateway.reset()
         self.gateway.resume_window_ms = self.settings.resume_window_ms
         if self._second_node is not None:
@@ -217,8 +218,9 @@ class ServiceStack:
         return _started(self._gateway)
 
     @property
-    def proxy(self) -> FaultProxy:
-        return _started(self._proxy)
+    def proxy(self) -> ProxyHandle:
+        """The fault proxy on the client's path to the gateway: its controls, each hopping onto the loop."""
+        return ProxyHandle(self.loop, _started(self._proxy))
 
     @property
     def avatar(self) -> AvatarService:
@@ -344,43 +346,10 @@ class ServiceStack:
 
     # -- network -----------------------------------------------------------------------------------
 
-    def network_down(self) -> FaultRecord:
-        return self.loop.run(self.proxy.down())
-
-    def heal_network(self) -> None:
-        """Lift every fault: the link is up and bytes flow normally again."""
-
-        async def heal() -> None:
-            await self.proxy.stop_flapping()
-            for record in self.proxy.faults:
-                if record.active and record.kind != "down":
-                    self.proxy.remove_toxic(record.name)
-            if self.proxy.is_down:
-                await self.proxy.up()
-
-        self.loop.run(heal())
-
-    def add_fault(self, kind: str, stream: str = "downstream", **attributes: Any) -> FaultRecord:
-        return self.loop.call(lambda: self.proxy.add_toxic(kind, stream=stream, **attributes))  # type: ignore[arg-type]
-
     def cut_connections_after(self, lifetime_ms: float | None) -> None:
         """From now until the next reset, the gateway drops every connection ``lifetime_ms`` after its session
         is ready (live ones counted from now), as a flapping link would; None stops it."""
         self.loop.call(lambda: self.gateway.cut_connections_after(lifetime_ms))
-
-    def start_flapping(self, up_ms: float, down_ms: float, variation: float) -> FaultRecord:
-        """The network goes down and up on a seeded schedule until healed (``FaultProxy.start_flapping``)."""
-        return self.loop.call(
-            lambda: self.proxy.start_flapping(up_ms=up_ms, down_ms=down_ms, variation=variation)
-        )
-
-    def heal_network_after(self, delay_ms: float) -> None:
-        """Every fault is lifted by the network itself ``delay_ms`` from now."""
-        self.loop.call(lambda: self.proxy.heal_after(delay_ms))
-
-    def network_faults(self) -> list[FaultRecord]:
-        """Every fault applied since the last reset, lifted or not, oldest first."""
-        return self.loop.call(lambda: self.proxy.faults)
 
     def start_stream(self, channel: str, rate_per_s: float | None = None) -> None:
         rate = rate_per_s or self.settings.stream_rate_per_s
