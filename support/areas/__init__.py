@@ -123,7 +123,7 @@ VOCABULARY: tuple[Vocabulary, ...] = (
     Vocabulary(
         "The network",
         "steps/network_steps.py",
-        ("support/services/",),
-        ("tests/test_fault_proxy.py",),
+        ("support/services/proxy/",),
+        ("tests/test_fault_proxy.py", "tests/test_fault_proxy_logic.py"),
     ),
 )
