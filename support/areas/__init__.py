@@ -112,7 +112,12 @@ VOCABULARY: tuple[Vocabulary, ...] = (
         "The client",
         "steps/client_steps.py",
         ("support/drivers/", "support/harness/observations.py", "reference_client/"),
-        ("tests/test_drivers.py", "tests/test_observations.py", "tests/test_reference_client.py"),
+        (
+            "tests/test_drivers.py",
+            "tests/test_observations.py",
+            "tests/test_reference_client.py",
+            "tests/test_client_session.py",
+        ),
     ),
     Vocabulary(
         "Messages",
