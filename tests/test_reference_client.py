@@ -41,11 +41,12 @@ from reference_client.errors import ClientClosedError, HeartbeatTimeoutError, Pr
 from reference_client.events import EventEmitter
 from reference_client.receiver import receive
 from reference_client.session import Arrival, SessionState
-from support.services.auth_service import Account, AuthService
+from support.services.auth.accounts import Account
+from support.services.auth.service import AuthService
+from support.services.auth.tokens import TokenAuthority
 from support.services.certificates import CertificateAuthority
 from support.services.gateway import Gateway
 from support.services.journal import Journal
-from support.services.tokens import TokenAuthority
 from tests.polling import eventually
 
 API_KEY = "key-live-3d9a7f1c2b"

@@ -106,7 +106,12 @@ VOCABULARY: tuple[Vocabulary, ...] = (
         "The services",
         "steps/service_steps.py",
         ("support/services/",),
-        ("tests/test_auth_service.py", "tests/test_gateway.py", "tests/test_avatar.py"),
+        (
+            "tests/test_auth_service.py",
+            "tests/test_refresh_tokens.py",
+            "tests/test_gateway.py",
+            "tests/test_avatar.py",
+        ),
     ),
     Vocabulary(
         "The client",
