@@ -24,8 +24,8 @@ from support.report.timeline.vocabulary import (
     SERVICE_TROUBLES,
     STATE_COLOURS,
 )
-from support.services.fault_proxy import FaultProxy
 from support.services.journal import Journal, JournalEntry
+from support.services.proxy import FaultProxy
 from tests.polling import eventually
 
 EDGES = {"left_edge": LEFT, "right_edge": WIDTH - 4}  # the timeline's plot, as it places labels

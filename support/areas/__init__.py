@@ -106,13 +106,23 @@ VOCABULARY: tuple[Vocabulary, ...] = (
         "The services",
         "steps/service_steps.py",
         ("support/services/",),
-        ("tests/test_auth_service.py", "tests/test_gateway.py", "tests/test_avatar.py"),
+        (
+            "tests/test_auth_service.py",
+            "tests/test_refresh_tokens.py",
+            "tests/test_gateway.py",
+            "tests/test_avatar.py",
+        ),
     ),
     Vocabulary(
         "The client",
         "steps/client_steps.py",
         ("support/drivers/", "support/harness/observations.py", "reference_client/"),
-        ("tests/test_drivers.py", "tests/test_observations.py", "tests/test_reference_client.py"),
+        (
+            "tests/test_drivers.py",
+            "tests/test_observations.py",
+            "tests/test_reference_client.py",
+            "tests/test_client_session.py",
+        ),
     ),
     Vocabulary(
         "Messages",
@@ -123,7 +133,7 @@ VOCABULARY: tuple[Vocabulary, ...] = (
     Vocabulary(
         "The network",
         "steps/network_steps.py",
-        ("support/services/",),
-        ("tests/test_fault_proxy.py",),
+        ("support/services/proxy/",),
+        ("tests/test_fault_proxy.py", "tests/test_fault_proxy_logic.py"),
     ),
 )
