@@ -243,7 +243,8 @@ def test_the_report_opens_in_a_real_browser_and_shows_what_a_reader_needs(
     assert view.metadata.get("target", "").startswith("reference client"), view.metadata
     executor = json.loads((failing_run.results / "executor.json").read_text(encoding="utf-8"))
     assert view.metadata.get("executor", "").startswith(executor["name"]), f"no executor: {view.metadata}"
-    assert view.attachments == ["Connection timeline", "Message transcript", "What happened", "Log"]
+    shown = ["Connection timeline", "Message transcript", "What happened", "Log", "Context"]
+    assert view.attachments == shown
     assert view.timeline_rendered, "the timeline attachment did not render as a picture"
     assert NEVER_ARRIVED in view.status_message and "AssertionError" not in view.status_message
 
