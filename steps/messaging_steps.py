@@ -59,7 +59,7 @@ def server_pushes(context: Context, count: int, channels: str | None) -> None:
     """Has the server publish that many messages, numbered from 1, on the channel named in quotes, or on
     each channel the scenario made up ("each channel").
     """
-    for channel in context.world.channels if channels is None else [channels]:
+    for channel in context.world.crowd.channels if channels is None else [channels]:
         context.services.push(channel, count)
 
 
@@ -76,13 +76,13 @@ def server_streams_for_a_while(context: Context, channel: str) -> None:
         lambda: observations.delivered_numbers(client.events(), channel),
         f"the stream on {channel!r} to reach the client",
     )
-    context.world.streamed[channel] = context.services.stop_stream(channel)
+    context.world.messages.streamed[channel] = context.services.stop_stream(channel)
 
 
 @step('the server stops streaming on "{channel}"')
 def server_stops_streaming(context: Context, channel: str) -> None:
     """Stops the server's stream on the channel and remembers how many messages it sent."""
-    context.world.streamed[channel] = context.services.stop_stream(channel)
+    context.world.messages.streamed[channel] = context.services.stop_stream(channel)
 
 
 @given('the client has received some messages on "{channel}"')
@@ -111,7 +111,7 @@ def client_receives_numbered(context: Context, messages: int | None, channel: st
     """Waits until the client has received messages 1 to N on the channel, or every message the server
     streamed on it (up to when the stream stopped), each exactly once and in order, and no others.
     """
-    count = context.world.streamed[channel] if messages is None else messages
+    count = context.world.messages.streamed[channel] if messages is None else messages
     client = context.world.client
     wait_for(
         lambda: observations.delivered_numbers(client.events(), channel),
@@ -152,7 +152,7 @@ def gateway_received_each_once(context: Context, count: int, channel: str) -> No
     """Checks that the application sent that many messages on the channel, and waits until the gateway has
     accepted each of them exactly once: none lost, none twice.
     """
-    sent = context.world.published.get(channel, [])
+    sent = context.world.messages.published.get(channel, [])
     check(sent, has_length(count), what=f"the messages the application sent on {channel!r}")
     journal = context.services.gateway_journal
     wait_for(
@@ -181,7 +181,7 @@ def client_resent(context: Context, count: int) -> None:
     resent = {
         event.data.get("id") for event in observations.named(context.world.client.events(), "publish:resent")
     }
-    sent = [message_id for ids in context.world.published.values() for message_id in ids]
+    sent = [message_id for ids in context.world.messages.published.values() for message_id in ids]
     check(
         [message_id for message_id in sent if message_id in resent],
         has_length(count),

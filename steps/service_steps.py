@@ -55,7 +55,7 @@ def gateway_gives_up_on_session(context: Context) -> None:
     """Waits (up to the resume window, plus the usual wait) until the gateway lets the session the client had
     before the disruption expire.
     """
-    session, settings = context.world.session_before_disruption, context.settings
+    session, settings = context.world.faults.session_before, context.settings
     wait_for(
         lambda: [
             entry.detail.get("session")
@@ -150,7 +150,7 @@ def ask_gateway_bare(context: Context, kind: str | None) -> None:
     or the last token of that kind the client was given.
     """
     token = None if kind is None else context.world.issued(kind)[-1]
-    context.world.gateway_answer = context.services.probe_gateway(token)
+    context.world.tokens.gateway_answer = context.services.probe_gateway(token)
 
 
 @then("the gateway turns the client away, because {reason}")
@@ -167,7 +167,7 @@ def gateway_turns_client_away(context: Context, reason: str) -> None:
 @then("the gateway refuses it as unauthorised, because {reason}")
 def gateway_refuses_request(context: Context, reason: str) -> None:
     """Checks that the gateway answered the bare request with 401 Unauthorized, for the reason given."""
-    check(context.world.gateway_answer, equal_to(401), what="the gateway's answer (an HTTP status)")
+    check(context.world.tokens.gateway_answer, equal_to(401), what="the gateway's answer (an HTTP status)")
     check(_refusal_reasons(context), equal_to([reason]), what="the reasons the gateway recorded")
 
 
@@ -204,10 +204,10 @@ def auth_service_down(context: Context) -> None:
     """Stops the auth service: its address refuses every connection until it comes back. Reads the same after
     Given, When or Then.
     """
-    context.services.stop_auth()
+    context.services.auth.stop()
 
 
 @step("the auth service comes back")
 def auth_service_back(context: Context) -> None:
     """Starts the auth service again at the same address, remembering every account and token."""
-    context.services.start_auth()
+    context.services.auth.start()

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 from support.drivers.base import ObservedEvent
 from support.harness.settings import Settings
-from support.services.avatar_service import AvatarSession
+from support.services.avatar.sessions import AvatarSession
 from support.services.stack import ServiceStack
 
 AVATAR = "avatar"
@@ -17,7 +17,7 @@ AvatarTrouble = Callable[[ServiceStack, Settings], None]  # makes the avatar ser
 
 
 def _unavailable(services: ServiceStack, settings: Settings) -> None:
-    services.avatar_unavailable()
+    services.avatar.become_unavailable()
 
 
 def _too_slow(services: ServiceStack, settings: Settings) -> None:
@@ -26,7 +26,7 @@ def _too_slow(services: ServiceStack, settings: Settings) -> None:
             f"avatar_slowness_ms ({settings.avatar_slowness_ms}) must be longer than avatar_timeout_ms "
             f"({settings.avatar_timeout_ms}) for the avatar service to be too slow"
         )
-    services.avatar_slow(settings.avatar_slowness_ms)
+    services.avatar.become_slow(settings.avatar_slowness_ms)
 
 
 # The avatar service's troubles, by the words scenarios use (the ``AvatarTrouble`` parameter type): every
@@ -67,4 +67,4 @@ def avatar_events(events: Sequence[ObservedEvent], name: str, since: float = 0.0
 
 def session_at_service(services: ServiceStack, session_id: object) -> AvatarSession | None:
     """The avatar service's own record of a session, or None when it never heard of it."""
-    return next((session for session in services.avatar_sessions() if session.session_id == session_id), None)
+    return next((session for session in services.avatar.sessions() if session.session_id == session_id), None)

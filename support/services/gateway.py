@@ -35,8 +35,8 @@ from websockets.typing import ExtensionParameter, Subprotocol
 from realtime_protocol import CloseCode, MessageType, ProtocolError, decode, describe_close_code, encode
 from realtime_protocol.secrets import masked_logger
 from realtime_protocol.structured_log import CORRELATION_HEADER, ConnectionCorrelation, adopt_correlation_id
+from support.services.auth.tokens import AccessClaims, InvalidTokenError, TokenAuthority
 from support.services.journal import Journal
-from support.services.tokens import AccessClaims, InvalidTokenError, TokenAuthority
 from support.services.transcript import FROM_CLIENT, TO_CLIENT, Transcript
 
 StopMode = Literal["graceful", "crash"]
