@@ -7,8 +7,8 @@ from hamcrest import empty, equal_to, has_item, is_not
 
 from realtime_protocol import CloseCode
 from support.harness import observations, parameter_types
+from support.harness.vocabulary import AuthTrouble
 from support.harness.waiting import check, holds_throughout, wait_for
-from support.harness.world import AuthTrouble
 
 parameter_types.register()
 

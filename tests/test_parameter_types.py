@@ -13,7 +13,7 @@ from behave.matchers import ParseMatcher
 
 from realtime_protocol import CloseCode
 from support.areas import avatar, error_classification, network_faults, server_faults
-from support.harness import parameter_types, world
+from support.harness import parameter_types, vocabulary
 from support.harness.parameter_types import BY_NAME, TYPES, Worded
 from support.harness.settings import Settings, read_ini_defaults
 from tests.scratch import copy_project, run_behave
@@ -165,7 +165,7 @@ def test_troubles_become_what_the_services_do() -> None:
     assert (paused.status, paused.error) == (429, "rate_limited")
     assert (
         paused is not None
-        and convert("AuthTrouble", "a server error") is world.AUTH_TROUBLES["a server error"]
+        and convert("AuthTrouble", "a server error") is vocabulary.AUTH_TROUBLES["a server error"]
     )
     assert convert("AvatarTrouble", "too slow to answer") is avatar.TROUBLES["too slow to answer"]
     trouble = convert("ConnectTrouble", "the gateway is restarting")

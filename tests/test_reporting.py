@@ -12,7 +12,8 @@ import pytest
 
 from support.drivers.base import ObservedEvent
 from support.harness.settings import Settings, read_ini_defaults
-from support.harness.world import AUTH_TROUBLES, TOKEN_FLAWS, scenario_seed
+from support.harness.vocabulary import AUTH_TROUBLES, TOKEN_FLAWS
+from support.harness.world import scenario_seed
 from support.report.story import REDACTED, redact, story
 from support.report.timeline import render_timeline
 from support.services.auth.authorization_server import ANSWER_FLAWS

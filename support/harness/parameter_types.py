@@ -8,10 +8,11 @@ leaves the step undefined, so ``behave --dry-run`` finds it, and the message nam
 parameter accepts from ``TYPES``.
 
 The phrases are defined once, where they belong: in the area module that reads them (``support/areas/``), in
-the scenario world (``support/harness/world.py``: the auth service's troubles, kinds of token, traits of a
-client) or in the service stack (the services' names). This module only turns each set into a type, built
-with parse_type's ``TypeBuilder``, and registers them. It holds only the grammar no area owns: how often
-(``Times``), how many messages, which channel, and the yes-or-no pairs ("usable" or "unusable").
+the shared vocabulary's words (``support/harness/vocabulary.py``: the auth service's troubles, kinds of
+token, traits of a client) or in the service stack (the services' names). This module only turns each set
+into a type, built with parse_type's ``TypeBuilder``, and registers them. It holds only the grammar no area
+owns: how often (``Times``), how many messages, which channel, and the yes-or-no pairs ("usable" or
+"unusable").
 
 Step files call :func:`register` after their imports and before their first step, since behave compiles a
 step's pattern when its decorator runs and ``tools.step_catalogue`` loads the step files without
@@ -39,7 +40,7 @@ from support.areas import (
     server_faults,
     structured_logging,
 )
-from support.harness import world
+from support.harness import vocabulary
 from support.harness.test_data import account_profiles
 from support.services.stack import SERVICE_NAMES
 
@@ -170,7 +171,7 @@ TYPES: tuple[ParameterType, ...] = (
     _closed(
         "AuthTrouble",
         "what the auth service answers a token request with instead of tokens",
-        world.AUTH_TROUBLES,
+        vocabulary.AUTH_TROUBLES,
     ),
     ParameterType(
         "TokenRequests",
@@ -179,10 +180,14 @@ TYPES: tuple[ParameterType, ...] = (
         _count({"sign-in request": 1, "renewal request": 1}, " sign-in requests"),
     ),
     _closed(
-        "TokenKind", "the access token the auth service hands out: good, or with a flaw", world.TOKEN_FLAWS
+        "TokenKind",
+        "the access token the auth service hands out: good, or with a flaw",
+        vocabulary.TOKEN_FLAWS,
     ),
     _closed(
-        "PresentedToken", "what a bare request for a realtime connection presents", world.PRESENTED_TOKENS
+        "PresentedToken",
+        "what a bare request for a realtime connection presents",
+        vocabulary.PRESENTED_TOKENS,
     ),
     _closed(
         "AvatarTrouble", "how the avatar service misbehaves until it works normally again", avatar.TROUBLES
@@ -194,7 +199,7 @@ TYPES: tuple[ParameterType, ...] = (
         _matching(avatar.ACTIVITY_PATTERN, avatar.activity),
     ),
     # -- the client
-    _closed("ClientTrait", "what the client under test is like beyond its key", world.CLIENT_TRAITS),
+    _closed("ClientTrait", "what the client under test is like beyond its key", vocabulary.CLIENT_TRAITS),
     _phrases("Profile", "a kind of account in fixtures/accounts.json", account_profiles()),
     _closed("TokenVerdict", "the client's verdict on a token's shape", {"usable": True, "unusable": False}),
     _closed(

@@ -10,7 +10,6 @@ import dataclasses
 import hashlib
 import random
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,11 +32,11 @@ from support.harness.log_capture import LogCapture
 from support.harness.people import Person
 from support.harness.settings import Settings
 from support.harness.test_data import account_profiles
+from support.harness.vocabulary import AuthTrouble
 from support.harness.waiting import wait_for
 from support.harness.world_parts import Accounts, Configuration, Crowd, Faults, Messages, Report, Tokens
 from support.harness.written_wrong import ScenarioWrittenWrong
 from support.report.story import Attachment, scenario_attachments
-from support.services.auth.programmed import ProgrammedResponse
 from support.services.stack import ServiceStack
 
 MAIN_CLIENT = "the client"
@@ -353,65 +352,3 @@ class ScenarioWorld:
         self.tokens.discard()
         self.logs.uninstall()
         return leaks
-
-
-AuthTrouble = Callable[[Settings], ProgrammedResponse]  # the settings → what the auth service answers
-
-
-def _paused(settings: Settings) -> ProgrammedResponse:
-    # A pause long enough that no backoff delay alone could explain waiting it out.
-    pause_s = 4 * settings.backoff_max_ms / 1000
-    return ProgrammedResponse(429, "rate_limited", "Too many requests", retry_after_s=pause_s)
-
-
-# The auth service's misbehaviours, by the names scenarios use for them (the ``AuthTrouble`` parameter type).
-AUTH_TROUBLES: dict[str, AuthTrouble] = {
-    "a refusal of the key": lambda settings: ProgrammedResponse(
-        401, "invalid_client", "The API key is not recognised"
-    ),
-    "a refusal of the refresh token": lambda settings: ProgrammedResponse(
-        401, "invalid_grant", "The refresh token has expired"
-    ),
-    "a server error": lambda settings: ProgrammedResponse(500, "server_error", "Internal server error"),
-    "service unavailable": lambda settings: ProgrammedResponse(
-        503, "temporarily_unavailable", "Down for maintenance"
-    ),
-    "a reply that comes late": lambda settings: ProgrammedResponse(
-        200, delay_ms=settings.auth_timeout_ms * 2
-    ),
-    "too many requests, asking for a pause": _paused,
-}
-
-
-# The flaws a forged or broken access token can have, by the names scenarios use for them (the ``TokenKind``
-# parameter type; None: no flaw).
-TOKEN_FLAWS: dict[str, str | None] = {
-    "a well-formed access token": None,
-    "an answer without any access token": "missing",
-    "an empty access token": "empty",
-    "an access token that is not a token at all": "malformed",
-    "a token whose claims were edited after signing": "tampered",
-    "a token that has already expired": "expired",
-    'an unsigned token (algorithm "none")': "unsigned",
-    "a token from another issuer": "other_issuer",
-    "a token meant for another service": "other_audience",
-    "a token signed with someone else's key": "other_key",
-}
-
-# What a client made for a scenario is like beyond its key (the ``ClientTrait`` parameter type), as the
-# arguments of ``ScenarioWorld.create_client`` that make it so.
-CLIENT_TRAITS: dict[str, dict[str, bool]] = {
-    "can show an avatar": {"with_avatar": True},
-    "keeps its tokens between runs": {"keep_tokens": True},
-    "offers compression": {"compression": True},
-    "does not offer compression": {"compression": False},
-    "trusts the test certificate authority": {"trust_test_authority": True},
-    "does not trust the test certificate authority": {"trust_test_authority": False},
-}
-
-# What a bare request for a realtime connection presents (the ``PresentedToken`` parameter type): nothing, or
-# the last token of a kind the client was given.
-PRESENTED_TOKENS: dict[str, str | None] = {
-    "without any token": None,
-    "with the client's last access token": "access",
-}
