@@ -72,7 +72,7 @@ def everyone_follows_every_channel(context: Context) -> None:
 def server_pushes_on_each_channel(context: Context, count: int) -> None:
     """Has the server publish that many messages, numbered from 1, on each channel the scenario made up."""
     for channel in context.world.channels:
-        context.services.push(channel, count)
+        context.services.gateway.push(channel, count)
 
 
 @then("everyone receives messages 1 to {count:d} of each channel they may read, each once and in order")
@@ -96,7 +96,7 @@ def no_one_receives_forbidden_messages(context: Context) -> None:
     """
     world = context.world
     sessions = {name: world.clients[name].session_id or "" for name in world.people}
-    sent = context.services.gateway_messages_sent(list(sessions.values()))
+    sent = context.services.gateway.messages_sent(list(sessions.values()))
     wait_for(
         lambda: channel_access.still_in_flight(
             {
@@ -133,7 +133,7 @@ def gateway_refused_forbidden_subscriptions(context: Context) -> None:
     held = {
         (name, channel)
         for name in world.people
-        for channel in context.services.gateway_subscriptions(world.clients[name].session_id or "")
+        for channel in context.services.gateway.subscriptions(world.clients[name].session_id or "")
     }
     check(held & forbidden, empty(), what="subscriptions the gateway holds to forbidden channels")
 

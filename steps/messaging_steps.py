@@ -26,13 +26,13 @@ def server_is_streaming(context: Context, channel: str) -> None:
     """Starts the server streaming numbered messages on the channel, at the suite's stream rate, until it is
     told to stop.
     """
-    context.services.start_stream(channel)
+    context.services.gateway.start_stream(channel)
 
 
 @when('the server pushes {count:d} messages on "{channel}"')
 def server_pushes(context: Context, count: int, channel: str) -> None:
     """Has the server publish that many messages on the channel, numbered from 1."""
-    context.services.push(channel, count)
+    context.services.gateway.push(channel, count)
 
 
 @when('the server streams messages on "{channel}" for a while')
@@ -40,7 +40,7 @@ def server_streams_for_a_while(context: Context, channel: str) -> None:
     """Streams numbered messages on the channel until the client has received at least 20 of them, then stops
     the stream.
     """
-    context.services.start_stream(channel)
+    context.services.gateway.start_stream(channel)
     client = context.world.client
     wait_for(
         lambda: observations.delivered_numbers(client.events(), channel),
@@ -48,13 +48,13 @@ def server_streams_for_a_while(context: Context, channel: str) -> None:
         within_s=context.settings.wait_timeout_s,
         what=f"the stream on {channel!r} to reach the client",
     )
-    context.world.streamed[channel] = context.services.stop_stream(channel)
+    context.world.streamed[channel] = context.services.gateway.stop_stream(channel)
 
 
 @when('the server stops streaming on "{channel}"')
 def server_stops_streaming(context: Context, channel: str) -> None:
     """Stops the server's stream on the channel and remembers how many messages it sent."""
-    context.world.streamed[channel] = context.services.stop_stream(channel)
+    context.world.streamed[channel] = context.services.gateway.stop_stream(channel)
 
 
 @given('the client has received some messages on "{channel}"')
@@ -169,7 +169,7 @@ def gateway_has_subscription(context: Context, channel: str) -> None:
     """Waits until the gateway has the client's session subscribed to the channel."""
     client, services = context.world.client, context.services
     wait_for(
-        lambda: services.gateway_subscriptions(client.session_id or ""),
+        lambda: services.gateway.subscriptions(client.session_id or ""),
         has_item(channel),
         within_s=context.settings.wait_timeout_s,
         what=f"the gateway to have the client's session subscribed to {channel!r}",

@@ -52,7 +52,7 @@ def gateway_speaks(context: Context, versions: str) -> None:
     """Makes the gateway speak only the protocol versions named ("version 2 and version 1", "only version 1"),
     until the scenario ends; by default it speaks versions 2 and 1.
     """
-    context.services.gateway_speaks(protocol.protocol_versions(versions))
+    context.services.gateway.speak(protocol.protocol_versions(versions))
 
 
 @given("the gateway {answer:w} compression")
@@ -61,7 +61,7 @@ def gateway_compression(context: Context, answer: str) -> None:
     ("refuses"), until the scenario ends.
     """
     check(answer, is_in(("accepts", "refuses")), what="what the gateway does with compression")
-    context.services.gateway_compresses(answer == "accepts")
+    context.services.gateway.accept_compression(answer == "accepts")
 
 
 # -- what goes wrong ----------------------------------------------------------------------------------------
@@ -85,7 +85,7 @@ def server_sends_oversized(context: Context, channel: str) -> None:
     """
     context.world.disrupt()
     limit = context.settings.max_message_bytes
-    context.services.publish_too_big(channel, protocol.oversized(context.world.rng, limit), limit)
+    context.services.gateway.publish_too_big(channel, protocol.oversized(context.world.rng, limit), limit)
 
 
 @when("the server sends {frame} instead of a message")
@@ -95,7 +95,7 @@ def server_sends_unusable_frame(context: Context, frame: str) -> None:
     moment is marked as the disruption.
     """
     context.world.disrupt()
-    sent_to = context.services.send_odd_frame(protocol.unusable_frame(frame), frame)
+    sent_to = context.services.gateway.send_odd_frame(protocol.unusable_frame(frame), frame)
     check(sent_to, equal_to(1), what="the number of clients the odd frame went to")
 
 
@@ -106,7 +106,7 @@ def server_sends_unknown_kind(context: Context, count: int) -> None:
     """
     context.world.disrupt()
     for _ in range(count):
-        context.services.send_odd_frame(protocol.UNKNOWN_FRAME, "a message of an unknown kind")
+        context.services.gateway.send_odd_frame(protocol.UNKNOWN_FRAME, "a message of an unknown kind")
 
 
 @when('the server pushes {count:d} messages on "{channel}", some highly compressible and some not')
@@ -116,7 +116,7 @@ def server_pushes_mixed(context: Context, count: int, channel: str) -> None:
     """
     payloads = protocol.mixed_payloads(context.world.rng, count, MIXED_PAYLOAD_CHARS)
     context.world.sent_data.setdefault(channel, []).extend(payloads)
-    context.services.push_data(channel, payloads)
+    context.services.gateway.push_data(channel, payloads)
 
 
 @when('the application sends {count:d} messages on "{channel}", some highly compressible and some not')

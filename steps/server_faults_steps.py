@@ -64,7 +64,7 @@ def gateway_restarts(context: Context, kind: str) -> None:
     """
     restart = server_faults.restart_kind(kind)
     _fault_strikes(context, f"the gateway restarted {kind}")
-    context.services.restart_gateway(restart.mode, restart.code)
+    context.services.gateway.restart(restart.mode, restart.code)
 
 
 @when("gateway node {node} is taken out for an update, warning its clients that {warning}")
@@ -75,13 +75,13 @@ def gateway_node_taken_out(context: Context, node: str, warning: str) -> None:
     """
     code = server_faults.warning_code(warning)
     _fault_strikes(context, f"node {node} taken out for an update")
-    context.services.drain_gateway_node(node, code)
+    context.services.gateway.nodes.drain(node, code)
 
 
 @when("gateway node {node} is back, updated")
 def gateway_node_back(context: Context, node: str) -> None:
     """Starts the gateway node again on its address; the load balancer sends it nothing until told to."""
-    context.services.start_gateway_node(node)
+    context.services.gateway.nodes.start(node)
 
 
 @then("every client of the crowd lost its connection because {reason}")

@@ -135,7 +135,7 @@ def auth_revoked_tokens(context: Context) -> None:
 def probe_gateway_with_last_token(context: Context) -> None:
     """Asks the gateway for a realtime connection the way a bare WebSocket client would, presenting the last
     access token the client was given."""
-    context.world.gateway_answer = context.services.probe_gateway(context.world.issued("access")[-1])
+    context.world.gateway_answer = context.services.gateway.probe(context.world.issued("access")[-1])
 
 
 @then("the auth service refuses the client's last refresh token")
