@@ -149,7 +149,7 @@ def avatar_service_in_trouble(context: Context, trouble: str) -> None:
 @when("the avatar service works normally again")
 def avatar_service_recovers(context: Context) -> None:
     """Lifts the avatar service's trouble: it answers promptly and normally again."""
-    context.services.avatar_recovers()
+    context.services.avatar.recover()
 
 
 @then("the client reports an avatar error it can recover from, falling back to voice only")

@@ -16,7 +16,7 @@ def network_suffers(context: Context, fault: str) -> None:
     """
     plan = network_faults.parse_fault(fault, context.settings.production_second_ms / 1000)
     context.world.disrupt()
-    network_faults.apply_fault(plan, context.services)
+    network_faults.apply_fault(plan, context.services.proxy)
     context.world.fault_plan = plan
 
 
@@ -30,7 +30,7 @@ def ready_once_network_back(context: Context, bound: str) -> None:
     world, services, since = context.world, context.services, context.world.since("disruption")
     check(world.fault_plan, not_none(), what="the network fault the scenario applied")
     healed_at = wait_for(
-        lambda: network_faults.lifted_at(services.network_faults(), since),
+        lambda: network_faults.lifted_at(services.proxy.faults(), since),
         described_as("every fault lifted", not_none()),
         within_s=world.fault_plan.lasting_ms / 1000 + context.settings.wait_timeout_s,
         what=f"the network to be back after {world.fault_plan.words}",

@@ -202,10 +202,10 @@ def auth_service_down(context: Context) -> None:
     """Stops the auth service: its address refuses every connection until it comes back. Reads the same after
     Given, When or Then.
     """
-    context.services.stop_auth()
+    context.services.auth.stop()
 
 
 @step("the auth service comes back")
 def auth_service_back(context: Context) -> None:
     """Starts the auth service again at the same address, remembering every account and token."""
-    context.services.start_auth()
+    context.services.auth.start()

@@ -55,7 +55,7 @@ def access_runs_out(context: Context) -> None:
 def account_closed(context: Context) -> None:
     """Closes the client's account at the auth service: its API key is no longer recognised and every refresh
     token it holds is revoked."""
-    context.services.close_account(context.world.api_keys["the client"])
+    context.services.auth.close_account(context.world.api_keys["the client"])
 
 
 @then("the auth service gave the client a new refresh token in exchange for the old one")

@@ -159,7 +159,7 @@ def test_the_fault_proxy_relays_tls_and_refuses_it_while_the_network_is_down() -
         # TLS made it through the proxy: the gateway itself answered (401, as no token was presented).
         assert asyncio.run(ask_through_the_proxy()) == 401
         assert stack.gateway_journal.count("tls handshake") == 1
-        stack.network_down()
+        stack.proxy.down()
         with pytest.raises(OSError):
             asyncio.run(ask_through_the_proxy())
         assert stack.gateway_journal.count("tls handshake") == 1

@@ -137,5 +137,5 @@ def setup(stack: ServiceStack, seed: int, registered: bool = False) -> ClientSet
     """How a client with its own key (known to the auth service, if asked) would be set up."""
     key = f"key-driver-test-{seed}"
     if registered:
-        stack.register_account(key, subject=f"person-{seed}")
+        stack.auth.register_account(key, subject=f"person-{seed}")
     return ClientSetup(endpoints=stack.endpoints, api_key=key, timings=_timings(SETTINGS), seed=seed)

@@ -31,10 +31,10 @@ from support.areas.error_classification import (
     worth_retrying,
 )
 from support.drivers.base import ObservedEvent
+from support.services.auth.tokens import TokenAuthority
 from support.services.dead_ends import UNRESOLVABLE_HOST, RefusingPort, SilentHost
 from support.services.gateway import Gateway, GatewayTrouble
 from support.services.journal import Journal, JournalEntry
-from support.services.tokens import TokenAuthority
 from tests.polling import eventually
 
 AUTHORITY = TokenAuthority()

@@ -18,9 +18,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from realtime_protocol import CloseCode, MessageType, decode, encode
+from support.services.auth.tokens import InvalidTokenError, TokenAuthority
 from support.services.gateway import Gateway
 from support.services.journal import Journal
-from support.services.tokens import InvalidTokenError, TokenAuthority
 from tests.polling import eventually
 
 # One signing key for the whole module: key generation is the only slow part of a TokenAuthority.

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from realtime_protocol import CloseCode, MessageType, decode, encode
+from support.services.auth.tokens import AccessClaims, InvalidTokenError, TokenAuthority
 from support.services.gateway.actions import Close, Deliver, Reply
 from support.services.gateway.protocol import GatewayProtocol, Opening
 from support.services.gateway.sessions import GatewaySession, ResumeWindow, SessionStore
-from support.services.tokens import AccessClaims, InvalidTokenError, TokenAuthority
 
 AUTHORITY = TokenAuthority()  # key generation is the slow part: one for the module
 FIRST, SECOND = object(), object()  # stand-ins for the network layer's connections

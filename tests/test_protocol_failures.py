@@ -40,10 +40,11 @@ from reference_client import (
 from reference_client.errors import classify
 from support.areas import protocol_failures as protocol
 from support.drivers.base import ObservedEvent
-from support.services.auth_service import Account, AuthService
+from support.services.auth.accounts import Account
+from support.services.auth.service import AuthService
+from support.services.auth.tokens import TokenAuthority
 from support.services.gateway import Gateway
 from support.services.journal import Journal
-from support.services.tokens import TokenAuthority
 from tests.polling import eventually
 
 API_KEY = "key-live-protocol-0b4e"

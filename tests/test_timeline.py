@@ -26,8 +26,8 @@ from support.report.timeline import (
     render_timeline,
 )
 from support.report.timeline_labels import BOLD_W, CHAR_W, LabelRows, place_label
-from support.services.fault_proxy import FaultProxy
 from support.services.journal import Journal, JournalEntry
+from support.services.proxy import FaultProxy
 from tests.polling import eventually
 
 EDGES = {"left_edge": LEFT, "right_edge": WIDTH - 4}  # the timeline's plot, as it places labels

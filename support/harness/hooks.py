@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 import allure
-from behave.fixture import use_fixture
+from behave.fixture import use_fixture_by_tag
 from behave.model import Scenario
 from behave.runner import Context
 
@@ -64,7 +64,7 @@ def before_tag(context: Context, tag: str) -> None:
             raise ScenarioWrittenWrong(
                 "fixture tag", f"@{tag}", [f"@{known}" for known in sorted(TAG_FIXTURES)]
             )
-        use_fixture(TAG_FIXTURES[tag], context)
+        use_fixture_by_tag(tag, context, TAG_FIXTURES)
 
 
 def before_scenario(context: Context, scenario: Scenario) -> None:

@@ -43,7 +43,7 @@ from support.harness.test_data import account_profiles
 from support.harness.waiting import wait_for
 from support.harness.written_wrong import ScenarioWrittenWrong
 from support.report.story import Attachment, scenario_attachments
-from support.services.auth_service import ProgrammedResponse
+from support.services.auth.programmed import ProgrammedResponse
 from support.services.stack import ServiceStack
 
 MAIN_CLIENT = "the client"
@@ -108,7 +108,9 @@ class ScenarioWorld:
         self.subjects[key] = subject = self.faker.user_name()
         if registered:
             rights = account_profiles()[profile]
-            self.services.register_account(key, subject=subject, channels=rights.read, publish=rights.publish)
+            self.services.auth.register_account(
+                key, subject=subject, channels=rights.read, publish=rights.publish
+            )
         return key
 
     def new_person(self, profile: str = "member", read: tuple[str, ...] | None = None) -> Person:
@@ -121,7 +123,7 @@ class ScenarioWorld:
             read=rights.read if read is None else read,
             publish=rights.publish,
         )
-        self.services.register_account(
+        self.services.auth.register_account(
             person.api_key, subject=person.name, channels=person.read, publish=person.publish
         )
         return person
@@ -131,13 +133,13 @@ class ScenarioWorld:
         response = auth_trouble(trouble, self.settings)
         if response.retry_after_s:
             self.auth_pause_ms = response.retry_after_s * 1000
-        self.services.program_auth(*[response] * count)
+        self.services.auth.program(*[response] * count)
 
     def hand_out_flawed_tokens(self, flaw: str) -> None:
         """Make the auth service hand out access tokens with a flaw named in plain words."""
         named = token_flaw(flaw)
         if named is not None:
-            self.services.hand_out_flawed_tokens(named)
+            self.services.auth.hand_out_flawed_tokens(named)
 
     def present_refresh_token(self, token: str) -> SignInAnswer:
         """Ask the auth service for new tokens with ``token``, as anyone holding it could."""
@@ -215,7 +217,7 @@ class ScenarioWorld:
         rng = random.Random(scenario_seed(self.seed, name, "avatar key"))
         key = "avk_" + "".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=32))
         self.secrets.append(key)
-        self.services.register_avatar_key(key)
+        self.services.avatar.register_key(key)
         return key
 
     def _keep_tokens(self) -> TokenKeeping:
@@ -241,7 +243,7 @@ class ScenarioWorld:
         subject = self.subjects[self.api_keys[MAIN_CLIENT]]
         tokens = [
             issued.value
-            for issued in self.services.issued_tokens(subject)
+            for issued in self.services.auth.issued_tokens(subject)
             if kind is None or issued.kind == kind
         ]
         self.secrets += [token for token in tokens if token not in self.secrets]

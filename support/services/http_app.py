@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ssl
+from typing import Generic, TypeVar
 
 from aiohttp import web
 
+from support.harness.runtime import BackgroundLoop
 from support.services.journal import Journal
 from support.services.loopback import HOST, LoopbackService
 
@@ -79,3 +81,38 @@ class HttpService(LoopbackService):
             await runner.cleanup()
             if self.journal is not None:
                 self.journal.record("service stopped", answer="its address refuses every connection")
+
+
+S = TypeVar("S", bound=HttpService)
+
+
+class HttpServiceHandle(Generic[S]):
+    """An HTTP service as steps, hooks and the stack use it: synchronous calls from any thread, each handed to
+    ``loop``, where the service lives. ``service`` is the service itself, for code already running on that
+    loop and for tests. Calls wait (up to the loop's 30 s) for the work to be done and raise what the
+    service raised; subclasses add the service's own calls."""
+
+    def __init__(self, loop: BackgroundLoop, service: S) -> None:
+        self.loop = loop
+        self.service = service
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} on the {self.loop.name} loop: {self.service!r}>"
+
+    @property
+    def url(self) -> str:
+        """Where the service listens (``http://`` or ``https://``, ``HOST``, its port), stopped or not."""
+        return self.service.url
+
+    @property
+    def running(self) -> bool:
+        """Whether the service is listening (a plain read, safe from any thread)."""
+        return self.service.running
+
+    def stop(self) -> None:
+        """The service goes away: its port refuses connections until ``start`` (journaled). Idempotent."""
+        self.loop.run(self.service.stop())
+
+    def start(self) -> None:
+        """The service listens again, on the port it had (journaled). Idempotent."""
+        self.loop.run(self.service.start())

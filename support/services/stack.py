@@ -17,20 +17,17 @@ import httpx
 from support.harness.problems import EnvironmentProblem
 from support.harness.runtime import BackgroundLoop
 from support.harness.settings import Settings
-from support.services.auth_service import (
-    ANSWER_FLAWS,
-    Account,
-    AuthService,
-    IssuedToken,
-    ProgrammedResponse,
-)
-from support.services.avatar_service import AvatarService, AvatarSession
+from support.services.auth.handle import AuthHandle
+from support.services.auth.service import AuthService
+from support.services.auth.tokens import TokenAuthority
+from support.services.avatar.handle import AvatarHandle
+from support.services.avatar.service import AvatarService
 from support.services.certificates import CertificateAuthority
-from support.services.fault_proxy import FaultProxy, FaultRecord
 from support.services.gateway import Gateway
 from support.services.gateway.handle import GatewayHandle
 from support.services.journal import Journal, JournalEntry
-from support.services.tokens import FLAWS, TokenAuthority
+from support.services.proxy import FaultProxy
+from support.services.proxy.handle import ProxyHandle
 from support.services.transcript import Frame
 
 T = TypeVar("T")
@@ -72,9 +69,11 @@ class ServiceStack:
         self.avatar_journal = Journal("avatar service")
         self._rng = random.Random(settings.seed)
         self._auth: AuthService | None = None
+        self._auth_handle: AuthHandle | None = None
         self._gateway: GatewayHandle | None = None
         self._proxy: FaultProxy | None = None
         self._avatar: AvatarService | None = None
+        self._avatar_handle: AvatarHandle | None = None
         self._starting = "event loop"  # which service start() is at, to say which one failed
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -105,6 +104,7 @@ class ServiceStack:
             failure_limit=self.settings.auth_failure_limit,
             failure_window_ms=self.settings.auth_failure_window_ms,
         )
+        self._auth_handle = AuthHandle(self.loop, self._auth)
         await self._auth.start()
         self._starting = "gateway"
         gateway = Gateway(
@@ -138,6 +138,7 @@ class ServiceStack:
             random.Random(self.settings.seed),
             ssl_context=self._server_tls(self.avatar_journal),
         )
+        self._avatar_handle = AvatarHandle(self.loop, self._avatar)
         await self._avatar.start()
 
     def _server_tls(self, journal: Journal) -> ssl.SSLContext | None:
@@ -153,13 +154,13 @@ class ServiceStack:
         self.loop.run(self._reset())
 
     async def _reset(self) -> None:
-        await self.proxy.reset()
+        await self.proxy.service.reset()
         await self.gateway.reset(self.settings.resume_window_ms)
-        await self.auth.start()  # a scenario may have stopped it
-        self.auth.reset()
+        await self.auth.service.start()  # a scenario may have stopped it
+        self.auth.service.reset()
         self.network_journal.clear()
-        await self.avatar.start()  # a scenario may have stopped it
-        self.avatar.reset()
+        await self.avatar.service.start()  # a scenario may have stopped it
+        self.avatar.service.reset()
 
     def stop(self) -> list[str]:
         """Stop everything; return descriptions of any tasks that had to be cancelled."""
@@ -194,8 +195,9 @@ class ServiceStack:
         )
 
     @property
-    def auth(self) -> AuthService:
-        return _started(self._auth)
+    def auth(self) -> AuthHandle:
+        """The auth service, through a handle usable from any thread (``.service``: the service itself)."""
+        return _started(self._auth_handle)
 
     @property
     def gateway(self) -> GatewayHandle:
@@ -203,114 +205,26 @@ class ServiceStack:
         return _started(self._gateway)
 
     @property
-    def proxy(self) -> FaultProxy:
-        return _started(self._proxy)
+    def proxy(self) -> ProxyHandle:
+        """The fault proxy on the client's path to the gateway: its controls, each hopping onto the loop."""
+        return ProxyHandle(self.loop, _started(self._proxy))
 
     @property
-    def avatar(self) -> AvatarService:
-        return _started(self._avatar)
+    def avatar(self) -> AvatarHandle:
+        """The avatar service, through a handle usable from any thread (``.service``: the service itself)."""
+        return _started(self._avatar_handle)
 
     # -- auth service ------------------------------------------------------------------------------
-
-    def register_account(
-        self,
-        api_key: str,
-        subject: str,
-        channels: tuple[str, ...] = ("*",),
-        publish: tuple[str, ...] | None = None,
-    ) -> None:
-        """Let ``api_key`` sign in as ``subject``, reading ``channels`` and posting to ``publish`` (None:
-        wherever it may read)."""
-        account = Account(subject=subject, channels=channels, publish_channels=publish)
-        self.loop.call(lambda: self.auth.register(api_key, account))
-
-    def program_auth(self, *responses: ProgrammedResponse) -> None:
-        self.loop.call(lambda: self.auth.program(*responses))
-
-    def hand_out_flawed_tokens(self, flaw: str) -> None:
-        """From now on the auth service signs people in with access tokens that have this flaw."""
-        known = (*FLAWS, *ANSWER_FLAWS)
-        if flaw not in known:
-            raise ValueError(f"unknown token flaw {flaw!r} (known: {', '.join(known)})")
-        self.loop.call(lambda: self.auth.hand_out_flawed_tokens(flaw))
-
-    def close_account(self, api_key: str) -> None:
-        self.loop.call(lambda: self.auth.close_account(api_key))
-
-    def issued_tokens(self, subject: str | None = None) -> list[IssuedToken]:
-        return self.loop.call(lambda: self.auth.issued_tokens(subject))
 
     def revoke_sign_in(self, subject: str) -> None:
         """End every sign-in of ``subject`` at the auth service (the auth service need not be running), and
         have the gateway drop, for its token, every connection still holding a revoked access token."""
 
         async def revoke() -> None:
-            self.auth.revoke_sign_in(subject)
+            self.auth.service.revoke_sign_in(subject)
             await self.gateway.service.drop_revoked()
 
         self.loop.run(revoke())
-
-    def stop_auth(self) -> None:
-        """The auth service goes away: its port refuses connections until ``start_auth`` (the auth service
-        journals both)."""
-        self.loop.run(self.auth.stop())
-
-    def start_auth(self) -> None:
-        self.loop.run(self.auth.start())
-
-    # -- network -----------------------------------------------------------------------------------
-
-    def network_down(self) -> FaultRecord:
-        return self.loop.run(self.proxy.down())
-
-    def heal_network(self) -> None:
-        """Lift every fault: the link is up and bytes flow normally again."""
-
-        async def heal() -> None:
-            await self.proxy.stop_flapping()
-            for record in self.proxy.faults:
-                if record.active and record.kind != "down":
-                    self.proxy.remove_toxic(record.name)
-            if self.proxy.is_down:
-                await self.proxy.up()
-
-        self.loop.run(heal())
-
-    def add_fault(self, kind: str, stream: str = "downstream", **attributes: Any) -> FaultRecord:
-        return self.loop.call(lambda: self.proxy.add_toxic(kind, stream=stream, **attributes))  # type: ignore[arg-type]
-
-    def start_flapping(self, up_ms: float, down_ms: float, variation: float) -> FaultRecord:
-        """The network goes down and up on a seeded schedule until healed (``FaultProxy.start_flapping``)."""
-        return self.loop.call(
-            lambda: self.proxy.start_flapping(up_ms=up_ms, down_ms=down_ms, variation=variation)
-        )
-
-    def heal_network_after(self, delay_ms: float) -> None:
-        """Every fault is lifted by the network itself ``delay_ms`` from now."""
-        self.loop.call(lambda: self.proxy.heal_after(delay_ms))
-
-    def network_faults(self) -> list[FaultRecord]:
-        """Every fault applied since the last reset, lifted or not, oldest first."""
-        return self.loop.call(lambda: self.proxy.faults)
-
-    # -- avatar service ----------------------------------------------------------------------------
-
-    def register_avatar_key(self, api_key: str) -> None:
-        self.loop.call(lambda: self.avatar.register_key(api_key))
-
-    def avatar_unavailable(self) -> None:
-        """The avatar service answers every call with 503 until ``avatar_recovers``."""
-        self.loop.call(self.avatar.become_unavailable)
-
-    def avatar_slow(self, delay_ms: int) -> None:
-        """The avatar service holds back every answer by ``delay_ms`` until ``avatar_recovers``."""
-        self.loop.call(lambda: self.avatar.become_slow(delay_ms))
-
-    def avatar_recovers(self) -> None:
-        self.loop.call(self.avatar.recover)
-
-    def avatar_sessions(self) -> list[AvatarSession]:
-        return self.loop.call(self.avatar.sessions)
 
     # -- health --------------------------------------------------------------------------------------
 

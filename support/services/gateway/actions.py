@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from realtime_protocol import decode, encode
-from support.services.tokens import AccessClaims
+from support.services.auth.tokens import AccessClaims
 
 if TYPE_CHECKING:
     from support.services.gateway.sessions import GatewaySession

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from realtime_protocol import MessageType
+from support.services.auth.tokens import AccessClaims
 from support.services.gateway.actions import Reply
 from support.services.gateway.sessions import GatewaySession, SessionStore
-from support.services.tokens import AccessClaims
 
 
 def subscribe(session: GatewaySession, claims: AccessClaims, channel: str, reply: Reply) -> None:

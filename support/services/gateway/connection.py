@@ -21,10 +21,10 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import Event
 
 from realtime_protocol import CloseCode, describe_close_code
+from support.services.auth.tokens import AccessClaims
 from support.services.gateway.actions import Action, Close, Deliver, Note, Reply, Send
 from support.services.gateway.sessions import GatewaySession
 from support.services.gateway.troubles import GatewayTrouble
-from support.services.tokens import AccessClaims
 from support.services.transcript import FROM_CLIENT, TO_CLIENT
 
 if TYPE_CHECKING:

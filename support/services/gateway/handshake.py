@@ -19,8 +19,8 @@ from websockets.http11 import Request, Response
 from websockets.typing import ExtensionParameter, Subprotocol
 
 from realtime_protocol.structured_log import CORRELATION_HEADER, adopt_correlation_id
+from support.services.auth.tokens import AccessClaims, InvalidTokenError
 from support.services.gateway.troubles import GatewayTrouble, TroubleQueue
-from support.services.tokens import AccessClaims, InvalidTokenError
 
 if TYPE_CHECKING:
     from support.services.gateway.server import Gateway

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from realtime_protocol import CloseCode, MessageType, ProtocolError, decode
+from support.services.auth.tokens import AccessClaims, InvalidTokenError, TokenAuthority
 from support.services.gateway import channels
 from support.services.gateway.actions import Note, Reply, Send
 from support.services.gateway.sessions import GatewaySession, ResumeWindow, SessionStore
-from support.services.tokens import AccessClaims, InvalidTokenError, TokenAuthority
 
 # Why a resume was refused, as the welcome's ``reason`` says it.
 RESUME_WINDOW_PASSED = "the resume window has passed"

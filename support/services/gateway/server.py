@@ -19,6 +19,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from realtime_protocol import CloseCode
 from realtime_protocol.secrets import masked_logger
 from realtime_protocol.structured_log import ConnectionCorrelation
+from support.services.auth.tokens import TokenAuthority
 from support.services.gateway.connection import HeartbeatHearingConnection, Link, deliver, link_of
 from support.services.gateway.handshake import SUBPROTOCOLS, Handshake
 from support.services.gateway.misbehaviour import Misbehaviour
@@ -27,7 +28,6 @@ from support.services.gateway.sessions import GatewaySession, ResumeWindow, Sess
 from support.services.gateway.streams import PushStreams
 from support.services.journal import Journal
 from support.services.loopback import HOST, LoopbackService
-from support.services.tokens import TokenAuthority
 
 StopMode = Literal["graceful", "crash"]
 # websockets writes handshake headers (bearer tokens among them) at debug level: mask them.
