@@ -19,14 +19,6 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Note:
-    """A fact for the gateway's journal: ``kind`` (say "publish accepted") and its facts, never a secret."""
-
-    kind: str
-    facts: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class Send:
     """A frame for the connection the reply is about."""
 
@@ -49,6 +41,14 @@ class Close:
 
     code: int
     reason: str
+
+
+@dataclass(frozen=True)
+class Note:
+    """A fact for the gateway's journal: ``kind`` (say "publish accepted") and its facts, never a secret."""
+
+    kind: str
+    facts: Mapping[str, Any]
 
 
 Action = Note | Send | Deliver | Close

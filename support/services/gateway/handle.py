@@ -45,13 +45,11 @@ class GatewayHandle:
     ) -> None:
         self._loop = loop
         self._service = service
-        self._stream_rate_per_s = stream_rate_per_s
-        self._restart_ms = restart_ms
-        self._certificates = certificates
-        self._shows_impostor = False
         self._journal = service.journal  # the gateway's own, whichever node names its entries
         self.nodes = GatewayNodes(loop, service, self._journal, route_to)
         self.addresses = GatewayAddresses(loop, network_journal, tls=certificates is not None)
+        self._certificates, self._shows_impostor = certificates, False
+        self._stream_rate_per_s, self._restart_ms = stream_rate_per_s, restart_ms
 
     @property
     def service(self) -> Gateway:
