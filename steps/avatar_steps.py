@@ -176,7 +176,7 @@ def client_still_ready(context: Context) -> None:
         what="the client's state",
         seen=lambda state: observations.describe_client(world.client.events(), state),
     )
-    check(world.client.session_id, equal_to(world.session_before_disruption), what="the client's session")
+    check(world.client.session_id, equal_to(world.faults.session_before), what="the client's session")
     lost = observations.named_since(world.client.events(), "connection:lost", world.since("disruption"))
     check(lost, has_length(0), what="the connections the client lost")
 

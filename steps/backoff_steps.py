@@ -97,7 +97,7 @@ def retries_follow_policy(context: Context, count: int) -> None:
         )
     finally:
         rows = retry_schedule.judge(_planned(context), policy, count, late_ms=settings.retry_timing_grace_ms)
-        world.findings.append(retry_schedule.schedule_text(rows, policy))
+        world.report.findings.append(retry_schedule.schedule_text(rows, policy))
         allure.attach(
             retry_schedule.schedule_html(rows, policy),
             name="Reconnection schedule",
@@ -290,10 +290,10 @@ def crowd_all_ready(context: Context) -> None:
     world = context.world
     people = [world.new_person("member") for _ in range(context.settings.jitter_crowd_clients)]
     world.create_crowd(people)
-    world.connect_crowd()
+    world.crowd.connect()
     policy = Policy.of(world.client_timings())
     retries_s = sum(policy.bounds_ms(number)[1] for number in range(1, 4)) / 1000
-    world.await_crowd_ready(extra_s=retries_s)
+    world.crowd.await_ready(extra_s=retries_s)
 
 
 @when("every client of the crowd has retried {count:d} times, with their spread in the report")
@@ -308,7 +308,7 @@ def crowd_has_retried(context: Context, count: int) -> None:
         wait_for(
             lambda: [
                 name
-                for name, seen in context.world.crowd_events().items()
+                for name, seen in context.world.crowd.events().items()
                 if len(retry_schedule.retry_moments(seen, since, count)) < count
             ],
             empty(),
@@ -317,7 +317,7 @@ def crowd_has_retried(context: Context, count: int) -> None:
         )
     finally:
         measured = _spreads(context, count)
-        world.findings.append(retry_schedule.spread_text(measured))
+        world.report.findings.append(retry_schedule.spread_text(measured))
         allure.attach(
             retry_schedule.spread_html(measured),
             name="Retry spread",
@@ -429,5 +429,5 @@ def _ready_lifetimes_ms(events: list[ObservedEvent], since: float) -> list[float
 def _spreads(context: Context, count: int) -> list[retry_schedule.RetrySpread]:
     world = context.world
     return retry_schedule.spreads(
-        context.world.crowd_events(), world.since("disruption"), count, Policy.of(world.client_timings())
+        context.world.crowd.events(), world.since("disruption"), count, Policy.of(world.client_timings())
     )

@@ -69,7 +69,7 @@ def sign_in_revoked(context: Context) -> None:
     once the client has been told."""
     world = context.world
     world.disrupt()
-    context.services.revoke_sign_in(world.subjects[world.api_keys["the client"]])
+    context.services.revoke_sign_in(world.accounts.subjects[world.accounts.api_keys["the client"]])
 
 
 @when("the gateway forgets every session")

@@ -48,13 +48,13 @@ def server_streams_for_a_while(context: Context, channel: str) -> None:
         within_s=context.settings.wait_timeout_s,
         what=f"the stream on {channel!r} to reach the client",
     )
-    context.world.streamed[channel] = context.services.gateway.stop_stream(channel)
+    context.world.messages.streamed[channel] = context.services.gateway.stop_stream(channel)
 
 
 @when('the server stops streaming on "{channel}"')
 def server_stops_streaming(context: Context, channel: str) -> None:
     """Stops the server's stream on the channel and remembers how many messages it sent."""
-    context.world.streamed[channel] = context.services.gateway.stop_stream(channel)
+    context.world.messages.streamed[channel] = context.services.gateway.stop_stream(channel)
 
 
 @given('the client has received some messages on "{channel}"')
@@ -82,7 +82,7 @@ def client_receives_whole_stream(context: Context, channel: str) -> None:
     """Waits until the client has received every message the server streamed on the channel (up to when the
     stream stopped), each exactly once and in order.
     """
-    _receives_exactly(context, channel, context.world.streamed[channel])
+    _receives_exactly(context, channel, context.world.messages.streamed[channel])
 
 
 def _receives_exactly(context: Context, channel: str, count: int) -> None:
@@ -126,7 +126,7 @@ def gateway_received_each_once(context: Context, count: int, channel: str) -> No
     """Checks that the application sent that many messages on the channel, and waits until the gateway has
     accepted each of them exactly once: none lost, none twice.
     """
-    sent = context.world.published.get(channel, [])
+    sent = context.world.messages.published.get(channel, [])
     check(sent, has_length(count), what=f"the messages the application sent on {channel!r}")
     journal = context.services.gateway_journal
     wait_for(
@@ -155,7 +155,7 @@ def client_resent(context: Context, count: int) -> None:
     resent = {
         event.data.get("id") for event in observations.named(context.world.client.events(), "publish:resent")
     }
-    sent = [message_id for ids in context.world.published.values() for message_id in ids]
+    sent = [message_id for ids in context.world.messages.published.values() for message_id in ids]
     check(
         [message_id for message_id in sent if message_id in resent],
         has_length(count),

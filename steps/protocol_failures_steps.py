@@ -75,7 +75,7 @@ def application_sends_oversized(context: Context, channel: str) -> None:
     world = context.world
     world.disrupt()
     payload = protocol.oversized(world.rng, context.settings.gateway_max_message_bytes)
-    world.oversized.append(world.client.publish(channel, payload))
+    world.messages.oversized.append(world.client.publish(channel, payload))
 
 
 @when('the server sends a message too big for the client on "{channel}"')
@@ -115,7 +115,7 @@ def server_pushes_mixed(context: Context, count: int, channel: str) -> None:
     over and over (compresses well) and random data (does not compress).
     """
     payloads = protocol.mixed_payloads(context.world.rng, count, MIXED_PAYLOAD_CHARS)
-    context.world.sent_data.setdefault(channel, []).extend(payloads)
+    context.world.messages.sent_data.setdefault(channel, []).extend(payloads)
     context.services.gateway.push_data(channel, payloads)
 
 
@@ -137,7 +137,7 @@ def client_told_too_big(context: Context) -> None:
     id, because it was too big.
     """
     world = context.world
-    oversized = check(world.oversized, has_length(1), what="the messages too big for the gateway")[0]
+    oversized = check(world.messages.oversized, has_length(1), what="the messages too big for the gateway")[0]
     refused = wait_for(
         lambda: [event.data for event in observations.named(world.client.events(), "publish:refused")],
         has_item(has_entries(id=oversized)),
@@ -161,7 +161,7 @@ def client_never_resends_oversized(context: Context) -> None:
             event.data.get("id") for event in observations.named(world.client.events(), "publish:resent")
         ]
         closes = protocol.closes_seen(journal.entries()).count(too_big)
-        return [message_id for message_id in resent if message_id in world.oversized], closes
+        return [message_id for message_id in resent if message_id in world.messages.oversized], closes
 
     holds_throughout(
         resent_and_closes,
@@ -178,7 +178,7 @@ def receives_intact(context: Context, client: str, channel: str) -> None:
     """
     world = context.world
     driver = check(world.clients.get(client), not_none(), what=f"the client called {client!r}")
-    expected = protocol.digests(world.sent_data.get(channel, []))
+    expected = protocol.digests(world.messages.sent_data.get(channel, []))
     wait_for(
         lambda: protocol.digests(observations.delivered(driver.events(), channel)),
         equal_to(expected),
@@ -333,7 +333,7 @@ def connection_compressed(context: Context, was_or_not: str) -> None:
         event.data.get("compression")
         for event in observations.named(world.client.events(), "protocol:negotiated")
     ]
-    world.findings.append(
+    world.report.findings.append(
         f"Compression on the client's connection: {negotiated[-1] if negotiated else 'none'}"
     )
     check(

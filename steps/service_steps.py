@@ -54,7 +54,7 @@ def gateway_gives_up_on_session(context: Context) -> None:
     """Waits (up to the resume window, plus the usual wait) until the gateway lets the session the client had
     before the disruption expire.
     """
-    session, settings = context.world.session_before_disruption, context.settings
+    session, settings = context.world.faults.session_before, context.settings
     wait_for(
         lambda: [
             entry.detail.get("session")
@@ -148,7 +148,7 @@ def auth_hands_out_flawed_tokens(context: Context, token: str) -> None:
 @when("something asks the gateway for a realtime connection without any token")
 def ask_gateway_without_token(context: Context) -> None:
     """Asks the gateway for a realtime connection the way a bare WebSocket client would, with no token."""
-    context.world.gateway_answer = context.services.gateway.probe(token=None)
+    context.world.tokens.gateway_answer = context.services.gateway.probe(token=None)
 
 
 @then("the gateway turns the client away, because {reason}")
@@ -165,7 +165,7 @@ def gateway_turns_client_away(context: Context, reason: str) -> None:
 @then("the gateway refuses it as unauthorised, because {reason}")
 def gateway_refuses_request(context: Context, reason: str) -> None:
     """Checks that the gateway answered the bare request with 401 Unauthorized, for the reason given."""
-    check(context.world.gateway_answer, equal_to(401), what="the gateway's answer (an HTTP status)")
+    check(context.world.tokens.gateway_answer, equal_to(401), what="the gateway's answer (an HTTP status)")
     check(_refusal_reasons(context), equal_to([reason]), what="the reasons the gateway recorded")
 
 
