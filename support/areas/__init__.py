@@ -110,6 +110,8 @@ VOCABULARY: tuple[Vocabulary, ...] = (
             "tests/test_auth_service.py",
             "tests/test_refresh_tokens.py",
             "tests/test_gateway.py",
+            "tests/test_gateway_protocol.py",
+            "tests/test_gateway_nodes.py",
             "tests/test_avatar.py",
         ),
     ),
