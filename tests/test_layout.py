@@ -103,3 +103,37 @@ def test_the_area_map_fails_without_its_markers() -> None:
         replaced("# a README without the map\n", render_table())
     table = render_table()
     assert table.startswith(BEGIN) and table.rstrip().endswith(END)
+
+
+# Parts small enough to read whole. The reference client's public API is the one exception: it is what a
+# user of the client sees, and its internals live in modules of their own.
+MAX_MODULE_LINES = 400
+MAX_PUBLIC_METHODS = 25
+API_EXCEPTIONS = {("reference_client/client.py", "RealtimeClient")}
+PRODUCT = ("support", "steps", "tools", "reference_client", "realtime_protocol")
+
+
+def product_modules() -> list[Path]:
+    return [*sorted(path for top in PRODUCT for path in (ROOT / top).rglob("*.py")), ROOT / "environment.py"]
+
+
+def test_no_module_is_over_the_line_limit() -> None:
+    long = {
+        path.relative_to(ROOT).as_posix(): lines
+        for path in product_modules()
+        if (lines := path.read_text(encoding="utf-8").count("\n")) > MAX_MODULE_LINES
+    }
+    assert not long, f"modules over {MAX_MODULE_LINES} lines, to split by concept: {long}"
+
+
+def test_no_class_has_more_public_methods_than_the_limit() -> None:
+    crowded = {}
+    for path in product_modules():
+        where = path.relative_to(ROOT).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and (where, node.name) not in API_EXCEPTIONS:
+                methods = [item for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))]
+                public = [method.name for method in methods if not method.name.startswith("_")]
+                if len(public) > MAX_PUBLIC_METHODS:
+                    crowded[f"{where}:{node.name}"] = len(public)
+    assert not crowded, f"classes with over {MAX_PUBLIC_METHODS} public methods, to split: {crowded}"
