@@ -26,10 +26,12 @@ def test_every_feature_is_one_area_and_every_area_has_its_feature() -> None:
 
 @pytest.mark.parametrize("area", AREAS, ids=lambda area: area.name)
 def test_a_feature_carries_its_own_area_tag_and_no_other(area: Area) -> None:
-    feature = parse_file(str(ROOT / area.feature))
+    feature = parse_file(str(ROOT / area.place("feature")))
     assert feature is not None
     area_tags = [tag for tag in feature.tags if tag.startswith(("area.", "journey."))]
-    assert area_tags == [area.tag], f"{area.feature} is tagged {area_tags}, but its area's tag is @{area.tag}"
+    assert area_tags == [area.tag], (
+        f"{area.place('feature')} is tagged {area_tags}, but its area's tag is @{area.tag}"
+    )
 
 
 def test_no_two_features_share_an_area_tag() -> None:
@@ -38,7 +40,7 @@ def test_no_two_features_share_an_area_tag() -> None:
 
 
 def test_every_step_file_belongs_to_an_area_or_the_shared_vocabulary() -> None:
-    known = {area.step_file for area in AREAS} | {words.step_file for words in VOCABULARY}
+    known = {area.place("steps") for area in AREAS} | {words.step_file for words in VOCABULARY}
     for path in (ROOT / "steps").glob("*.py"):
         relative = path.relative_to(ROOT).as_posix()
         assert relative in known, f"{relative} is named after no area: call it steps/<area>_steps.py"
