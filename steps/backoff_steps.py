@@ -170,7 +170,7 @@ def link_starts_flapping(context: Context) -> None:
     the stable time.
     """
     context.world.disrupt()
-    context.services.cut_connections_after(context.settings.flapping_connection_ms)
+    context.services.gateway.cut_connections_after(context.settings.flapping_connection_ms)
 
 
 @then("the client reconnects {count:d} times, each connection dropped before it counted as stable")
@@ -226,7 +226,7 @@ def gateway_goes_away_for_good(context: Context) -> None:
     connection, then drops it for want of a gateway, so each attempt is counted on the way.
     """
     context.world.disrupt()
-    context.services.stop_gateway("crash", int(CloseCode.GOING_AWAY), keep_sessions=False)
+    context.services.gateway.stop("crash", int(CloseCode.GOING_AWAY), keep_sessions=False)
 
 
 @then("the client gives up after {count:d} retries, saying how many attempts it made and the last error")

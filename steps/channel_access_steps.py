@@ -93,7 +93,7 @@ def no_one_receives_forbidden_messages(context: Context) -> None:
     """
     world = context.world
     sessions = {name: world.clients[name].session_id or "" for name in world.crowd.people}
-    sent = context.services.gateway_messages_sent(list(sessions.values()))
+    sent = context.services.gateway.messages_sent(list(sessions.values()))
     wait_for(
         lambda: channel_access.still_in_flight(
             {
@@ -130,7 +130,7 @@ def gateway_refused_forbidden_subscriptions(context: Context) -> None:
     held = {
         (name, channel)
         for name in world.crowd.people
-        for channel in context.services.gateway_subscriptions(world.clients[name].session_id or "")
+        for channel in context.services.gateway.subscriptions(world.clients[name].session_id or "")
     }
     check(held & forbidden, empty(), what="subscriptions the gateway holds to forbidden channels")
 

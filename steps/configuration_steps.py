@@ -64,7 +64,7 @@ def heartbeat_pace(context: Context, factor: int) -> None:
     since = _reconfiguration(context).at
     interval_s = factor * settings.heartbeat_interval_ms / 1000
     gaps = wait_for(
-        lambda: coordination.heartbeat_gaps(context.services.gateway_heartbeats(), since),
+        lambda: coordination.heartbeat_gaps(context.services.gateway.heartbeats(), since),
         has_length(greater_than_or_equal_to(HEARTBEATS_MEASURED - 1)),
         within_s=HEARTBEATS_MEASURED * interval_s + settings.wait_timeout_s,
         what=f"the gateway to hear {HEARTBEATS_MEASURED} heartbeats from the client",

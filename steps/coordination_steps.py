@@ -70,7 +70,7 @@ def sign_in_revoked(context: Context) -> None:
 def gateway_forgets_sessions(context: Context) -> None:
     """Makes the gateway lose every session it holds, as a gateway that lost its memory would: a client that
     asks to resume one is told it is unknown."""
-    context.services.forget_gateway_sessions()
+    context.services.gateway.forget_sessions()
 
 
 @step("the client finds the gateway out of reach")

@@ -30,7 +30,7 @@ def server_is_streaming(context: Context, channel: str) -> None:
     """Starts the server streaming numbered messages on the channel, at the suite's stream rate, until it is
     told to stop.
     """
-    context.services.start_stream(channel)
+    context.services.gateway.start_stream(channel)
 
 
 @step('the client subscribes to "{channel}"')
@@ -60,7 +60,7 @@ def server_pushes(context: Context, count: int, channels: str | None) -> None:
     each channel the scenario made up ("each channel").
     """
     for channel in context.world.crowd.channels if channels is None else [channels]:
-        context.services.push(channel, count)
+        context.services.gateway.push(channel, count)
 
 
 @step('the server streams messages on "{channel}" for a while')
@@ -68,7 +68,7 @@ def server_streams_for_a_while(context: Context, channel: str) -> None:
     """Streams numbered messages on the channel until the client has received at least 20 of them, then stops
     the stream.
     """
-    context.services.start_stream(channel)
+    context.services.gateway.start_stream(channel)
     client = context.world.client
     _at_least(
         context,
@@ -76,13 +76,13 @@ def server_streams_for_a_while(context: Context, channel: str) -> None:
         lambda: observations.delivered_numbers(client.events(), channel),
         f"the stream on {channel!r} to reach the client",
     )
-    context.world.messages.streamed[channel] = context.services.stop_stream(channel)
+    context.world.messages.streamed[channel] = context.services.gateway.stop_stream(channel)
 
 
 @step('the server stops streaming on "{channel}"')
 def server_stops_streaming(context: Context, channel: str) -> None:
     """Stops the server's stream on the channel and remembers how many messages it sent."""
-    context.world.messages.streamed[channel] = context.services.stop_stream(channel)
+    context.world.messages.streamed[channel] = context.services.gateway.stop_stream(channel)
 
 
 @given('the client has received some messages on "{channel}"')
@@ -195,7 +195,7 @@ def gateway_has_subscription(context: Context, channel: str) -> None:
     """Waits until the gateway has the client's session subscribed to the channel."""
     client, services = context.world.client, context.services
     wait_for(
-        lambda: services.gateway_subscriptions(client.session_id or ""),
+        lambda: services.gateway.subscriptions(client.session_id or ""),
         has_item(channel),
         within_s=context.settings.wait_timeout_s,
         what=f"the gateway to have the client's session subscribed to {channel!r}",

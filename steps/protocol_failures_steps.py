@@ -45,7 +45,7 @@ def gateway_speaks(context: Context, versions: tuple[str, ...]) -> None:
     """Makes the gateway speak only the protocol versions named ("version 2 and version 1", "only version 1"),
     until the scenario ends; by default it speaks versions 2 and 1.
     """
-    context.services.gateway_speaks(versions)
+    context.services.gateway.speak(versions)
 
 
 @given("the gateway {accepts:GatewayCompression} compression")
@@ -53,7 +53,7 @@ def gateway_compression(context: Context, accepts: bool) -> None:
     """Makes the gateway accept compression when a client offers it ("accepts", the default) or turn it down
     ("refuses"), until the scenario ends.
     """
-    context.services.gateway_compresses(accepts)
+    context.services.gateway.accept_compression(accepts)
 
 
 # -- what goes wrong ----------------------------------------------------------------------------------------
@@ -77,7 +77,7 @@ def server_sends_oversized(context: Context, channel: str) -> None:
     """
     context.world.disrupt()
     limit = context.settings.max_message_bytes
-    context.services.publish_too_big(channel, protocol.oversized(context.world.rng, limit), limit)
+    context.services.gateway.publish_too_big(channel, protocol.oversized(context.world.rng, limit), limit)
 
 
 @step("the server sends {frame:UnusableFrame} instead of a message")
@@ -87,7 +87,7 @@ def server_sends_unusable_frame(context: Context, frame: Worded[str | bytes]) ->
     moment is marked as the disruption.
     """
     context.world.disrupt()
-    sent_to = context.services.send_odd_frame(frame.value, frame.words)
+    sent_to = context.services.gateway.send_odd_frame(frame.value, frame.words)
     check(sent_to, equal_to(1), what="the number of clients the odd frame went to")
 
 
@@ -98,7 +98,7 @@ def server_sends_unknown_kind(context: Context, count: int) -> None:
     """
     context.world.disrupt()
     for _ in range(count):
-        context.services.send_odd_frame(protocol.UNKNOWN_FRAME, "a message of an unknown kind")
+        context.services.gateway.send_odd_frame(protocol.UNKNOWN_FRAME, "a message of an unknown kind")
 
 
 @step('the server pushes {count:d} messages on "{channel}", some highly compressible and some not')
@@ -108,7 +108,7 @@ def server_pushes_mixed(context: Context, count: int, channel: str) -> None:
     """
     payloads = protocol.mixed_payloads(context.world.rng, count, MIXED_PAYLOAD_CHARS)
     context.world.messages.sent_data.setdefault(channel, []).extend(payloads)
-    context.services.push_data(channel, payloads)
+    context.services.gateway.push_data(channel, payloads)
 
 
 @step('the application sends {count:d} messages on "{channel}", some highly compressible and some not')

@@ -67,7 +67,7 @@ def gateway_restarts(context: Context, kind: Worded[RestartKind]) -> None:
     """
     restart = kind.value
     _fault_strikes(context, f"the gateway restarted {kind}")
-    context.services.restart_gateway(restart.mode, restart.code)
+    context.services.gateway.restart(restart.mode, restart.code)
 
 
 @step("gateway node {node} is taken out for an update, warning its clients that {code:Warning}")
@@ -77,13 +77,13 @@ def gateway_node_taken_out(context: Context, node: str, code: int) -> None:
     server is going away", 1001) and stops. The sessions stay in the store both nodes share.
     """
     _fault_strikes(context, f"node {node} taken out for an update")
-    context.services.drain_gateway_node(node, code)
+    context.services.gateway.nodes.drain(node, code)
 
 
 @step("gateway node {node} is back, updated")
 def gateway_node_back(context: Context, node: str) -> None:
     """Starts the gateway node again on its address; the load balancer sends it nothing until told to."""
-    context.services.start_gateway_node(node)
+    context.services.gateway.nodes.start(node)
 
 
 @then("every client of the crowd lost its connection because {reason:CloseMeaning}")

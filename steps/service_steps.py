@@ -43,7 +43,7 @@ def client_never_reached_gateway(context: Context) -> None:
 def gateway_knows_session(context: Context) -> None:
     """Waits until the gateway lists the client's session among its live sessions."""
     wait_for(
-        context.services.gateway_sessions,
+        context.services.gateway.sessions,
         has_item(context.world.client.session_id),
         within_s=context.settings.wait_timeout_s,
         what="the gateway to know the client's session",
@@ -87,13 +87,13 @@ def gateway_shuts_down_for_restart(context: Context) -> None:
     their sessions are kept so they can be resumed.
     """
     context.world.disrupt()
-    context.services.stop_gateway("graceful", int(CloseCode.GOING_AWAY), keep_sessions=True)
+    context.services.gateway.stop("graceful", int(CloseCode.GOING_AWAY), keep_sessions=True)
 
 
 @step("the gateway comes back")
 def gateway_comes_back(context: Context) -> None:
     """Starts the gateway again after a restart, so clients can connect to it again."""
-    context.services.start_gateway()
+    context.services.gateway.start()
     context.world.mark("network restored")
 
 
@@ -150,7 +150,7 @@ def ask_gateway_bare(context: Context, kind: str | None) -> None:
     or the last token of that kind the client was given.
     """
     token = None if kind is None else context.world.issued(kind)[-1]
-    context.world.tokens.gateway_answer = context.services.probe_gateway(token)
+    context.world.tokens.gateway_answer = context.services.gateway.probe(token)
 
 
 @then("the gateway turns the client away, because {reason}")
@@ -187,7 +187,7 @@ def client_does_not_retry_gateway(context: Context) -> None:
 @then("the gateway opened no session")
 def gateway_opened_no_session(context: Context) -> None:
     """Checks that the gateway holds no session and never started one."""
-    check(context.services.gateway_sessions(), empty(), what="the sessions the gateway holds")
+    check(context.services.gateway.sessions(), empty(), what="the sessions the gateway holds")
     kinds = [entry.kind for entry in context.services.gateway_journal]
     check(kinds, is_not(has_item("session started")), what="what the gateway did")
 

@@ -182,7 +182,7 @@ def each_has_own_session(context: Context) -> None:
     sessions = [world.clients[name].session_id for name in world.crowd.people]
     check(len(set(sessions) - {None}), equal_to(len(sessions)), what="the number of different sessions")
     check(
-        context.services.gateway_sessions(),
+        context.services.gateway.sessions(),
         has_items(*sessions),
         what="the sessions the gateway holds",
     )

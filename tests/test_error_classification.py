@@ -135,7 +135,7 @@ def test_the_gateway_refuses_the_next_upgrade_with_the_programmed_status_then_be
     async def scenario() -> None:
         gateway, journal = await started_gateway()
         try:
-            gateway.program(GatewayTrouble(status=429, retry_after_s=0.75))
+            gateway.misbehaviour.program(GatewayTrouble(status=429, retry_after_s=0.75))
             with pytest.raises(InvalidStatus) as refused:
                 await open_session(gateway)
             assert refused.value.response.status_code == 429
@@ -154,7 +154,7 @@ def test_the_gateway_ends_the_next_session_with_the_programmed_close_code(code: 
     async def scenario() -> None:
         gateway, journal = await started_gateway()
         try:
-            gateway.program(GatewayTrouble(close_code=code, reason="on purpose"))
+            gateway.misbehaviour.program(GatewayTrouble(close_code=code, reason="on purpose"))
             ws = await open_session(gateway)
             with pytest.raises(ConnectionClosed) as closed:
                 await asyncio.wait_for(ws.recv(), 2)
@@ -175,7 +175,7 @@ def test_a_reset_forgets_troubles_not_yet_played() -> None:
     async def scenario() -> None:
         gateway, journal = await started_gateway()
         try:
-            gateway.program(GatewayTrouble(status=503))
+            gateway.misbehaviour.program(GatewayTrouble(status=503))
             await gateway.reset()
             ws = await open_session(gateway)
             await ws.close()

@@ -26,10 +26,12 @@ def test_every_feature_is_one_area_and_every_area_has_its_feature() -> None:
 
 @pytest.mark.parametrize("area", AREAS, ids=lambda area: area.name)
 def test_a_feature_carries_its_own_area_tag_and_no_other(area: Area) -> None:
-    feature = parse_file(str(ROOT / area.feature))
+    feature = parse_file(str(ROOT / area.place("feature")))
     assert feature is not None
     area_tags = [tag for tag in feature.tags if tag.startswith(("area.", "journey."))]
-    assert area_tags == [area.tag], f"{area.feature} is tagged {area_tags}, but its area's tag is @{area.tag}"
+    assert area_tags == [area.tag], (
+        f"{area.place('feature')} is tagged {area_tags}, but its area's tag is @{area.tag}"
+    )
 
 
 def test_no_two_features_share_an_area_tag() -> None:
@@ -38,7 +40,7 @@ def test_no_two_features_share_an_area_tag() -> None:
 
 
 def test_every_step_file_belongs_to_an_area_or_the_shared_vocabulary() -> None:
-    known = {area.step_file for area in AREAS} | {words.step_file for words in VOCABULARY}
+    known = {area.place("steps") for area in AREAS} | {words.step_file for words in VOCABULARY}
     for path in (ROOT / "steps").glob("*.py"):
         relative = path.relative_to(ROOT).as_posix()
         assert relative in known, f"{relative} is named after no area: call it steps/<area>_steps.py"
@@ -103,3 +105,38 @@ def test_the_area_map_fails_without_its_markers() -> None:
         replaced("# a README without the map\n", render_table())
     table = render_table()
     assert table.startswith(BEGIN) and table.rstrip().endswith(END)
+
+
+# Parts small enough to read whole. The reference client's public API is the one exception: it is what a
+# user of the client sees, and its internals live in modules of their own.
+MAX_MODULE_LINES = 400
+MAX_PUBLIC_METHODS = 25
+API_EXCEPTIONS = {("reference_client/client.py", "RealtimeClient")}
+PRODUCT = ("support", "steps", "tools", "reference_client", "realtime_protocol")
+
+
+def product_modules() -> list[Path]:
+    return [*sorted(path for top in PRODUCT for path in (ROOT / top).rglob("*.py")), ROOT / "environment.py"]
+
+
+def test_no_module_is_over_the_line_limit() -> None:
+    long = {
+        path.relative_to(ROOT).as_posix(): lines
+        for path in product_modules()
+        if (lines := path.read_text(encoding="utf-8").count("\n")) > MAX_MODULE_LINES
+    }
+    assert not long, f"modules over {MAX_MODULE_LINES} lines, to split by concept: {long}"
+
+
+def test_no_class_has_more_public_methods_than_the_limit() -> None:
+    crowded = {}
+    for path in product_modules():
+        where = path.relative_to(ROOT).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and (where, node.name) not in API_EXCEPTIONS:
+                kinds = (ast.FunctionDef, ast.AsyncFunctionDef)
+                methods = [item for item in node.body if isinstance(item, kinds)]
+                public = [method.name for method in methods if not method.name.startswith("_")]
+                if len(public) > MAX_PUBLIC_METHODS:
+                    crowded[f"{where}:{node.name}"] = len(public)
+    assert not crowded, f"classes with over {MAX_PUBLIC_METHODS} public methods, to split: {crowded}"

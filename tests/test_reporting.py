@@ -190,8 +190,8 @@ def take_the_auth_service_away_and_back(stack: ServiceStack) -> None:
 
 
 def cut_connections_then_stop(stack: ServiceStack) -> None:
-    stack.cut_connections_after(150)
-    stack.cut_connections_after(None)
+    stack.gateway.cut_connections_after(150)
+    stack.gateway.cut_connections_after(None)
 
 
 def avatar_unavailable_then_back(stack: ServiceStack) -> None:
@@ -236,12 +236,12 @@ FAULTS: list[tuple[Callable[[ServiceStack], Any], str, list[tuple[str, str]]]] =
     (revoke_a_sign_in, "auth service", [("sign-in revoked (subject=someone", "sign-in revoked")]),
     (close_an_account, "auth service", [("account closed (subject=someone", "account closed")]),
     (
-        lambda stack: stack.program_gateway(GatewayTrouble(status=503)),
+        lambda stack: stack.gateway.program(GatewayTrouble(status=503)),
         "gateway",
         [("trouble programmed (status=503)", "made to refuse 503")],
     ),
     (
-        lambda stack: stack.program_gateway(GatewayTrouble(close_code=1011, reason="internal error")),
+        lambda stack: stack.gateway.program(GatewayTrouble(close_code=1011, reason="internal error")),
         "gateway",
         [
             (
@@ -259,22 +259,22 @@ FAULTS: list[tuple[Callable[[ServiceStack], Any], str, list[tuple[str, str]]]] =
         ],
     ),
     (
-        lambda stack: stack.gateway_speaks(("realtime.v1",)),
+        lambda stack: stack.gateway.speak(("realtime.v1",)),
         "gateway",
         [("protocol versions limited (speaks=realtime.v1)", "speaks only realtime.v1")],
     ),
     (
-        lambda stack: stack.gateway_compresses(False),
+        lambda stack: stack.gateway.accept_compression(False),
         "gateway",
         [("compression turned down", "turns compression down")],
     ),
     (
-        lambda stack: stack.publish_too_big("prices", {"text": "x" * 100}, 64),
+        lambda stack: stack.gateway.publish_too_big("prices", {"text": "x" * 100}, 64),
         "gateway",
         [("message too big for clients sent (channel=prices, size=", "too-big message sent")],
     ),
     (
-        lambda stack: stack.forget_gateway_sessions(),
+        lambda stack: stack.gateway.forget_sessions(),
         "gateway",
         [("sessions forgotten (sessions=0)", "sessions forgotten")],
     ),
@@ -319,7 +319,7 @@ def test_an_untrusted_certificate_the_gateway_shows_is_told_and_drawn() -> None:
     try:
         stack.reset(seed=11)
         start = time.monotonic()
-        stack.show_untrusted_gateway_certificate()
+        stack.gateway.show_untrusted_certificate()
         journal = stack.journal_entries()
         lines = story({}, journal, start).splitlines()
         root = ET.fromstring(render_timeline({}, journal, start, time.monotonic() + 0.01, "faults"))

@@ -18,6 +18,13 @@ from pathlib import Path
 from typing import Literal
 
 ROOT = Path(__file__).resolve().parents[2]
+# Where each part of an area lives, by the area's name.
+PLACES = {
+    "feature": "features/{name}.feature",
+    "steps": "steps/{name}_steps.py",
+    "support": "support/areas/{name}.py",
+    "self-test": "tests/test_{name}.py",
+}
 
 
 @dataclass(frozen=True)
@@ -30,39 +37,25 @@ class Area:
     title: str
 
     @property
-    def feature(self) -> str:
-        return f"features/{self.name}.feature"
-
-    @property
     def tag(self) -> str:
+        """The feature's tag, without its "@": ``area.<name>`` or ``journey.<name>``."""
         return f"{self.kind}.{self.name}"
 
-    @property
-    def step_file(self) -> str:
-        return f"steps/{self.name}_steps.py"
-
-    @property
-    def support_module(self) -> str:
-        return f"support/areas/{self.name}.py"
-
-    @property
-    def self_test(self) -> str:
-        return f"tests/test_{self.name}.py"
+    def place(self, part: str) -> str:
+        """Where ``part`` ("feature", "steps", "support" or "self-test") of this area lives, relative to the
+        project root, whether or not it exists. KeyError for another part."""
+        return PLACES[part].format(name=self.name)
 
     def parts(self, root: Path = ROOT) -> dict[str, str | None]:
-        """Each part's path, or None where the area has no such part: keys "feature", "tag", "steps",
-        "support", "self-test"."""
-
-        def present(path: str) -> str | None:
-            return path if (root / path).exists() else None
-
-        return {
-            "feature": present(self.feature),
-            "tag": f"@{self.tag}",
-            "steps": present(self.step_file),
-            "support": present(self.support_module),
-            "self-test": present(self.self_test),
+        """Each part's path, or None where the area has no such part (keys as ``PLACES``), and its "tag"."""
+        found: dict[str, str | None] = {
+            part: path if (root / path).exists() else None for part, path in self.places().items()
         }
+        return {**found, "tag": f"@{self.tag}"}
+
+    def places(self) -> dict[str, str]:
+        """Every part's path, as ``place`` gives it."""
+        return {part: self.place(part) for part in PLACES}
 
 
 @dataclass(frozen=True)
@@ -110,6 +103,8 @@ VOCABULARY: tuple[Vocabulary, ...] = (
             "tests/test_auth_service.py",
             "tests/test_refresh_tokens.py",
             "tests/test_gateway.py",
+            "tests/test_gateway_protocol.py",
+            "tests/test_gateway_nodes.py",
             "tests/test_avatar.py",
         ),
     ),

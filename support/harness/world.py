@@ -129,7 +129,7 @@ class ScenarioWorld:
         """The server pushes a message carrying a made-up password (noted as a secret) on ``channel``."""
         password = self.faker.password(length=16)
         self.secrets.append(password)
-        self.services.publish(channel, {"text": self.faker.sentence(), "password": password})
+        self.services.gateway.publish(channel, {"text": self.faker.sentence(), "password": password})
 
     # -- clients -----------------------------------------------------------------------------------
 

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from support.drivers.base import ObservedEvent
 from support.report.timeline import render_timeline
+from support.report.transcript import transcript_table
 from support.services.journal import JournalEntry, describe_facts
-from support.services.transcript import Frame, transcript_table
+from support.services.transcript import Frame
 
 REDACTED = "[REDACTED]"
 

@@ -9,8 +9,8 @@ from aiohttp import web
 
 from support.harness.runtime import BackgroundLoop
 from support.services.journal import Journal
+from support.services.loopback import HOST, LoopbackService
 
-HOST = "127.0.0.1"
 # How long stopping waits for answers in progress: short, so a slow answer cannot hold up a reset.
 SHUTDOWN_GRACE_S = 0.5
 
@@ -42,7 +42,7 @@ async def serve(
     return runner, port or int(runner.addresses[0][1])
 
 
-class HttpService:
+class HttpService(LoopbackService):
     """An HTTP service on loopback: started on an ephemeral port, stopped, and started again on that same
     port, so a client given ``url`` can come back after an outage. Subclasses say what they serve."""
 
@@ -57,17 +57,6 @@ class HttpService:
     def application(self) -> web.Application:
         """The routes (and middlewares) to serve; made anew for each start."""
         raise NotImplementedError
-
-    @property
-    def port(self) -> int:
-        if not self._port:
-            raise RuntimeError(f"the {self.service} has not been started, so it has no port yet")
-        return self._port
-
-    @property
-    def url(self) -> str:
-        scheme = "https" if self.ssl_context is not None else "http"
-        return f"{scheme}://{HOST}:{self.port}"
 
     @property
     def running(self) -> bool:
