@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from support.drivers.base import ObservedEvent
+from support.drivers.events import StateChanged
 from support.report.timeline import render_timeline
 from support.services.journal import JournalEntry, describe_facts
 from support.services.transcript import Frame, transcript_table
@@ -81,7 +82,8 @@ def story(
     )
 
 
-def _describe_event(event: ObservedEvent) -> str:
-    if event.name == "state:changed":
-        return f"is now {event.data.get('state')} — {event.data.get('reason')}"
-    return describe_facts(event.name, event.data)
+def _describe_event(observed: ObservedEvent) -> str:
+    event = observed.event
+    if isinstance(event, StateChanged):
+        return f"is now {event.state} — {event.reason}"
+    return describe_facts(observed.name, observed.data)

@@ -31,6 +31,7 @@ from support.services.auth_service import (
 from support.services.avatar_service import AvatarService, AvatarSession
 from support.services.certificates import CertificateAuthority
 from support.services.dead_ends import UNRESOLVABLE_HOST, RefusingPort, SilentHost
+from support.services.endpoints import Endpoints
 from support.services.fault_proxy import FaultProxy, FaultRecord
 from support.services.gateway import Gateway, GatewayTrouble, StopMode
 from support.services.journal import Journal, JournalEntry, TaggedJournal
@@ -41,16 +42,6 @@ T = TypeVar("T")
 PROBE_TIMEOUT_S = 5.0
 # The gateway nodes behind the load balancer when a scenario asks for two: the usual gateway is node A.
 GATEWAY_NODES = ("A", "B")
-
-
-@dataclass(frozen=True)
-class Endpoints:
-    """Where a client under test should go."""
-
-    auth_url: str
-    gateway_url: str
-    ca_file: str | None = None  # the test authority's certificate, to trust when the services run over TLS
-    avatar_url: str | None = None  # the streaming-avatar API
 
 
 @dataclass(frozen=True)
