@@ -7,10 +7,10 @@ awaited, each time speaking starts or stops.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from reference_client.events import EventEmitter
-from reference_client.subsystems import Health
+from reference_client.subsystems import Health, Rule, SettingsByRule
 
 SAMPLE_RATES = (8_000, 16_000, 22_050, 24_000, 44_100, 48_000)
 BUFFER_SIZES = tuple(2**power for power in range(8, 15))  # 256 … 16384 samples
@@ -21,8 +21,31 @@ DEFAULT_BUFFER_SIZE = 4_096
 SpeakingListener = Callable[[str | None, bool], Awaitable[None]]
 
 
-class AudioSubsystem:
+def _sample_rate_problem(value: object) -> str | None:
+    if _is_whole(value) and value in SAMPLE_RATES:
+        return None
+    rates = ", ".join(str(rate) for rate in SAMPLE_RATES)
+    return f"audio sample_rate must be one of {rates} (Hz), got {value!r}"
+
+
+def _buffer_size_problem(value: object) -> str | None:
+    if _is_whole(value) and value in BUFFER_SIZES:
+        return None
+    return (
+        f"audio buffer_size must be a power of two from {BUFFER_SIZES[0]} to "
+        f"{BUFFER_SIZES[-1]} samples, got {value!r}"
+    )
+
+
+class AudioSubsystem(SettingsByRule):
+    """The voice side: capture settings (``sample_rate`` in Hz, ``buffer_size`` in samples) and whether the
+    voice is speaking, with which voice."""
+
     name = "audio"
+    RULES: ClassVar[Mapping[str, Rule]] = {
+        "sample_rate": _sample_rate_problem,
+        "buffer_size": _buffer_size_problem,
+    }
 
     def __init__(
         self,
@@ -31,10 +54,7 @@ class AudioSubsystem:
         buffer_size: int = DEFAULT_BUFFER_SIZE,
     ) -> None:
         self._events = events
-        self._settings: dict[str, Any] = {"sample_rate": sample_rate, "buffer_size": buffer_size}
-        problems = self.problems_with(self._settings)
-        if problems:
-            raise ValueError("; ".join(problems))
+        self._take_settings({"sample_rate": sample_rate, "buffer_size": buffer_size})
         self._listeners: list[SpeakingListener] = []
         self._initialized = False
         self._cleaned_up = False
@@ -53,29 +73,6 @@ class AudioSubsystem:
         was_speaking = self.speaking
         self.speaking, self.voice_id = False, None
         self._events.emit("audio:cleanup", component=self.name, reason=reason, was_speaking=was_speaking)
-
-    def settings(self) -> dict[str, Any]:
-        return dict(self._settings)
-
-    def problems_with(self, changes: Mapping[str, Any]) -> list[str]:
-        problems: list[str] = []
-        for key, value in changes.items():
-            if key == "sample_rate":
-                if not _is_whole(value) or value not in SAMPLE_RATES:
-                    rates = ", ".join(str(rate) for rate in SAMPLE_RATES)
-                    problems.append(f"audio sample_rate must be one of {rates} (Hz), got {value!r}")
-            elif key == "buffer_size":
-                if not _is_whole(value) or value not in BUFFER_SIZES:
-                    problems.append(
-                        f"audio buffer_size must be a power of two from {BUFFER_SIZES[0]} to "
-                        f"{BUFFER_SIZES[-1]} samples, got {value!r}"
-                    )
-            else:
-                problems.append(f"audio has no setting {key!r} (known: {', '.join(sorted(self._settings))})")
-        return problems
-
-    def apply(self, changes: Mapping[str, Any]) -> None:
-        self._settings.update(changes)
 
     def health(self) -> tuple[Health, dict[str, Any]]:
         facts: dict[str, Any] = {"speaking": self.speaking, "voice_id": self.voice_id, **self._settings}

@@ -14,12 +14,12 @@ import contextlib
 import logging
 import ssl
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
 from reference_client.events import EventEmitter
-from reference_client.subsystems import Health
+from reference_client.subsystems import Health, Rule, SettingsByRule
 
 log = logging.getLogger("reference_client.avatar")
 
@@ -38,8 +38,34 @@ class AvatarError(Exception):
         self.recoverable = recoverable
 
 
-class AvatarSubsystem:
+def _timeout_problem(value: object) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return None
+    return f"avatar timeout_ms must be a positive whole number, got {value!r}"
+
+
+def _quality_problem(value: object) -> str | None:
+    if value in QUALITIES:
+        return None
+    return f"avatar quality must be one of {', '.join(QUALITIES)}, got {value!r}"
+
+
+def _background_problem(value: object) -> str | None:
+    if isinstance(value, str) and value:
+        return None
+    return f"avatar background must be a non-empty text, got {value!r}"
+
+
+class AvatarSubsystem(SettingsByRule):
+    """The avatar session at the avatar API, following the voice; voice only when the API fails. Settings:
+    ``timeout_ms`` (per call to the API), ``quality`` (low, medium, high) and ``background``."""
+
     name = "avatar"
+    RULES: ClassVar[Mapping[str, Rule]] = {
+        "timeout_ms": _timeout_problem,
+        "quality": _quality_problem,
+        "background": _background_problem,
+    }
 
     def __init__(
         self,
@@ -54,14 +80,7 @@ class AvatarSubsystem:
     ) -> None:
         self._api_key = api_key
         self._events = events
-        self._settings: dict[str, Any] = {
-            "timeout_ms": timeout_ms,
-            "quality": quality,
-            "background": background,
-        }
-        problems = self.problems_with(self._settings)
-        if problems:
-            raise ValueError("; ".join(problems))
+        self._take_settings({"timeout_ms": timeout_ms, "quality": quality, "background": background})
         self._http = httpx.AsyncClient(base_url=url, verify=tls if tls is not None else True)
         self._session: dict[str, Any] | None = None  # the live avatar session, as the API described it
         self._abandoned: list[str] = []  # sessions given up on after an error, closed at the next chance
@@ -94,28 +113,6 @@ class AvatarSubsystem:
                 reason=reason,
                 closed_at_service=held[-1] in closed,
             )
-
-    def settings(self) -> dict[str, Any]:
-        return dict(self._settings)
-
-    def problems_with(self, changes: Mapping[str, Any]) -> list[str]:
-        problems: list[str] = []
-        for key, value in changes.items():
-            if key == "timeout_ms":
-                if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                    problems.append(f"avatar timeout_ms must be a positive whole number, got {value!r}")
-            elif key == "quality":
-                if value not in QUALITIES:
-                    problems.append(f"avatar quality must be one of {', '.join(QUALITIES)}, got {value!r}")
-            elif key == "background":
-                if not isinstance(value, str) or not value:
-                    problems.append(f"avatar background must be a non-empty text, got {value!r}")
-            else:
-                problems.append(f"avatar has no setting {key!r} (known: {', '.join(sorted(self._settings))})")
-        return problems
-
-    def apply(self, changes: Mapping[str, Any]) -> None:
-        self._settings.update(changes)
 
     def health(self) -> tuple[Health, dict[str, Any]]:
         facts: dict[str, Any] = {

@@ -210,30 +210,25 @@ class Recovery:
             self._events.emit("recovery:started", source=part, strategy=recovery_strategy(self._failed))
 
     def completed(self, session_id: str | None, resumed: bool) -> None:
-        """The client is ready again: the recovery, if there was one, is over."""
-        if not self._failed:
-            return
-        self._report_cascade(can_recover=True)
-        self._events.emit(
-            "recovery:completed",
-            components=list(self._failed),
-            strategy=recovery_strategy(self._failed),
-            session_id=session_id,
-            resumed=resumed,
-            took_ms=round((self._clock() - self._started_at) * 1000),
-        )
-        self._failed.clear()
+        """The client is ready again: the recovery, if there was one, is over (``recovery:completed``)."""
+        took_ms = round((self._clock() - self._started_at) * 1000)
+        self._end("recovery:completed", True, session_id=session_id, resumed=resumed, took_ms=took_ms)
 
     def gave_up(self, reason: str) -> None:
-        """The client gave up: the recovery, if there was one, failed."""
+        """The client gave up: the recovery, if there was one, failed (``recovery:failed``)."""
+        self._end("recovery:failed", False, reason=reason)
+
+    def _end(self, outcome: str, can_recover: bool, **facts: Any) -> None:
+        """End the recovery, if there is one: the cascade, if it was one, then ``outcome`` with the parts that
+        failed, the strategy and ``facts``."""
         if not self._failed:
             return
-        self._report_cascade(can_recover=False)
+        self._report_cascade(can_recover=can_recover)
         self._events.emit(
-            "recovery:failed",
+            outcome,
             components=list(self._failed),
             strategy=recovery_strategy(self._failed),
-            reason=reason,
+            **facts,
         )
         self._failed.clear()
 

@@ -20,7 +20,7 @@ from realtime_protocol.secrets import mask_secrets
 # graphql-ws (src/client.ts, isFatalInternalCloseCode: every 1xxx but 1000, 1001, 1005, 1006, 1012, 1013 and
 # 1014 is fatal) for 1002 and 1008. Unlike graphql-ws, 1009 (message too big) is retried: the client first
 # drops the message the gateway could not take and reports it, so the rest of the session goes on (see
-# RealtimeClient._refuse_oversized). And 1011 (internal error) is retried, as a 500 on the upgrade is, and as
+# ClientSession.refuse_oversized). And 1011 (internal error) is retried, as a 500 on the upgrade is, and as
 # the Ably client spec retries server-side failures.
 FATAL_CLOSE_CODES = {
     CloseCode.PROTOCOL_ERROR,

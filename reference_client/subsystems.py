@@ -8,8 +8,8 @@ is when someone wants the client's health.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal, Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Literal, Protocol
 
 Health = Literal["up", "degraded", "down"]
 
@@ -36,3 +36,40 @@ class Subsystem(Protocol):
 
     def health(self) -> tuple[Health, dict[str, Any]]:
         """How the subsystem is, with the facts behind it (no secrets)."""
+
+
+# The problem with a setting's value, in one plain line, or None when the value will do.
+Rule = Callable[[Any], str | None]
+
+
+class SettingsByRule:
+    """Run-time settings a subsystem keeps itself (``_settings``, by name), each checked by its own rule
+    (``RULES``): the ``settings``, ``problems_with`` and ``apply`` of the ``Subsystem`` contract."""
+
+    name: str
+    RULES: ClassVar[Mapping[str, Rule]]
+    _settings: dict[str, Any]
+
+    def _take_settings(self, settings: Mapping[str, Any]) -> None:
+        """Start with ``settings``; ``ValueError`` with every problem, in one line, when any is wrong."""
+        problems = self.problems_with(settings)
+        if problems:
+            raise ValueError("; ".join(problems))
+        self._settings = dict(settings)
+
+    def settings(self) -> dict[str, Any]:
+        return dict(self._settings)
+
+    def problems_with(self, changes: Mapping[str, Any]) -> list[str]:
+        problems: list[str] = []
+        for key, value in changes.items():
+            rule = self.RULES.get(key)
+            if rule is None:
+                known = ", ".join(sorted(self.RULES))
+                problems.append(f"{self.name} has no setting {key!r} (known: {known})")
+            elif (problem := rule(value)) is not None:
+                problems.append(problem)
+        return problems
+
+    def apply(self, changes: Mapping[str, Any]) -> None:
+        self._settings.update(changes)

@@ -157,7 +157,7 @@ def avatar_service_in_trouble(context: Context, trouble: str) -> None:
 @when("the avatar service works normally again")
 def avatar_service_recovers(context: Context) -> None:
     """Lifts the avatar service's trouble: it answers promptly and normally again."""
-    context.services.avatar_recovers()
+    context.services.avatar.recover()
 
 
 @then("the client reports an avatar error it can recover from, falling back to voice only")
@@ -186,7 +186,7 @@ def client_still_ready(context: Context) -> None:
         what="the client's state",
         seen=lambda state: observations.describe_client(world.client.events(), state),
     )
-    check(world.client.session_id, equal_to(world.session_before_disruption), what="the client's session")
+    check(world.client.session_id, equal_to(world.faults.session_before), what="the client's session")
     lost = Events(world.client.events()).of(ConnectionLost, since=world.since("disruption"))
     check(lost, has_length(0), what="the connections the client lost")
 

@@ -100,7 +100,7 @@ def retries_follow_policy(context: Context, count: int) -> None:
         )
     finally:
         rows = retry_schedule.judge(_planned(context), policy, count, late_ms=settings.retry_timing_grace_ms)
-        world.findings.append(retry_schedule.schedule_text(rows, policy))
+        world.report.findings.append(retry_schedule.schedule_text(rows, policy))
         allure.attach(
             retry_schedule.schedule_html(rows, policy),
             name="Reconnection schedule",
@@ -180,7 +180,7 @@ def link_starts_flapping(context: Context) -> None:
     the stable time.
     """
     context.world.disrupt()
-    context.services.cut_connections_after(context.settings.flapping_connection_ms)
+    context.services.gateway.cut_connections_after(context.settings.flapping_connection_ms)
 
 
 @then("the client reconnects {count:d} times, each connection dropped before it counted as stable")
@@ -236,7 +236,7 @@ def gateway_goes_away_for_good(context: Context) -> None:
     connection, then drops it for want of a gateway, so each attempt is counted on the way.
     """
     context.world.disrupt()
-    context.services.stop_gateway("crash", int(CloseCode.GOING_AWAY), keep_sessions=False)
+    context.services.gateway.stop("crash", int(CloseCode.GOING_AWAY), keep_sessions=False)
 
 
 @then("the client gives up after {count:d} retries, saying how many attempts it made and the last error")
@@ -293,10 +293,10 @@ def crowd_all_ready(context: Context) -> None:
     world = context.world
     people = [world.new_person("member") for _ in range(context.settings.jitter_crowd_clients)]
     world.create_crowd(people)
-    world.connect_crowd()
+    world.crowd.connect()
     policy = Policy.of(world.client_timings())
     retries_s = sum(policy.bounds_ms(number)[1] for number in range(1, 4)) / 1000
-    world.await_crowd_ready(extra_s=retries_s)
+    world.crowd.await_ready(extra_s=retries_s)
 
 
 @when("every client of the crowd has retried {count:d} times, with their spread in the report")
@@ -311,7 +311,7 @@ def crowd_has_retried(context: Context, count: int) -> None:
         wait_for(
             lambda: [
                 name
-                for name, seen in context.world.crowd_events().items()
+                for name, seen in context.world.crowd.events().items()
                 if len(retry_schedule.retry_moments(seen, since, count)) < count
             ],
             empty(),
@@ -320,7 +320,7 @@ def crowd_has_retried(context: Context, count: int) -> None:
         )
     finally:
         measured = _spreads(context, count)
-        world.findings.append(retry_schedule.spread_text(measured))
+        world.report.findings.append(retry_schedule.spread_text(measured))
         allure.attach(
             retry_schedule.spread_html(measured),
             name="Retry spread",
@@ -423,5 +423,5 @@ def _ready_lifetimes_ms(events: list[ObservedEvent], since: float) -> list[float
 def _spreads(context: Context, count: int) -> list[retry_schedule.RetrySpread]:
     world = context.world
     return retry_schedule.spreads(
-        context.world.crowd_events(), world.since("disruption"), count, Policy.of(world.client_timings())
+        context.world.crowd.events(), world.since("disruption"), count, Policy.of(world.client_timings())
     )

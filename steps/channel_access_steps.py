@@ -35,10 +35,10 @@ def people_with_read_grants(context: Context, people: int, channels: int) -> Non
     who may not.
     """
     world = context.world
-    world.channels = channel_names(channels)
-    for grant in read_grants(people, world.channels, world.rng):
+    world.crowd.channels = channel_names(channels)
+    for grant in read_grants(people, world.crowd.channels, world.rng):
         person = world.new_person("subscriber", read=grant)
-        world.people[person.name] = person
+        world.crowd.people[person.name] = person
 
 
 @given("everyone's client is ready")
@@ -47,9 +47,9 @@ def everyones_client_is_ready(context: Context) -> None:
     every one of them is ready.
     """
     world = context.world
-    world.create_crowd(list(world.people.values()))
-    world.connect_crowd()
-    world.await_crowd_ready()
+    world.create_crowd(list(world.crowd.people.values()))
+    world.crowd.connect()
+    world.crowd.await_ready()
 
 
 @when("everyone's client asks to follow every channel")
@@ -58,15 +58,15 @@ def everyone_follows_every_channel(context: Context) -> None:
     answered each request: confirmed, or refused.
     """
     world = context.world
-    for name in world.people:
-        for channel in world.channels:
+    for name in world.crowd.people:
+        for channel in world.crowd.channels:
             world.clients[name].subscribe(channel)
-    wanted = {name: len(world.channels) for name in world.people}
+    wanted = {name: len(world.crowd.channels) for name in world.crowd.people}
     wait_for(
         lambda: channel_access.still_in_flight(
             {
                 name: channel_access.subscription_answers(events)
-                for name, events in context.world.crowd_events().items()
+                for name, events in context.world.crowd.events().items()
             },
             wanted,
         ),
@@ -79,8 +79,8 @@ def everyone_follows_every_channel(context: Context) -> None:
 @when("the server pushes {count:d} messages on each channel")
 def server_pushes_on_each_channel(context: Context, count: int) -> None:
     """Has the server publish that many messages, numbered from 1, on each channel the scenario made up."""
-    for channel in context.world.channels:
-        context.services.push(channel, count)
+    for channel in context.world.crowd.channels:
+        context.services.gateway.push(channel, count)
 
 
 @then("everyone receives messages 1 to {count:d} of each channel they may read, each once and in order")
@@ -90,7 +90,9 @@ def everyone_receives_what_they_may_read(context: Context, count: int) -> None:
     """
     world = context.world
     wait_for(
-        lambda: channel_access.missing_deliveries(world.people, _deliveries(context), world.channels, count),
+        lambda: channel_access.missing_deliveries(
+            world.crowd.people, _deliveries(context), world.crowd.channels, count
+        ),
         no_problems("problems"),
         within_s=context.settings.wait_timeout_s,
         what="every message to reach everyone allowed to read it",
@@ -103,13 +105,13 @@ def no_one_receives_forbidden_messages(context: Context) -> None:
     person received even one message from a channel they may not read (naming who got what, from where).
     """
     world = context.world
-    sessions = {name: world.clients[name].session_id or "" for name in world.people}
-    sent = context.services.gateway_messages_sent(list(sessions.values()))
+    sessions = {name: world.clients[name].session_id or "" for name in world.crowd.people}
+    sent = context.services.gateway.messages_sent(list(sessions.values()))
     wait_for(
         lambda: channel_access.still_in_flight(
             {
                 name: channel_access.highest_seq(events)
-                for name, events in context.world.crowd_events().items()
+                for name, events in context.world.crowd.events().items()
             },
             {name: sent.get(session, 0) for name, session in sessions.items()},
         ),
@@ -118,7 +120,7 @@ def no_one_receives_forbidden_messages(context: Context) -> None:
         what="everything the gateway sent to arrive",
     )
     check(
-        channel_access.leaks(world.people, _deliveries(context)),
+        channel_access.leaks(world.crowd.people, _deliveries(context)),
         no_problems("leaks"),
         what="what people received from channels they may not read",
     )
@@ -130,18 +132,18 @@ def gateway_refused_forbidden_subscriptions(context: Context) -> None:
     holds no subscription to such a channel.
     """
     world = context.world
-    person_of = {world.clients[name].session_id: name for name in world.people}
+    person_of = {world.clients[name].session_id: name for name in world.crowd.people}
     journal = context.services.gateway_journal
     refused = {
         (person_of.get(record.session, "someone unknown"), record.channel)
         for record in Records(journal).of(GatewaySubscribeRefused)
     }
-    forbidden = channel_access.forbidden_pairs(world.people, world.channels)
+    forbidden = channel_access.forbidden_pairs(world.crowd.people, world.crowd.channels)
     check(refused, equal_to(forbidden), what="the requests the gateway refused (person, channel)")
     held = {
         (name, channel)
-        for name in world.people
-        for channel in context.services.gateway_subscriptions(world.clients[name].session_id or "")
+        for name in world.crowd.people
+        for channel in context.services.gateway.subscriptions(world.clients[name].session_id or "")
     }
     check(held & forbidden, empty(), what="subscriptions the gateway holds to forbidden channels")
 
@@ -182,7 +184,7 @@ def gateway_refuses_the_post(context: Context, channel: str) -> None:
     """Waits until the gateway records refusing each message the application sent on the channel, and checks
     that it accepted none of them.
     """
-    sent, journal = context.world.published.get(channel, []), context.services.gateway_journal
+    sent, journal = context.world.messages.published.get(channel, []), context.services.gateway_journal
     wait_for(
         lambda: [record.id for record in Records(journal).of(GatewayPublishRefused, channel=channel)],
         has_items(*sent),
@@ -201,7 +203,7 @@ def client_reports_refused(context: Context) -> None:
     the channel and a reason.
     """
     client = context.world.client
-    sent = [message_id for ids in context.world.published.values() for message_id in ids]
+    sent = [message_id for ids in context.world.messages.published.values() for message_id in ids]
     refused = wait_for(
         lambda: Events(client.events()).of(PublishRefused),
         has_length(len(sent)),
@@ -238,7 +240,7 @@ def refused_not_resent(context: Context) -> None:
     client never resent it.
     """
     world, journal = context.world, context.services.gateway_journal
-    sent = [message_id for ids in world.published.values() for message_id in ids]
+    sent = [message_id for ids in world.messages.published.values() for message_id in ids]
     seen = [record.id for record in Records(journal).of(GatewayPublish) if record.id in sent]
     check(seen, each_exactly_once(sent), what="how often the gateway saw each refused message")
     resent = [event.id for event in Events(world.client.events()).of(PublishResent)]
@@ -246,4 +248,4 @@ def refused_not_resent(context: Context) -> None:
 
 
 def _deliveries(context: Context) -> dict[str, dict[str, list[object]]]:
-    return {name: channel_access.received(events) for name, events in context.world.crowd_events().items()}
+    return {name: channel_access.received(events) for name, events in context.world.crowd.events().items()}

@@ -194,7 +194,7 @@ def client_respected_retry_after(context: Context) -> None:
     requests = Records(context.services.auth_journal).of(AuthTokenRequested)
     check(requests, has_length(greater_than_or_equal_to(2)), what="the sign-in requests the auth service saw")
     waited_ms = (requests[1].at - requests[0].at) * 1000
-    asked_ms = context.world.auth_pause_ms
+    asked_ms = context.world.faults.auth_pause_ms
     check(
         waited_ms,
         greater_than_or_equal_to(asked_ms),
@@ -214,7 +214,7 @@ def client_resumed(context: Context) -> None:
     )
     check(
         world.client.session_id,
-        equal_to(world.session_before_disruption),
+        equal_to(world.faults.session_before),
         what="the client's session after reconnecting",
     )
 
@@ -225,7 +225,7 @@ def client_has_new_session(context: Context) -> None:
     world = context.world
     check(
         world.client.session_id,
-        all_of(not_none(), is_not(equal_to(world.session_before_disruption))),
+        all_of(not_none(), is_not(equal_to(world.faults.session_before))),
         what="the client's session",
     )
 

@@ -49,7 +49,7 @@ def application_changes_configuration(context: Context) -> None:
     interval, heartbeat timeout, retry limit, level, sample rate, buffer size, or any other name. Values: "3
     times the usual" (the suite's own setting), "50 percent", a whole number, a quoted text, or words."""
     update = coordination.update_from_rows(context.table, context.settings)
-    context.world.reconfiguration = coordination.reconfigure(context.world.client, update)
+    context.world.configuration.reconfiguration = coordination.reconfigure(context.world.client, update)
 
 
 @when("the application sets the client's heartbeat interval to {factor:d} times the usual")
@@ -92,13 +92,15 @@ def heartbeat_pace(context: Context, factor: int = 1) -> None:
     since = _reconfiguration(context).at
     interval_s = factor * settings.heartbeat_interval_ms / 1000
     gaps = wait_for(
-        lambda: coordination.heartbeat_gaps(context.services.gateway_heartbeats(), since),
+        lambda: coordination.heartbeat_gaps(context.services.gateway.heartbeats(), since),
         has_length(greater_than_or_equal_to(HEARTBEATS_MEASURED - 1)),
         within_s=HEARTBEATS_MEASURED * interval_s + settings.wait_timeout_s,
         what=f"the gateway to hear {HEARTBEATS_MEASURED} heartbeats from the client",
     )
     typical_s = coordination.typical_gap(gaps)
-    world.findings.append(f"Heartbeats heard by the gateway: typically {typical_s * 1000:.0f} ms apart")
+    world.report.findings.append(
+        f"Heartbeats heard by the gateway: typically {typical_s * 1000:.0f} ms apart"
+    )
     check(
         typical_s,
         all_of(
@@ -219,7 +221,7 @@ def configuration_unchanged(context: Context) -> None:
 
 def _reconfigure(context: Context, update: dict[str, dict[str, Any]]) -> None:
     reconfiguration = coordination.reconfigure(context.world.client, update)
-    context.world.reconfiguration = reconfiguration
+    context.world.configuration.reconfiguration = reconfiguration
     check(reconfiguration.refusal, none(), what="the client's refusal of the configuration update")
 
 
@@ -229,5 +231,7 @@ def _debug_lines(context: Context) -> int:
 
 def _reconfiguration(context: Context) -> coordination.Reconfiguration:
     return check(
-        context.world.reconfiguration, not_none(), what="the configuration update the scenario asked for"
+        context.world.configuration.reconfiguration,
+        not_none(),
+        what="the configuration update the scenario asked for",
     )

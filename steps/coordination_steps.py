@@ -72,14 +72,14 @@ def sign_in_revoked(context: Context) -> None:
     once the client has been told."""
     world = context.world
     world.disrupt()
-    context.services.revoke_sign_in(world.subjects[world.api_keys["the client"]])
+    context.services.revoke_sign_in(world.accounts.subjects[world.accounts.api_keys["the client"]])
 
 
 @when("the gateway forgets every session")
 def gateway_forgets_sessions(context: Context) -> None:
     """Makes the gateway lose every session it holds, as a gateway that lost its memory would: a client that
     asks to resume one is told it is unknown."""
-    context.services.forget_gateway_sessions()
+    context.services.gateway.forget_sessions()
 
 
 @when("the client finds the gateway out of reach")

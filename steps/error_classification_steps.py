@@ -43,8 +43,8 @@ def first_attempt_will_fail(context: Context, where: str, trouble: str) -> None:
     if where not in ("connection", "session"):
         raise ValueError(f"say the client's first connection or first session, not {where!r}")
     arranged = arrange_trouble(where, trouble, context.services, context.settings)
-    context.world.gateway_url = arranged.gateway_url
-    context.world.gateway_pause_ms = arranged.asked_pause_ms
+    context.world.faults.gateway_url = arranged.gateway_url
+    context.world.faults.gateway_pause_ms = arranged.asked_pause_ms
 
 
 @then("the client classifies it as {classification}, {worth}")
@@ -67,7 +67,7 @@ def client_earliest_retry(context: Context, earliest: str) -> None:
     "after the pause it was asked for"): it recommended that pause, and scheduled and started its next
     attempt no sooner.
     """
-    pause_ms = earliest_retry_ms(earliest, context.settings, context.world.gateway_pause_ms)
+    pause_ms = earliest_retry_ms(earliest, context.settings, context.world.faults.gateway_pause_ms)
     if pause_ms is None:
         _gives_up_for_good(context)
     else:

@@ -29,13 +29,13 @@ def server_is_streaming(context: Context, channel: str) -> None:
     """Starts the server streaming numbered messages on the channel, at the suite's stream rate, until it is
     told to stop.
     """
-    context.services.start_stream(channel)
+    context.services.gateway.start_stream(channel)
 
 
 @when('the server pushes {count:d} messages on "{channel}"')
 def server_pushes(context: Context, count: int, channel: str) -> None:
     """Has the server publish that many messages on the channel, numbered from 1."""
-    context.services.push(channel, count)
+    context.services.gateway.push(channel, count)
 
 
 @when('the server streams messages on "{channel}" for a while')
@@ -43,7 +43,7 @@ def server_streams_for_a_while(context: Context, channel: str) -> None:
     """Streams numbered messages on the channel until the client has received at least 20 of them, then stops
     the stream.
     """
-    context.services.start_stream(channel)
+    context.services.gateway.start_stream(channel)
     client = context.world.client
     wait_for(
         lambda: observations.delivered_numbers(client.events(), channel),
@@ -51,13 +51,13 @@ def server_streams_for_a_while(context: Context, channel: str) -> None:
         within_s=context.settings.wait_timeout_s,
         what=f"the stream on {channel!r} to reach the client",
     )
-    context.world.streamed[channel] = context.services.stop_stream(channel)
+    context.world.messages.streamed[channel] = context.services.gateway.stop_stream(channel)
 
 
 @when('the server stops streaming on "{channel}"')
 def server_stops_streaming(context: Context, channel: str) -> None:
     """Stops the server's stream on the channel and remembers how many messages it sent."""
-    context.world.streamed[channel] = context.services.stop_stream(channel)
+    context.world.messages.streamed[channel] = context.services.gateway.stop_stream(channel)
 
 
 @given('the client has received some messages on "{channel}"')
@@ -85,7 +85,7 @@ def client_receives_whole_stream(context: Context, channel: str) -> None:
     """Waits until the client has received every message the server streamed on the channel (up to when the
     stream stopped), each exactly once and in order.
     """
-    _receives_exactly(context, channel, context.world.streamed[channel])
+    _receives_exactly(context, channel, context.world.messages.streamed[channel])
 
 
 def _receives_exactly(context: Context, channel: str, count: int) -> None:
@@ -125,7 +125,7 @@ def gateway_received_each_once(context: Context, count: int, channel: str) -> No
     """Checks that the application sent that many messages on the channel, and waits until the gateway has
     accepted each of them exactly once: none lost, none twice.
     """
-    sent = context.world.published.get(channel, [])
+    sent = context.world.messages.published.get(channel, [])
     check(sent, has_length(count), what=f"the messages the application sent on {channel!r}")
     journal = context.services.gateway_journal
     wait_for(
@@ -152,7 +152,7 @@ def client_has_nothing_pending(context: Context) -> None:
 def client_resent(context: Context, count: int) -> None:
     """Checks that exactly that many of the messages the application sent were sent again by the client."""
     resent = {event.id for event in Events(context.world.client.events()).of(PublishResent)}
-    sent = [message_id for ids in context.world.published.values() for message_id in ids]
+    sent = [message_id for ids in context.world.messages.published.values() for message_id in ids]
     check(
         [message_id for message_id in sent if message_id in resent],
         has_length(count),
@@ -166,7 +166,7 @@ def gateway_has_subscription(context: Context, channel: str) -> None:
     """Waits until the gateway has the client's session subscribed to the channel."""
     client, services = context.world.client, context.services
     wait_for(
-        lambda: services.gateway_subscriptions(client.session_id or ""),
+        lambda: services.gateway.subscriptions(client.session_id or ""),
         has_item(channel),
         within_s=context.settings.wait_timeout_s,
         what=f"the gateway to have the client's session subscribed to {channel!r}",

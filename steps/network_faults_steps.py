@@ -18,8 +18,8 @@ def network_suffers(context: Context, fault: str) -> None:
     """
     plan = network_faults.parse_fault(fault, context.settings.production_second_ms / 1000)
     context.world.disrupt()
-    network_faults.apply_fault(plan, context.services)
-    context.world.fault_plan = plan
+    network_faults.apply_fault(plan, context.services.proxy)
+    context.world.faults.plan = plan
 
 
 @then("once the network is back, the client is ready {bound}")
@@ -30,12 +30,12 @@ def ready_once_network_back(context: Context, bound: str) -> None:
     """
     bound_s = network_faults.recovery_bound_s(bound, context.settings)
     world, services, since = context.world, context.services, context.world.since("disruption")
-    check(world.fault_plan, not_none(), what="the network fault the scenario applied")
+    check(world.faults.plan, not_none(), what="the network fault the scenario applied")
     healed_at = wait_for(
-        lambda: network_faults.lifted_at(services.network_faults(), since),
+        lambda: network_faults.lifted_at(services.proxy.faults(), since),
         described_as("every fault lifted", not_none()),
-        within_s=world.fault_plan.lasting_ms / 1000 + context.settings.wait_timeout_s,
-        what=f"the network to be back after {world.fault_plan.words}",
+        within_s=world.faults.plan.lasting_ms / 1000 + context.settings.wait_timeout_s,
+        what=f"the network to be back after {world.faults.plan.words}",
     )
     took_s = wait_for(
         lambda: network_faults.recovery_s(world.client.events(), healed_at),
@@ -44,7 +44,7 @@ def ready_once_network_back(context: Context, bound: str) -> None:
         what="the client to be ready again once the network was back",
         seen=lambda _: observations.describe_client(world.client.events(), world.client.state),
     )
-    world.findings.append(
+    world.report.findings.append(
         f"Ready again {took_s * 1000:.0f} ms after the network was back (allowed {bound_s * 1000:.0f} ms)"
     )
     check(took_s, less_than_or_equal_to(bound_s), what=f"the seconds the client took to be ready {bound}")
@@ -84,4 +84,4 @@ def reconnected_and_resumed(context: Context) -> None:
         greater_than_or_equal_to(1),
         what="the number of times the client resumed its session",
     )
-    check(world.client.session_id, equal_to(world.session_before_disruption), what="the client's session")
+    check(world.client.session_id, equal_to(world.faults.session_before), what="the client's session")

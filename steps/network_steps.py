@@ -17,7 +17,7 @@ def network_goes_down(context: Context) -> None:
     refused until it comes back.
     """
     context.world.disrupt()
-    context.services.network_down()
+    context.services.proxy.down()
 
 
 @when("the network silently stops delivering anything from the gateway")
@@ -26,7 +26,7 @@ def network_goes_silent(context: Context) -> None:
     closed.
     """
     context.world.disrupt()
-    context.services.add_fault("timeout", stream="downstream", timeout=0)
+    context.services.proxy.add_toxic("timeout", stream="downstream", timeout=0)
 
 
 @when("the network comes back")
@@ -34,7 +34,7 @@ def network_comes_back(context: Context) -> None:
     """Restores the network between the client and the gateway: every fault is lifted and connections are
     accepted again.
     """
-    context.services.heal_network()
+    context.services.proxy.heal()
     context.world.mark("network restored")
 
 

@@ -62,7 +62,7 @@ def gateway_speaks(context: Context, versions: str) -> None:
     """Makes the gateway speak only the protocol versions named ("version 2 and version 1", "only version 1"),
     until the scenario ends; by default it speaks versions 2 and 1.
     """
-    context.services.gateway_speaks(protocol.protocol_versions(versions))
+    context.services.gateway.speak(protocol.protocol_versions(versions))
 
 
 @given("the gateway {answer:w} compression")
@@ -71,7 +71,7 @@ def gateway_compression(context: Context, answer: str) -> None:
     ("refuses"), until the scenario ends.
     """
     check(answer, is_in(("accepts", "refuses")), what="what the gateway does with compression")
-    context.services.gateway_compresses(answer == "accepts")
+    context.services.gateway.accept_compression(answer == "accepts")
 
 
 # -- what goes wrong ----------------------------------------------------------------------------------------
@@ -85,7 +85,7 @@ def application_sends_oversized(context: Context, channel: str) -> None:
     world = context.world
     world.disrupt()
     payload = protocol.oversized(world.rng, context.settings.gateway_max_message_bytes)
-    world.oversized.append(world.client.publish(channel, payload))
+    world.messages.oversized.append(world.client.publish(channel, payload))
 
 
 @when('the server sends a message too big for the client on "{channel}"')
@@ -95,7 +95,7 @@ def server_sends_oversized(context: Context, channel: str) -> None:
     """
     context.world.disrupt()
     limit = context.settings.max_message_bytes
-    context.services.publish_too_big(channel, protocol.oversized(context.world.rng, limit), limit)
+    context.services.gateway.publish_too_big(channel, protocol.oversized(context.world.rng, limit), limit)
 
 
 @when("the server sends {frame} instead of a message")
@@ -105,7 +105,7 @@ def server_sends_unusable_frame(context: Context, frame: str) -> None:
     moment is marked as the disruption.
     """
     context.world.disrupt()
-    sent_to = context.services.send_odd_frame(protocol.unusable_frame(frame), frame)
+    sent_to = context.services.gateway.send_odd_frame(protocol.unusable_frame(frame), frame)
     check(sent_to, equal_to(1), what="the number of clients the odd frame went to")
 
 
@@ -116,7 +116,7 @@ def server_sends_unknown_kind(context: Context, count: int) -> None:
     """
     context.world.disrupt()
     for _ in range(count):
-        context.services.send_odd_frame(protocol.UNKNOWN_FRAME, "a message of an unknown kind")
+        context.services.gateway.send_odd_frame(protocol.UNKNOWN_FRAME, "a message of an unknown kind")
 
 
 @when('the server pushes {count:d} messages on "{channel}", some highly compressible and some not')
@@ -125,8 +125,8 @@ def server_pushes_mixed(context: Context, count: int, channel: str) -> None:
     over and over (compresses well) and random data (does not compress).
     """
     payloads = protocol.mixed_payloads(context.world.rng, count, MIXED_PAYLOAD_CHARS)
-    context.world.sent_data.setdefault(channel, []).extend(payloads)
-    context.services.push_data(channel, payloads)
+    context.world.messages.sent_data.setdefault(channel, []).extend(payloads)
+    context.services.gateway.push_data(channel, payloads)
 
 
 @when('the application sends {count:d} messages on "{channel}", some highly compressible and some not')
@@ -147,7 +147,7 @@ def client_told_too_big(context: Context) -> None:
     id, because it was too big.
     """
     world = context.world
-    oversized = check(world.oversized, has_length(1), what="the messages too big for the gateway")[0]
+    oversized = check(world.messages.oversized, has_length(1), what="the messages too big for the gateway")[0]
     refused = wait_for(
         lambda: [event.facts() for event in Events(world.client.events()).of(PublishRefused)],
         has_item(has_entries(id=oversized)),
@@ -170,7 +170,7 @@ def client_never_resends_oversized(context: Context) -> None:
     def resent_and_closes() -> tuple[list[str], int]:
         resent = [event.id for event in Events(world.client.events()).of(PublishResent)]
         closes = protocol.closes_seen(journal.entries()).count(too_big)
-        return [message_id for message_id in resent if message_id in world.oversized], closes
+        return [message_id for message_id in resent if message_id in world.messages.oversized], closes
 
     holds_throughout(
         resent_and_closes,
@@ -187,7 +187,7 @@ def receives_intact(context: Context, client: str, channel: str) -> None:
     """
     world = context.world
     driver = check(world.clients.get(client), not_none(), what=f"the client called {client!r}")
-    expected = protocol.digests(world.sent_data.get(channel, []))
+    expected = protocol.digests(world.messages.sent_data.get(channel, []))
     wait_for(
         lambda: protocol.digests(observations.delivered(driver.events(), channel)),
         equal_to(expected),
@@ -334,7 +334,7 @@ def connection_compressed(context: Context, was_or_not: str) -> None:
     check(was_or_not, is_in(("was", "was not")), what="whether the connection should be compressed")
     world = context.world
     negotiated = [event.compression for event in Events(world.client.events()).of(ProtocolNegotiated)]
-    world.findings.append(
+    world.report.findings.append(
         f"Compression on the client's connection: {negotiated[-1] if negotiated else 'none'}"
     )
     check(

@@ -53,7 +53,7 @@ def gateway_shows_impostor_certificate(context: Context) -> None:
     """Makes the gateway show, from now on in the scenario, a certificate for its own address issued by an
     authority that nobody trusts, as an impostor or a misconfigured server would.
     """
-    context.services.show_untrusted_gateway_certificate()
+    context.services.gateway.show_untrusted_certificate()
 
 
 @then("the client signed in and connected over encrypted connections")

@@ -29,13 +29,13 @@ def crowd_ready_and_subscribed(context: Context, channel: str) -> None:
     """
     world, within_s = context.world, context.settings.wait_timeout_s
     world.create_crowd([world.new_person("member") for _ in range(context.settings.server_fault_clients)])
-    world.connect_crowd()
-    world.await_crowd_ready()
-    for name in world.people:
+    world.crowd.connect()
+    world.crowd.await_ready()
+    for name in world.crowd.people:
         world.clients[name].subscribe(channel)
     wait_for(
         lambda: [
-            name for name, seen in context.world.crowd_events().items() if not _subscribed(seen, channel)
+            name for name, seen in context.world.crowd.events().items() if not _subscribed(seen, channel)
         ],
         empty(),
         within_s=within_s,
@@ -49,7 +49,7 @@ def crowd_has_received_some(context: Context, channel: str) -> None:
     wait_for(
         lambda: [
             name
-            for name, seen in context.world.crowd_events().items()
+            for name, seen in context.world.crowd.events().items()
             if len(observations.delivered_numbers(seen, channel)) < SOME_MESSAGES
         ],
         empty(),
@@ -66,7 +66,7 @@ def gateway_restarts(context: Context, kind: str) -> None:
     """
     restart = server_faults.restart_kind(kind)
     _fault_strikes(context, f"the gateway restarted {kind}")
-    context.services.restart_gateway(restart.mode, restart.code)
+    context.services.gateway.restart(restart.mode, restart.code)
 
 
 @when("gateway node {node} is taken out for an update, warning its clients that {warning}")
@@ -77,13 +77,13 @@ def gateway_node_taken_out(context: Context, node: str, warning: str) -> None:
     """
     code = server_faults.warning_code(warning)
     _fault_strikes(context, f"node {node} taken out for an update")
-    context.services.drain_gateway_node(node, code)
+    context.services.gateway.nodes.drain(node, code)
 
 
 @when("gateway node {node} is back, updated")
 def gateway_node_back(context: Context, node: str) -> None:
     """Starts the gateway node again on its address; the load balancer sends it nothing until told to."""
-    context.services.start_gateway_node(node)
+    context.services.gateway.nodes.start(node)
 
 
 @then("every client of the crowd lost its connection because {reason}")
@@ -94,7 +94,7 @@ def crowd_lost_connection(context: Context, reason: str) -> None:
     """
     code, fault = server_faults.close_code_for(reason), _last_fault(context)
     wait_for(
-        lambda: server_faults.lost_connections(fault, context.world.crowd_events(), code),
+        lambda: server_faults.lost_connections(fault, context.world.crowd.events(), code),
         no_problems("clients that did not lose their connection that way"),
         within_s=context.settings.wait_timeout_s,
         what=f"every client to lose its connection because {reason}",
@@ -160,23 +160,24 @@ def crowd_kept_its_data(context: Context, channel: str) -> None:
     """
     world = context.world
     check(
-        world.server_faults,
+        world.crowd.faults,
         has_length(greater_than_or_equal_to(1)),
         what="the faults the crowd lived through",
     )
     wait_for(
         lambda: server_faults.data_lost(
-            world.server_faults,
-            {name: world.clients[name].session_id for name in world.people},
+            world.crowd.faults,
+            {name: world.clients[name].session_id for name in world.crowd.people},
             {
                 name: observations.delivered_numbers(seen, channel)
-                for name, seen in context.world.crowd_events().items()
+                for name, seen in context.world.crowd.events().items()
             },
-            world.streamed[channel],
+            world.messages.streamed[channel],
         ),
         no_problems("losses"),
         within_s=context.settings.wait_timeout_s,
-        what=f"every client that came back to have all {world.streamed[channel]} messages on {channel!r}",
+        what=f"every client that came back to have all {world.messages.streamed[channel]} messages "
+        f"on {channel!r}",
     )
 
 
@@ -189,13 +190,13 @@ def _subscribed(seen: list[ObservedEvent], channel: str) -> bool:
 
 def _fault_strikes(context: Context, label: str) -> None:
     world = context.world
-    sessions = {name: world.clients[name].session_id for name in world.people}
-    world.server_faults.append(CrowdFault(label, time.monotonic(), sessions))
+    sessions = {name: world.clients[name].session_id for name in world.crowd.people}
+    world.crowd.faults.append(CrowdFault(label, time.monotonic(), sessions))
     world.mark("disruption")
 
 
 def _last_fault(context: Context) -> CrowdFault:
-    faults = context.world.server_faults
+    faults = context.world.crowd.faults
     check(faults, is_not(empty()), what="the server faults the scenario has seen")
     return faults[-1]
 
@@ -204,17 +205,17 @@ def _settle(context: Context) -> CrowdFault:
     world, fault = context.world, _last_fault(context)
     try:
         wait_for(
-            lambda: server_faults.unsettled(fault, context.world.crowd_events()),
+            lambda: server_faults.unsettled(fault, context.world.crowd.events()),
             no_problems("clients still on their way back"),
             within_s=context.settings.wait_timeout_s,
             what="every client of the crowd to be ready again or to give up",
         )
     finally:
         fault.outages = server_faults.measure(
-            fault, context.world.crowd_events(), context.services.journal_entries()
+            fault, context.world.crowd.events(), context.services.journal_entries()
         )
         second_ms = context.settings.production_second_ms
-        world.findings.append(server_faults.summary_text(fault, second_ms))
+        world.report.findings.append(server_faults.summary_text(fault, second_ms))
         allure.attach(
             server_faults.summary_html(fault, second_ms),
             name=f"Server fault: {fault.label}",

@@ -63,7 +63,7 @@ def client_never_reached_gateway(context: Context) -> None:
 def gateway_knows_session(context: Context) -> None:
     """Waits until the gateway lists the client's session among its live sessions."""
     wait_for(
-        context.services.gateway_sessions,
+        context.services.gateway.sessions,
         has_item(context.world.client.session_id),
         within_s=context.settings.wait_timeout_s,
         what="the gateway to know the client's session",
@@ -75,7 +75,7 @@ def gateway_gives_up_on_session(context: Context) -> None:
     """Waits (up to the resume window, plus the usual wait) until the gateway lets the session the client had
     before the disruption expire.
     """
-    session, settings = context.world.session_before_disruption, context.settings
+    session, settings = context.world.faults.session_before, context.settings
     wait_for(
         lambda: [
             record.session for record in Records(context.services.gateway_journal).of(GatewaySessionExpired)
@@ -105,13 +105,13 @@ def gateway_shuts_down_for_restart(context: Context) -> None:
     their sessions are kept so they can be resumed.
     """
     context.world.disrupt()
-    context.services.stop_gateway("graceful", int(CloseCode.GOING_AWAY), keep_sessions=True)
+    context.services.gateway.stop("graceful", int(CloseCode.GOING_AWAY), keep_sessions=True)
 
 
 @when("the gateway comes back")
 def gateway_comes_back(context: Context) -> None:
     """Starts the gateway again after a restart, so clients can connect to it again."""
-    context.services.start_gateway()
+    context.services.gateway.start()
     context.world.mark("network restored")
 
 
@@ -164,7 +164,7 @@ def auth_hands_out_flawed_tokens(context: Context, token: str) -> None:
 @when("something asks the gateway for a realtime connection without any token")
 def ask_gateway_without_token(context: Context) -> None:
     """Asks the gateway for a realtime connection the way a bare WebSocket client would, with no token."""
-    context.world.gateway_answer = context.services.probe_gateway(token=None)
+    context.world.tokens.gateway_answer = context.services.gateway.probe(token=None)
 
 
 @then("the gateway turns the client away, because {reason}")
@@ -181,7 +181,7 @@ def gateway_turns_client_away(context: Context, reason: str) -> None:
 @then("the gateway refuses it as unauthorised, because {reason}")
 def gateway_refuses_request(context: Context, reason: str) -> None:
     """Checks that the gateway answered the bare request with 401 Unauthorized, for the reason given."""
-    check(context.world.gateway_answer, equal_to(401), what="the gateway's answer (an HTTP status)")
+    check(context.world.tokens.gateway_answer, equal_to(401), what="the gateway's answer (an HTTP status)")
     check(_refusal_reasons(context), equal_to([reason]), what="the reasons the gateway recorded")
 
 
@@ -201,7 +201,7 @@ def client_does_not_retry_gateway(context: Context) -> None:
 @then("the gateway opened no session")
 def gateway_opened_no_session(context: Context) -> None:
     """Checks that the gateway holds no session and never started one."""
-    check(context.services.gateway_sessions(), empty(), what="the sessions the gateway holds")
+    check(context.services.gateway.sessions(), empty(), what="the sessions the gateway holds")
     kinds = [record.kind for record in Records(context.services.gateway_journal)]
     check(kinds, is_not(has_item(GatewaySessionStarted.kind)), what="what the gateway did")
 
@@ -215,10 +215,10 @@ def auth_service_down(context: Context) -> None:
     """Stops the auth service: its address refuses every connection until it comes back. Reads the same after
     Given, When or Then.
     """
-    context.services.stop_auth()
+    context.services.auth.stop()
 
 
 @step("the auth service comes back")
 def auth_service_back(context: Context) -> None:
     """Starts the auth service again at the same address, remembering every account and token."""
-    context.services.start_auth()
+    context.services.auth.start()

@@ -131,7 +131,7 @@ def crowd_of_clients(context: Context) -> None:
 @when("they all connect at the same moment")
 def crowd_connects(context: Context) -> None:
     """Tells every client of the crowd to connect in the same instant; does not wait for the outcome."""
-    context.world.connect_crowd()
+    context.world.crowd.connect()
 
 
 @when("the rush settles, with its numbers in the report")
@@ -143,15 +143,17 @@ def rush_settles(context: Context) -> None:
     world = context.world
     try:
         wait_for(
-            lambda: rush.unsettled(context.world.crowd_events()),
+            lambda: rush.unsettled(context.world.crowd.events()),
             empty(),
             within_s=context.settings.wait_timeout_s,
             what="every client of the rush to be ready or to give up",
         )
     finally:
-        sessions = {name: world.clients[name].session_id for name in world.people}
-        summary = rush.summarise(rush.measure(world.connect_told, context.world.crowd_events(), sessions))
-        world.findings.append(rush.summary_text(summary))
+        sessions = {name: world.clients[name].session_id for name in world.crowd.people}
+        summary = rush.summarise(
+            rush.measure(world.crowd.connect_told, context.world.crowd.events(), sessions)
+        )
+        world.report.findings.append(rush.summary_text(summary))
         allure.attach(
             rush.summary_html(summary), name="Sign-in rush", attachment_type=allure.attachment_type.HTML
         )
@@ -163,7 +165,7 @@ def every_one_ready(context: Context) -> None:
     On loopback, with nothing between client and services, only a defect can make a sign-in fail, so nothing
     less is accepted.
     """
-    events = context.world.crowd_events()
+    events = context.world.crowd.events()
     check(
         rush.never_ready(events), no_problems("clients that did not make it"), what="the clients of the rush"
     )
@@ -175,10 +177,10 @@ def every_one_ready(context: Context) -> None:
 def each_has_own_session(context: Context) -> None:
     """Checks that no two clients of the crowd share a session, and that the gateway holds every one."""
     world = context.world
-    sessions = [world.clients[name].session_id for name in world.people]
+    sessions = [world.clients[name].session_id for name in world.crowd.people]
     check(len(set(sessions) - {None}), equal_to(len(sessions)), what="the number of different sessions")
     check(
-        context.services.gateway_sessions(),
+        context.services.gateway.sessions(),
         has_items(*sessions),
         what="the sessions the gateway holds",
     )

@@ -109,7 +109,7 @@ def every_line_well_formed(context: Context) -> None:
 def journey_lines_correlated(context: Context) -> None:
     """Checks that the client, the auth service and the gateway each logged lines during the scenario, and
     that every one of them carries the correlation id the client sent with its sign-in and connection."""
-    wanted = context.world.correlation_ids["the client"]
+    wanted = context.world.accounts.correlation_ids["the client"]
     entries = log_lines.parse(context.world.logs.json_lines())
     for who in JOURNEY:
         check(
@@ -123,7 +123,7 @@ def journey_lines_correlated(context: Context) -> None:
 def report_log_correlated(context: Context) -> None:
     """Checks the scenario's "Log" attachment as people read it: each line of the client, the auth service
     and the gateway shows the client's correlation id in its own column."""
-    wanted = context.world.correlation_ids["the client"]
+    wanted = context.world.accounts.correlation_ids["the client"]
     for who in JOURNEY:
         check(
             log_lines.readable_correlation_ids(context.world.logs.lines(), who),

@@ -34,7 +34,7 @@ def many_ask_for_fresh_access(context: Context, callers: int) -> None:
     """Has that many parts of the application, all at the same moment, tell the client their access token was
     refused and ask for a fresh one, as calls made with one token that all fail together would."""
     context.world.mark("fresh access asked")
-    context.world.fresh_access = context.world.client.need_fresh_access(callers)
+    context.world.tokens.fresh_access = context.world.client.need_fresh_access(callers)
 
 
 @when("the client's access runs out and the gateway closes the connection for it")
@@ -57,7 +57,7 @@ def access_runs_out(context: Context) -> None:
 def account_closed(context: Context) -> None:
     """Closes the client's account at the auth service: its API key is no longer recognised and every refresh
     token it holds is revoked."""
-    context.services.close_account(context.world.api_keys["the client"])
+    context.services.auth.close_account(context.world.accounts.api_keys["the client"])
 
 
 @then("the auth service gave the client a new refresh token in exchange for the old one")
@@ -80,7 +80,7 @@ def refresh_token_rotated(context: Context) -> None:
 def auth_refused(context: Context, description: str) -> None:
     """Checks that the auth service answered the last bare token request with 401 invalid_grant and the
     description given."""
-    answer = check(context.world.auth_answer, is_not(none()), what="the auth service's answer")
+    answer = check(context.world.tokens.auth_answer, is_not(none()), what="the auth service's answer")
     check(
         (answer.status, answer.error, answer.description),
         equal_to((401, "invalid_grant", description)),
@@ -150,7 +150,7 @@ def renewed_once_at_auth(context: Context) -> None:
 @then("all {callers:d} of them were given the same fresh access")
 def all_got_same_fresh_access(context: Context, callers: int) -> None:
     """Checks that every caller got an answer, all the same token, and that it is not the refused one."""
-    got = context.world.fresh_access
+    got = context.world.tokens.fresh_access
     check(len(got), equal_to(callers), what="the number of callers that got access")
     check(len(set(got)), equal_to(1), what="the number of different tokens the callers got")
     first = Events(context.world.client.events()).first(TokenAcquired)

@@ -88,7 +88,7 @@ def client_checked_token(context: Context, verdict: str, reason: str) -> None:
 def stored_tokens_unreadable(context: Context) -> None:
     """Reads the client's token store file byte for byte and checks it holds something, but none of the tokens
     the client was given, whole or in part, plain or base64-encoded."""
-    stored = check(context.world.stored_tokens(), is_not(none()), what="the client's token store file")
+    stored = check(context.world.tokens.stored(), is_not(none()), what="the client's token store file")
     check(len(stored), greater_than(0), what="the size of the client's token store file")
     findings = scan_bytes(stored, context.world.issued(), "the token store file")
     check([str(finding) for finding in findings], empty(), what="the tokens readable in the token store")
@@ -119,7 +119,7 @@ def client_cleared_tokens(context: Context) -> None:
 @then("the client keeps no tokens on disk any more")
 def no_tokens_on_disk(context: Context) -> None:
     """Checks that the client's token store file is gone."""
-    check(context.world.stored_tokens(), none(), what="the client's token store file")
+    check(context.world.tokens.stored(), none(), what="the client's token store file")
 
 
 @then("the auth service revoked the client's tokens")
@@ -138,7 +138,7 @@ def auth_revoked_tokens(context: Context) -> None:
 def probe_gateway_with_last_token(context: Context) -> None:
     """Asks the gateway for a realtime connection the way a bare WebSocket client would, presenting the last
     access token the client was given."""
-    context.world.gateway_answer = context.services.probe_gateway(context.world.issued("access")[-1])
+    context.world.tokens.gateway_answer = context.services.gateway.probe(context.world.issued("access")[-1])
 
 
 @then("the auth service refuses the client's last refresh token")

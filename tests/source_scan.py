@@ -34,16 +34,66 @@ class Scan:
     unresolved: list[str]  # ``file:line: the expression`` for each name that could not be read
 
 
-def scan(root: Path, method: str, receiver: Callable[[str], bool]) -> Scan:
-    """Every call ``<receiver>.<method>(name, …)`` in the ``.py`` files under ``root`` (``root`` may be one
-    file) whose receiver's source text ``receiver`` accepts."""
+def scan(root: Path, method: str, receiver: Callable[[str], bool], passed_on: Iterable[str] = ()) -> Scan:
+    """Every call ``<receiver>.<method>(name, fact=…)`` in the ``.py`` files under ``root`` (``root`` may be
+    one file) whose receiver's source text ``receiver`` accepts. ``passed_on`` names, as ``file.py:
+    expression``, the calls that only pass on names written elsewhere (and scanned there): they are not
+    unresolved."""
+
+    def chosen(call: ast.Call) -> bool:
+        func = call.func
+        return isinstance(func, ast.Attribute) and func.attr == method and receiver(ast.unparse(func.value))
+
+    return _scan(root, chosen, _keywords, passed_on)
+
+
+def scan_made(root: Path, cls: str, passed_on: Iterable[str] = ()) -> Scan:
+    """Every ``cls(name, {fact: …})`` under ``root``: a name and its facts made as an object to be written
+    later (the gateway's ``Note("trouble programmed", {...})``)."""
+
+    def chosen(call: ast.Call) -> bool:
+        return isinstance(call.func, ast.Name) and call.func.id == cls
+
+    def facts(call: ast.Call) -> frozenset[str]:
+        given = call.args[1] if len(call.args) > 1 else None
+        keys = given.keys if isinstance(given, ast.Dict) else []
+        return frozenset(
+            key.value for key in keys if isinstance(key, ast.Constant) and isinstance(key.value, str)
+        )
+
+    return _scan(root, chosen, facts, passed_on)
+
+
+def together(*scans: Scan) -> Scan:
+    """Several scans as one: what each found, in order."""
+    return Scan(
+        [place for found in scans for place in found.written],
+        [place for found in scans for place in found.unresolved],
+    )
+
+
+def _scan(
+    root: Path,
+    chosen: Callable[[ast.Call], bool],
+    facts: Callable[[ast.Call], frozenset[str]],
+    passed_on: Iterable[str],
+) -> Scan:
     written: list[Written] = []
     unresolved: list[str] = []
     for path in [root] if root.is_file() else sorted(root.rglob("*.py")):
-        found = _scan_module(ast.parse(path.read_text(encoding="utf-8")), path.name, method, receiver)
+        found = _scan_module(ast.parse(path.read_text(encoding="utf-8")), path.name, chosen, facts)
         written += found.written
-        unresolved += found.unresolved
+        unresolved += [place for place in found.unresolved if _without_line(place) not in set(passed_on)]
     return Scan(written, unresolved)
+
+
+def _keywords(call: ast.Call) -> frozenset[str]:
+    return frozenset(keyword.arg for keyword in call.keywords if keyword.arg is not None)
+
+
+def _without_line(place: str) -> str:
+    file, _, rest = place.partition(":")
+    return f"{file}:{rest.partition(':')[2]}"
 
 
 def missing(written: Iterable[Written], kinds: Kinds[Any]) -> list[str]:
@@ -59,23 +109,25 @@ def missing(written: Iterable[Written], kinds: Kinds[Any]) -> list[str]:
     return problems
 
 
-def _scan_module(tree: ast.Module, file: str, method: str, receiver: Callable[[str], bool]) -> Scan:
+def _scan_module(
+    tree: ast.Module,
+    file: str,
+    chosen: Callable[[ast.Call], bool],
+    facts: Callable[[ast.Call], frozenset[str]],
+) -> Scan:
     written: list[Written] = []
     unresolved: list[str] = []
     functions = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
     for call, enclosing in _calls_with_function(tree, functions):
-        if not (isinstance(call.func, ast.Attribute) and call.func.attr == method and call.args):
+        if not (call.args and chosen(call)):
             continue
-        if not receiver(ast.unparse(call.func.value)):
-            continue
-        facts = frozenset(keyword.arg for keyword in call.keywords if keyword.arg is not None)
         names = _literal_names(call.args[0])
         if names is None:
             names = _forwarded(call.args[0], enclosing, tree)
         if names is None:
             unresolved.append(f"{file}:{call.lineno}: {ast.unparse(call.args[0])}")
             continue
-        written += [Written(f"{file}:{call.lineno}", name, facts) for name in names]
+        written += [Written(f"{file}:{call.lineno}", name, facts(call)) for name in names]
     return Scan(written, unresolved)
 
 

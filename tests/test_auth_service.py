@@ -11,9 +11,12 @@ import httpx
 import pytest
 
 from realtime_protocol.secrets import fingerprint
-from support.services.auth_service import Account, AuthService, FailureLimiter, ProgrammedResponse
+from support.services.auth.accounts import Account, FailureLimiter
+from support.services.auth.authorization_server import AuthorizationServer
+from support.services.auth.programmed import ProgrammedResponse
+from support.services.auth.service import AuthService
+from support.services.auth.tokens import TokenAuthority
 from support.services.journal import Journal
-from support.services.tokens import TokenAuthority
 
 T = TypeVar("T")
 
@@ -546,3 +549,53 @@ def test_an_account_s_publish_rights_are_signed_into_its_access_token() -> None:
         assert not member.may_publish("news")
 
     serve(scenario)
+
+
+# -- the rules without HTTP --------------------------------------------------------------------------------
+
+
+def test_the_rules_answer_a_token_request_given_as_bytes_without_any_socket() -> None:
+    rules = AuthorizationServer(
+        AUTHORITY, Journal("auth"), access_lifetime_ms=2_000, refresh_lifetime_ms=2_000
+    )
+    rules.register(API_KEY, ACCOUNT)
+    rules.program(ProgrammedResponse(200, delay_ms=40))
+    request = rules.receive_token_request(
+        b'{"grant_type": "api_key", "api_key": "%s"}' % API_KEY.encode(), None
+    )
+    # The delay is the network code's to wait out; the rules only say how long.
+    assert (request.delay_ms, request.caller, request.answer) == (40, "address unknown", None)
+    answer = rules.answer_token_request(request)
+    assert (answer.status, answer.headers) == (200, {"Cache-Control": "no-store"})
+    assert AUTHORITY.verify(answer.body["access_token"]).subject == ACCOUNT.subject
+    assert rules.requests_seen == 1 and rules.programmed_pending == 0
+
+
+def test_the_rules_answer_a_throttled_caller_on_arrival() -> None:
+    rules = AuthorizationServer(
+        AUTHORITY,
+        Journal("auth"),
+        access_lifetime_ms=2_000,
+        refresh_lifetime_ms=2_000,
+        failure_limit=1,
+        failure_window_ms=60_000,
+    )
+    wrong = b'{"grant_type": "api_key", "api_key": "key-wrong", "client_id": "mallory"}'
+    refused = rules.answer_token_request(rules.receive_token_request(wrong, "10.0.0.7"))
+    assert (refused.status, refused.body["error"]) == (401, "invalid_client")
+    rules.program(ProgrammedResponse(503))  # not taken: a throttled caller is answered before any program
+    throttled = rules.receive_token_request(wrong, "10.0.0.7")
+    assert throttled.answer is not None and throttled.programmed is None
+    assert throttled.answer.status == 429
+    assert 59 < float(throttled.answer.headers["Retry-After"]) <= 60
+    assert rules.answer_token_request(throttled) is throttled.answer
+    assert rules.programmed_pending == 1
+
+
+def test_an_unknown_token_flaw_is_refused_with_the_known_ones() -> None:
+    rules = AuthorizationServer(
+        AUTHORITY, Journal("auth"), access_lifetime_ms=2_000, refresh_lifetime_ms=2_000
+    )
+    with pytest.raises(ValueError, match=r"unknown token flaw 'rusty' \(known: tampered, .*, malformed\)"):
+        rules.hand_out_flawed_tokens("rusty")
+    assert rules.token_flaw is None

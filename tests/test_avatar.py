@@ -18,7 +18,7 @@ from reference_client.audio import AudioSubsystem
 from reference_client.avatar import AvatarSubsystem
 from reference_client.events import EventEmitter
 from support.harness.settings import Settings, read_ini_defaults
-from support.services.avatar_service import AvatarService
+from support.services.avatar.service import AvatarService
 from support.services.journal import Journal
 from support.services.stack import ServiceStack
 from tests.polling import eventually
@@ -329,14 +329,14 @@ def test_every_service_is_up_and_the_gateway_degraded_without_the_auth_service(s
         "up",
         "up",
     ]
-    stack.stop_auth()
+    stack.auth.stop()
     try:
         assert stack.health_of("auth service").status == "down"
         gateway = stack.health_of("gateway")
         assert gateway.status == "degraded"
         assert "revocation list" in gateway.describe()
     finally:
-        stack.start_auth()
+        stack.auth.start()
     assert stack.health_of("gateway").status == "up"
     with pytest.raises(ValueError, match="no service is called"):
         stack.health_of("mail server")

@@ -122,7 +122,7 @@ def test_a_stack_over_tls_gives_secure_addresses_and_removes_its_authority_when_
         assert f":{stack.proxy.port}/" in endpoints.gateway_url  # through the fault proxy, as before
         assert endpoints.ca_file is not None and Path(endpoints.ca_file).is_file()
         # A bare request with no token is still answered, over TLS, and its handshake is journaled.
-        assert stack.probe_gateway(token=None) == 401
+        assert stack.gateway.probe(token=None) == 401
         assert stack.gateway_journal.count("tls handshake") == 1
     finally:
         stack.stop()
@@ -159,7 +159,7 @@ def test_the_fault_proxy_relays_tls_and_refuses_it_while_the_network_is_down() -
         # TLS made it through the proxy: the gateway itself answered (401, as no token was presented).
         assert asyncio.run(ask_through_the_proxy()) == 401
         assert stack.gateway_journal.count("tls handshake") == 1
-        stack.network_down()
+        stack.proxy.down()
         with pytest.raises(OSError):
             asyncio.run(ask_through_the_proxy())
         assert stack.gateway_journal.count("tls handshake") == 1
@@ -171,11 +171,11 @@ def test_the_impostor_certificate_lasts_until_the_next_reset() -> None:
     stack = ServiceStack(settings(), tls=True)
     try:
         stack.start()
-        stack.show_untrusted_gateway_certificate()
+        stack.gateway.show_untrusted_certificate()
         with pytest.raises(ssl.SSLCertVerificationError):
-            stack.probe_gateway(token=None)
+            stack.gateway.probe(token=None)
         stack.reset(seed=2)
-        assert stack.probe_gateway(token=None) == 401
+        assert stack.gateway.probe(token=None) == 401
     finally:
         stack.stop()
 
@@ -186,6 +186,6 @@ def test_a_stack_in_the_clear_cannot_show_an_impostor_certificate() -> None:
         stack.start()
         assert stack.endpoints.ca_file is None
         with pytest.raises(RuntimeError, match="not running over TLS"):
-            stack.show_untrusted_gateway_certificate()
+            stack.gateway.show_untrusted_certificate()
     finally:
         stack.stop()

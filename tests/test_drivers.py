@@ -17,7 +17,8 @@ from support.drivers.sign_in_caller import SignInCaller, summarise_answers
 from support.harness.runtime import BackgroundLoop
 from support.harness.settings import Settings, read_ini_defaults
 from support.harness.waiting import wait_for
-from support.harness.world import ScenarioWorld, _timings
+from support.harness.world import ScenarioWorld
+from support.harness.world_parts import Configuration
 from support.services.stack import ServiceStack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,8 +66,8 @@ def test_a_crowd_of_clients_shares_one_loop_thread(world: ScenarioWorld) -> None
     assert all(isinstance(driver, ReferenceClientDriver) for driver in drivers)
     assert list(world.clients) == [person.name for person in people]
 
-    world.connect_crowd()
-    told = [world.connect_told[person.name] for person in people]
+    world.crowd.connect()
+    told = [world.crowd.connect_told[person.name] for person in people]
     assert told == sorted(told) and told[-1] - told[0] < 1.0
     all_ready(drivers)
     sessions = {driver.session_id for driver in drivers}
@@ -137,5 +138,7 @@ def setup(stack: ServiceStack, seed: int, registered: bool = False) -> ClientSet
     """How a client with its own key (known to the auth service, if asked) would be set up."""
     key = f"key-driver-test-{seed}"
     if registered:
-        stack.register_account(key, subject=f"person-{seed}")
-    return ClientSetup(endpoints=stack.endpoints, api_key=key, timings=_timings(SETTINGS), seed=seed)
+        stack.auth.register_account(key, subject=f"person-{seed}")
+    return ClientSetup(
+        endpoints=stack.endpoints, api_key=key, timings=Configuration().client_timings(SETTINGS), seed=seed
+    )

@@ -31,10 +31,10 @@ from support.areas.error_classification import (
     worth_retrying,
 )
 from support.drivers.base import ObservedEvent
+from support.services.auth.tokens import TokenAuthority
 from support.services.dead_ends import UNRESOLVABLE_HOST, RefusingPort, SilentHost
 from support.services.gateway import Gateway, GatewayTrouble
 from support.services.journal import Journal, JournalEntry
-from support.services.tokens import TokenAuthority
 from tests.polling import eventually
 
 AUTHORITY = TokenAuthority()
@@ -134,7 +134,7 @@ def test_the_gateway_refuses_the_next_upgrade_with_the_programmed_status_then_be
     async def scenario() -> None:
         gateway, journal = await started_gateway()
         try:
-            gateway.program(GatewayTrouble(status=429, retry_after_s=0.75))
+            gateway.misbehaviour.program(GatewayTrouble(status=429, retry_after_s=0.75))
             with pytest.raises(InvalidStatus) as refused:
                 await open_session(gateway)
             assert refused.value.response.status_code == 429
@@ -153,7 +153,7 @@ def test_the_gateway_ends_the_next_session_with_the_programmed_close_code(code: 
     async def scenario() -> None:
         gateway, journal = await started_gateway()
         try:
-            gateway.program(GatewayTrouble(close_code=code, reason="on purpose"))
+            gateway.misbehaviour.program(GatewayTrouble(close_code=code, reason="on purpose"))
             ws = await open_session(gateway)
             with pytest.raises(ConnectionClosed) as closed:
                 await asyncio.wait_for(ws.recv(), 2)
@@ -174,7 +174,7 @@ def test_a_reset_forgets_troubles_not_yet_played() -> None:
     async def scenario() -> None:
         gateway, journal = await started_gateway()
         try:
-            gateway.program(GatewayTrouble(status=503))
+            gateway.misbehaviour.program(GatewayTrouble(status=503))
             await gateway.reset()
             ws = await open_session(gateway)
             await ws.close()

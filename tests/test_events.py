@@ -25,13 +25,19 @@ from support.drivers.events import (
     decode,
 )
 from support.harness.facts import UnreadableFacts
-from tests.source_scan import Scan, missing, scan
+from tests.source_scan import Scan, missing, scan, scan_made, together
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# The link hands on the events the sans-I/O session core made (``reaction.emit("session:resumed", …)``), which
+# the scan reads where they are made.
+PASSED_ON = {"link.py: event.name"}
+
+
 def emitted(root: Path) -> Scan:
-    return scan(root, "emit", lambda receiver: receiver.endswith("events"))
+    """Every event emitted under ``root``: straight away, or made as the session core's ``Emit``."""
+    return together(scan(root, "emit", lambda _: True, PASSED_ON), scan_made(root, "Emit", PASSED_ON))
 
 
 # -- every kind has a class --------------------------------------------------------------------------------
@@ -42,6 +48,7 @@ def test_every_event_the_reference_client_emits_has_a_class_with_its_facts() -> 
     assert found.unresolved == []
     assert len({place.name for place in found.written}) >= 45  # the scan did find the client's events
     assert missing(found.written, KINDS) == []
+    assert sorted(KINDS.names() - {place.name for place in found.written}) == []  # no class for nothing
 
 
 def test_every_event_kind_the_protocol_document_names_has_a_class() -> None:

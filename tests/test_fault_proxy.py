@@ -15,15 +15,10 @@ from typing import Any
 
 import pytest
 
-from support.services.fault_proxy import (
-    TASK_PREFIX,
-    TOXICS,
-    FaultProxy,
-    FaultRecord,
-    LatencyToxic,
-    SlicerToxic,
-)
 from support.services.journal import Journal
+from support.services.proxy import TASK_PREFIX, TOXICS, FaultProxy, FaultRecord
+from support.services.proxy.flapping import FlappingSchedule
+from support.services.proxy.toxics import LatencyToxic, SlicerToxic
 from tests.polling import eventually
 
 HOST = "127.0.0.1"
@@ -598,8 +593,8 @@ def test_flapping_takes_the_link_down_and_up_on_a_schedule_until_stopped() -> No
 
 def test_flapping_lengths_repeat_with_the_same_seed_and_stay_within_the_variation() -> None:
     def lengths(seed: int) -> list[float]:
-        proxy = FaultProxy("service", HOST, 1, rng=random.Random(seed))
-        return [proxy.flap_length(100, 0.2) for _ in range(30)]
+        schedule = FlappingSchedule(up_ms=100, down_ms=100, variation=0.2, rng=random.Random(seed))
+        return [schedule.down_s() if turn % 2 else schedule.up_s() for turn in range(30)]
 
     assert lengths(5) == lengths(5) != lengths(6)
     assert all(0.08 <= length <= 0.12 for length in lengths(5))

@@ -18,9 +18,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from realtime_protocol import CloseCode, MessageType, decode, encode
+from support.services.auth.tokens import InvalidTokenError, TokenAuthority
 from support.services.gateway import Gateway
 from support.services.journal import Journal
-from support.services.tokens import InvalidTokenError, TokenAuthority
 from tests.polling import eventually
 
 # One signing key for the whole module: key generation is the only slow part of a TokenAuthority.
@@ -569,7 +569,7 @@ def test_connections_can_be_cut_a_while_after_their_session_is_ready_live_ones_t
         async with rig() as r:
             live, _ = await r.session()
             loop = asyncio.get_running_loop()
-            r.gateway.cut_connections_after(50)
+            r.gateway.misbehaviour.cut_connections_after(50)
             armed_at = loop.time()
             closed = await closure(live)
             assert closed.rcvd is None  # dropped as a failing network would, without a close frame
@@ -580,7 +580,7 @@ def test_connections_can_be_cut_a_while_after_their_session_is_ready_live_ones_t
             assert loop.time() - opened_at >= 0.05 - 0.01  # counted from the welcome, just before
             assert [entry.detail["after_ms"] for entry in r.journal.entries("connection cut")] == [50, 50]
 
-            r.gateway.cut_connections_after(None)
+            r.gateway.misbehaviour.cut_connections_after(None)
             kept, _ = await r.session()
             with pytest.raises(
                 TimeoutError
@@ -588,8 +588,8 @@ def test_connections_can_be_cut_a_while_after_their_session_is_ready_live_ones_t
                 await asyncio.wait_for(kept.recv(), 0.15)
             assert r.journal.count("connection cut") == 2
 
-            r.gateway.cut_connections_after(50)
+            r.gateway.misbehaviour.cut_connections_after(50)
             await r.gateway.reset()
-            assert r.gateway.connection_lifetime_ms is None
+            assert r.gateway.misbehaviour.connection_lifetime_ms is None
 
     run(scenario)

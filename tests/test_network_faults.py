@@ -18,7 +18,7 @@ from support.areas.network_faults import (
 )
 from support.drivers.base import ObservedEvent
 from support.harness.settings import Settings, read_ini_defaults
-from support.services.fault_proxy import FaultRecord
+from support.services.proxy import FaultRecord
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,19 +87,19 @@ class FakeNetwork:
     def __init__(self) -> None:
         self.calls: list[tuple[Any, ...]] = []
 
-    def add_fault(self, kind: str, stream: str = "downstream", **attributes: float) -> FaultRecord:
+    def add_toxic(self, kind: str, stream: str = "downstream", **attributes: float) -> FaultRecord:
         self.calls.append(("toxic", kind, stream, attributes))
         return FaultRecord(kind, kind, stream, dict(attributes), 0.0)
 
-    def network_down(self) -> FaultRecord:
+    def down(self) -> FaultRecord:
         self.calls.append(("down",))
         return FaultRecord("down", "down", None, {}, 0.0)
 
-    def start_flapping(self, up_ms: float, down_ms: float, variation: float) -> FaultRecord:
+    def start_flapping(self, *, up_ms: float, down_ms: float, variation: float = 0.0) -> FaultRecord:
         self.calls.append(("flapping", up_ms, down_ms, variation))
         return FaultRecord("flapping", "flapping", None, {}, 0.0)
 
-    def heal_network_after(self, delay_ms: float) -> None:
+    def heal_after(self, delay_ms: float) -> None:
         self.calls.append(("heal after", delay_ms))
 
 

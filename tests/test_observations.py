@@ -234,9 +234,9 @@ def test_a_wait_for_a_crowd_says_what_each_client_not_ready_is_doing() -> None:
         ("cy", StuckClient("ready", READY)),
     ]:
         world.clients[name] = client  # type: ignore[assignment]
-        world.people[name] = Person(name=name, api_key="k", read=(), publish=())
+        world.crowd.people[name] = Person(name=name, api_key="k", read=(), publish=())
     with pytest.raises(AssertionError) as caught:
-        world.await_crowd_ready()
+        world.crowd.await_ready()
     assert str(caught.value) == (
         "Waited 0.02 s for every client of the crowd to be ready, but it did not happen: 2 of 3 not ready: "
         "ann had already failed: it gave up: the auth service said invalid_client: The API key is not "

@@ -40,10 +40,11 @@ from reference_client import (
 from reference_client.errors import classify
 from support.areas import protocol_failures as protocol
 from support.drivers.base import ObservedEvent
-from support.services.auth_service import Account, AuthService
+from support.services.auth.accounts import Account
+from support.services.auth.service import AuthService
+from support.services.auth.tokens import TokenAuthority
 from support.services.gateway import Gateway
 from support.services.journal import Journal
-from support.services.tokens import TokenAuthority
 from tests.polling import eventually
 
 API_KEY = "key-live-protocol-0b4e"
@@ -181,7 +182,9 @@ def test_a_frame_that_is_not_json_is_closed_over_with_1007_and_the_session_resum
             client = s.client()
             await ready(s, client)
             await s.gateway.publish("prices", {"n": 1})
-            assert await s.gateway.send_to_clients("not json", "a text frame that is not JSON") == 1
+            assert (
+                await s.gateway.misbehaviour.send_to_clients("not json", "a text frame that is not JSON") == 1
+            )
             await s.gateway.publish("prices", {"n": 2})
             await eventually(lambda: bool(s.named("session:resumed")), what="the session resuming")
             await eventually(lambda: len(s.named("message")) == 2, what="both messages")
@@ -205,7 +208,9 @@ def test_unknown_kinds_are_ignored_with_one_warning_and_the_connection_stays(
             client = s.client()
             await ready(s, client)
             for _ in range(3):
-                await s.gateway.send_to_clients(protocol.UNKNOWN_FRAME, "a message of an unknown kind")
+                await s.gateway.misbehaviour.send_to_clients(
+                    protocol.UNKNOWN_FRAME, "a message of an unknown kind"
+                )
             await s.gateway.publish("prices", {"n": 1})
             await eventually(lambda: bool(s.named("message")), what="the message after them")
             assert len(s.named("protocol:ignored")) == 3

@@ -22,13 +22,28 @@ from support.services.records import (
     Record,
     TlsHandshake,
 )
-from tests.source_scan import Scan, missing, scan
+from tests.source_scan import Scan, missing, scan, scan_made, together
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Where a journal is handed an entry made elsewhere: the gateway's sans-I/O core answers with ``Note`` actions
+# (``reply.note("session resumed", …)``, ``Note("trouble programmed", {…})``), read where they are made.
+PASSED_ON = {
+    "connection.py: action.kind",
+    "misbehaviour.py: note.kind",
+    "server.py: note.kind",
+    "actions.py: kind",
+}
+
+
 def journaled(root: Path) -> Scan:
-    return scan(root, "record", lambda receiver: "journal" in receiver)
+    """Every entry written under ``root``: straight into a journal, or as the gateway's notes."""
+    return together(
+        scan(root, "record", lambda receiver: "journal" in receiver, PASSED_ON),
+        scan(root, "note", lambda _: True, PASSED_ON),
+        scan_made(root, "Note", PASSED_ON),
+    )
 
 
 def test_every_entry_a_service_journals_has_a_record_class_with_its_facts() -> None:
@@ -37,6 +52,7 @@ def test_every_entry_a_service_journals_has_a_record_class_with_its_facts() -> N
     names = {place.name for place in found.written}
     assert {"session resumed", "fault applied", "fault lifted", "compression turned down"} <= names
     assert missing(found.written, KINDS) == []
+    assert sorted(KINDS.names() - names) == []  # no class for an entry nobody writes
 
 
 def test_the_scan_reports_an_entry_without_a_record_class_even_when_its_name_is_passed_on(

@@ -39,12 +39,14 @@ from reference_client import (
 from reference_client.auth import TokenManager
 from reference_client.errors import ClientClosedError, HeartbeatTimeoutError, ProtocolViolationError
 from reference_client.events import EventEmitter
+from reference_client.receiver import receive
 from reference_client.session import Arrival, SessionState
-from support.services.auth_service import Account, AuthService
+from support.services.auth.accounts import Account
+from support.services.auth.service import AuthService
+from support.services.auth.tokens import TokenAuthority
 from support.services.certificates import CertificateAuthority
 from support.services.gateway import Gateway
 from support.services.journal import Journal
-from support.services.tokens import TokenAuthority
 from tests.polling import eventually
 
 API_KEY = "key-live-3d9a7f1c2b"
@@ -766,8 +768,9 @@ def test_an_error_naming_a_message_the_client_does_not_hold_is_a_server_error() 
         async with services() as s:
             observed = s.client()
             await ready(observed)
-            await observed.client._receive(
-                observed.client._connection,  # type: ignore[arg-type]
+            await receive(
+                observed.client._link,
+                observed.client._link.connection,  # type: ignore[arg-type]
                 '{"type": "error", "code": "forbidden", "message": "no", "id": "not-mine"}',
             )
             assert [event.data for event in observed.named("server:error")] == [

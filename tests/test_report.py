@@ -149,6 +149,16 @@ def test_the_transcript_lists_every_pushed_message_with_its_sequence_number(fail
     assert "<td>message</td><td>21</td>" not in table
 
 
+def test_the_failed_scenario_carries_its_context_in_words_and_the_passing_one_does_not(
+    failing_run: Run,
+) -> None:
+    words = failing_run.attachment("Context")
+    assert "context.world.clients" in words and "the client: ready, session " in words
+    assert "context.world.secrets" in words and "fp:" in words and "key_" not in words
+    passed = [a["name"] for a in _attachments(failing_run.result(PASSING))]
+    assert "Context" not in passed
+
+
 def test_no_attachment_shows_the_api_key_or_a_token(failing_run: Run) -> None:
     for scenario in (FAILING, PASSING):
         for name in ("Connection timeline", "Message transcript", "What happened"):
@@ -233,7 +243,8 @@ def test_the_report_opens_in_a_real_browser_and_shows_what_a_reader_needs(
     assert view.metadata.get("target", "").startswith("reference client"), view.metadata
     executor = json.loads((failing_run.results / "executor.json").read_text(encoding="utf-8"))
     assert view.metadata.get("executor", "").startswith(executor["name"]), f"no executor: {view.metadata}"
-    assert view.attachments == ["Connection timeline", "Message transcript", "What happened", "Log"]
+    shown = ["Connection timeline", "Message transcript", "What happened", "Log", "Context"]
+    assert view.attachments == shown
     assert view.timeline_rendered, "the timeline attachment did not render as a picture"
     assert NEVER_ARRIVED in view.status_message and "AssertionError" not in view.status_message
 

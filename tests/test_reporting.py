@@ -15,11 +15,12 @@ from support.harness.settings import Settings, read_ini_defaults
 from support.harness.world import TOKEN_FLAWS, auth_trouble, scenario_seed, token_flaw
 from support.report.story import REDACTED, redact, story
 from support.report.timeline import render_timeline
-from support.services.auth_service import ANSWER_FLAWS, ProgrammedResponse
+from support.services.auth.authorization_server import ANSWER_FLAWS
+from support.services.auth.programmed import ProgrammedResponse
+from support.services.auth.tokens import FLAWS
 from support.services.gateway import GatewayTrouble
 from support.services.journal import Journal, JournalEntry
 from support.services.stack import ServiceStack
-from support.services.tokens import FLAWS
 
 ROOT = Path(__file__).resolve().parent.parent
 SVG = "{http://www.w3.org/2000/svg}"
@@ -196,28 +197,28 @@ def lane_of(root: ET.Element, words: str) -> str:
 
 
 def revoke_a_sign_in(stack: ServiceStack) -> None:
-    stack.register_account("key_of_someone", subject="someone")
+    stack.auth.register_account("key_of_someone", subject="someone")
     stack.revoke_sign_in("someone")
 
 
 def close_an_account(stack: ServiceStack) -> None:
-    stack.register_account("key_of_someone", subject="someone")
-    stack.close_account("key_of_someone")
+    stack.auth.register_account("key_of_someone", subject="someone")
+    stack.auth.close_account("key_of_someone")
 
 
 def take_the_auth_service_away_and_back(stack: ServiceStack) -> None:
-    stack.stop_auth()
-    stack.start_auth()
+    stack.auth.stop()
+    stack.auth.start()
 
 
 def cut_connections_then_stop(stack: ServiceStack) -> None:
-    stack.cut_connections_after(150)
-    stack.cut_connections_after(None)
+    stack.gateway.cut_connections_after(150)
+    stack.gateway.cut_connections_after(None)
 
 
 def avatar_unavailable_then_back(stack: ServiceStack) -> None:
-    stack.avatar_unavailable()
-    stack.avatar_recovers()
+    stack.avatar.become_unavailable()
+    stack.avatar.recover()
 
 
 FAULTS: list[tuple[Callable[[ServiceStack], Any], str, list[tuple[str, str]]]] = [
@@ -235,7 +236,7 @@ FAULTS: list[tuple[Callable[[ServiceStack], Any], str, list[tuple[str, str]]]] =
         ],
     ),
     (
-        lambda stack: stack.program_auth(*[ProgrammedResponse(503, "temporarily_unavailable")] * 2),
+        lambda stack: stack.auth.program(*[ProgrammedResponse(503, "temporarily_unavailable")] * 2),
         "auth service",
         [
             (
@@ -245,24 +246,24 @@ FAULTS: list[tuple[Callable[[ServiceStack], Any], str, list[tuple[str, str]]]] =
         ],
     ),
     (
-        lambda stack: stack.program_auth(ProgrammedResponse(200, delay_ms=600)),
+        lambda stack: stack.auth.program(ProgrammedResponse(200, delay_ms=600)),
         "auth service",
         [("trouble programmed (requests=1, status=200, delay_ms=600)", "made to answer 600 ms late")],
     ),
     (
-        lambda stack: stack.hand_out_flawed_tokens("tampered"),
+        lambda stack: stack.auth.hand_out_flawed_tokens("tampered"),
         "auth service",
         [("flawed tokens handed out (flaw=tampered)", "hands out flawed tokens (tampered)")],
     ),
     (revoke_a_sign_in, "auth service", [("sign-in revoked (subject=someone", "sign-in revoked")]),
     (close_an_account, "auth service", [("account closed (subject=someone", "account closed")]),
     (
-        lambda stack: stack.program_gateway(GatewayTrouble(status=503)),
+        lambda stack: stack.gateway.program(GatewayTrouble(status=503)),
         "gateway",
         [("trouble programmed (status=503)", "made to refuse 503")],
     ),
     (
-        lambda stack: stack.program_gateway(GatewayTrouble(close_code=1011, reason="internal error")),
+        lambda stack: stack.gateway.program(GatewayTrouble(close_code=1011, reason="internal error")),
         "gateway",
         [
             (
@@ -280,22 +281,22 @@ FAULTS: list[tuple[Callable[[ServiceStack], Any], str, list[tuple[str, str]]]] =
         ],
     ),
     (
-        lambda stack: stack.gateway_speaks(("realtime.v1",)),
+        lambda stack: stack.gateway.speak(("realtime.v1",)),
         "gateway",
         [("protocol versions limited (speaks=realtime.v1)", "speaks only realtime.v1")],
     ),
     (
-        lambda stack: stack.gateway_compresses(False),
+        lambda stack: stack.gateway.accept_compression(False),
         "gateway",
         [("compression turned down", "turns compression down")],
     ),
     (
-        lambda stack: stack.publish_too_big("prices", {"text": "x" * 100}, 64),
+        lambda stack: stack.gateway.publish_too_big("prices", {"text": "x" * 100}, 64),
         "gateway",
         [("message too big for clients sent (channel=prices, size=", "too-big message sent")],
     ),
     (
-        lambda stack: stack.forget_gateway_sessions(),
+        lambda stack: stack.gateway.forget_sessions(),
         "gateway",
         [("sessions forgotten (sessions=0)", "sessions forgotten")],
     ),
@@ -308,7 +309,7 @@ FAULTS: list[tuple[Callable[[ServiceStack], Any], str, list[tuple[str, str]]]] =
         ],
     ),
     (
-        lambda stack: stack.avatar_slow(900),
+        lambda stack: stack.avatar.become_slow(900),
         "avatar service",
         [("service slow (delay_ms=900)", "avatar service made slow (+900 ms)")],
     ),
@@ -340,7 +341,7 @@ def test_an_untrusted_certificate_the_gateway_shows_is_told_and_drawn() -> None:
     try:
         stack.reset(seed=11)
         start = time.monotonic()
-        stack.show_untrusted_gateway_certificate()
+        stack.gateway.show_untrusted_certificate()
         journal = stack.journal_entries()
         lines = story({}, journal, start).splitlines()
         root = ET.fromstring(render_timeline({}, journal, start, time.monotonic() + 0.01, "faults"))

@@ -26,9 +26,11 @@ from realtime_protocol.secrets import (
 )
 from support.harness.log_capture import CAPTURED_LOGGERS, LogCapture
 from support.harness.secret_scan import Finding, scan, scan_bytes, telltales
-from support.services.auth_service import ANSWER_FLAWS, Account, AuthService
+from support.services.auth.accounts import Account
+from support.services.auth.authorization_server import ANSWER_FLAWS
+from support.services.auth.service import AuthService
+from support.services.auth.tokens import TokenAuthority
 from support.services.journal import Journal, JournalEntry, describe_facts
-from support.services.tokens import TokenAuthority
 from tests.polling import eventually
 from tests.test_auth_service import ACCOUNT, assert_oauth_error, refresh, serve, sign_in
 from tests.test_auth_service import API_KEY as SERVICE_KEY

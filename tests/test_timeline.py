@@ -14,20 +14,18 @@ from typing import Any
 import pytest
 
 from support.drivers.base import ObservedEvent
-from support.report.timeline import (
+from support.report.timeline import render_timeline
+from support.report.timeline.geometry import LEFT, PLOT_W, WIDTH
+from support.report.timeline.labels import BOLD_W, CHAR_W, LabelRows, place_label
+from support.report.timeline.vocabulary import (
     FAULT_POINTS,
-    LEFT,
     MOMENTS,
-    PLOT_W,
     SERVICE_POINTS,
     SERVICE_TROUBLES,
     STATE_COLOURS,
-    WIDTH,
-    render_timeline,
 )
-from support.report.timeline_labels import BOLD_W, CHAR_W, LabelRows, place_label
-from support.services.fault_proxy import FaultProxy
 from support.services.journal import Journal, JournalEntry
+from support.services.proxy import FaultProxy
 from tests.polling import eventually
 
 EDGES = {"left_edge": LEFT, "right_edge": WIDTH - 4}  # the timeline's plot, as it places labels

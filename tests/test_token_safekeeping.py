@@ -25,7 +25,8 @@ from reference_client.auth import check_token_format
 from reference_client.errors import ClientClosedError
 from reference_client.token_store import StoredTokens, TokenStore, TokenStoreError
 from support.harness.secret_scan import scan, scan_bytes
-from support.services.auth_service import ANSWER_FLAWS, ProgrammedResponse
+from support.services.auth.authorization_server import ANSWER_FLAWS
+from support.services.auth.programmed import ProgrammedResponse
 from tests.polling import eventually
 from tests.test_reference_client import AUTHORITY, Observed, Services, ready, run, services
 

@@ -9,7 +9,7 @@ import json
 import jwt
 import pytest
 
-from support.services.tokens import FLAWS, InvalidTokenError, TokenAuthority
+from support.services.auth.tokens import FLAWS, InvalidTokenError, TokenAuthority
 
 # One signing key for the whole module: key generation is the only slow part of a TokenAuthority.
 AUTHORITY = TokenAuthority()

@@ -17,7 +17,7 @@ from support.drivers.events import (
 from support.harness.queries import Events
 from support.harness.settings import Settings
 from support.harness.written_wrong import ScenarioWrittenWrong
-from support.services.avatar_service import AvatarSession
+from support.services.avatar.sessions import AvatarSession
 from support.services.stack import ServiceStack
 
 E = TypeVar("E", AvatarSessionCreated, AvatarSessionError, AvatarSessionCleanup, VoiceCoordination)
@@ -28,14 +28,14 @@ def cause_trouble(services: ServiceStack, trouble: str, settings: Settings) -> N
     """Make the avatar service misbehave in the way named: answer every call 503, or answer every call well
     after the client stops waiting (``avatar_slowness_ms``)."""
     if trouble == "unavailable":
-        services.avatar_unavailable()
+        services.avatar.become_unavailable()
     elif trouble == "too slow to answer":
         if settings.avatar_slowness_ms <= settings.avatar_timeout_ms:
             raise ValueError(
                 f"avatar_slowness_ms ({settings.avatar_slowness_ms}) must be longer than avatar_timeout_ms "
                 f"({settings.avatar_timeout_ms}) for the avatar service to be too slow"
             )
-        services.avatar_slow(settings.avatar_slowness_ms)
+        services.avatar.become_slow(settings.avatar_slowness_ms)
     else:
         raise ScenarioWrittenWrong("avatar service trouble", trouble, TROUBLES)
 
@@ -47,4 +47,4 @@ def avatar_events(events: Sequence[ObservedEvent], kind: type[E], since: float =
 
 def session_at_service(services: ServiceStack, session_id: object) -> AvatarSession | None:
     """The avatar service's own record of a session, or None when it never heard of it."""
-    return next((session for session in services.avatar_sessions() if session.session_id == session_id), None)
+    return next((session for session in services.avatar.sessions() if session.session_id == session_id), None)

@@ -43,7 +43,7 @@ class Arranged:
 
 def _refuse(status: int, retry_after_s: float | None = None) -> Callable[[ServiceStack, Settings], Arranged]:
     def arrange(services: ServiceStack, settings: Settings) -> Arranged:
-        services.program_gateway(GatewayTrouble(status=status, retry_after_s=retry_after_s))
+        services.gateway.program(GatewayTrouble(status=status, retry_after_s=retry_after_s))
         return Arranged(asked_pause_ms=(retry_after_s or 0) * 1000)
 
     return arrange
@@ -57,7 +57,7 @@ def _asking_for_a_pause(services: ServiceStack, settings: Settings) -> Arranged:
 
 def _end_session(code: CloseCode, reason: str) -> Callable[[ServiceStack, Settings], Arranged]:
     def arrange(services: ServiceStack, settings: Settings) -> Arranged:
-        services.program_gateway(GatewayTrouble(close_code=int(code), reason=reason))
+        services.gateway.program(GatewayTrouble(close_code=int(code), reason=reason))
         return Arranged()
 
     return arrange
@@ -65,13 +65,13 @@ def _end_session(code: CloseCode, reason: str) -> Callable[[ServiceStack, Settin
 
 OPENING_TROUBLES: dict[str, Callable[[ServiceStack, Settings], Arranged]] = {
     "nothing is listening at the gateway's address": lambda services, settings: Arranged(
-        services.gateway_address_that_refuses()
+        services.gateway.addresses.that_refuses()
     ),
     "the gateway's host takes the connection but never answers": lambda services, settings: Arranged(
-        services.gateway_address_that_never_answers()
+        services.gateway.addresses.that_never_answers()
     ),
     "the gateway's name does not exist": lambda services, settings: Arranged(
-        services.gateway_address_that_does_not_resolve()
+        services.gateway.addresses.that_does_not_resolve()
     ),
     "the gateway refuses the credentials": _refuse(401),
     "the gateway forbids this user": _refuse(403),

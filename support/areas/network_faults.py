@@ -23,10 +23,10 @@ from support.drivers.events import StateChanged
 from support.harness.queries import Events
 from support.harness.settings import Settings
 from support.harness.written_wrong import ScenarioWrittenWrong
-from support.services.fault_proxy import FaultRecord
+from support.services.proxy import FaultRecord, Stream
 
 # The stream every toxic here acts on: what the gateway sends the client.
-DOWNSTREAM = "downstream"
+DOWNSTREAM: Stream = "downstream"
 # How far each flapping phase strays from its mean, so the schedule is not a metronome (drawn from the seed).
 FLAP_VARIATION = 0.2
 _DURATION = r"(\d+(?:\.\d+)?)\s*(ms|s)"
@@ -50,12 +50,12 @@ class FaultPlan:
 
 
 class Network(Protocol):
-    """The part of the service stack a plan needs."""
+    """The part of the fault proxy's handle (``ServiceStack.proxy``) a plan needs."""
 
-    def add_fault(self, kind: str, stream: str = DOWNSTREAM, **attributes: float) -> FaultRecord: ...
-    def network_down(self) -> FaultRecord: ...
-    def start_flapping(self, up_ms: float, down_ms: float, variation: float) -> FaultRecord: ...
-    def heal_network_after(self, delay_ms: float) -> None: ...
+    def add_toxic(self, kind: str, stream: Stream = DOWNSTREAM, **attributes: float) -> FaultRecord: ...
+    def down(self) -> FaultRecord: ...
+    def start_flapping(self, *, up_ms: float, down_ms: float, variation: float = 0.0) -> FaultRecord: ...
+    def heal_after(self, delay_ms: float) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -145,13 +145,13 @@ def _value(text: str, time_scale: float) -> float:
 def apply_fault(plan: FaultPlan, network: Network) -> None:
     """Apply the plan's faults now, to be lifted by the network itself once the plan's time is up."""
     for toxic in plan.toxics:
-        network.add_fault(toxic.kind, DOWNSTREAM, **toxic.attributes)
+        network.add_toxic(toxic.kind, DOWNSTREAM, **toxic.attributes)
     if plan.down:
-        network.network_down()
+        network.down()
     if plan.flapping_ms is not None:
         up_ms, down_ms = plan.flapping_ms
-        network.start_flapping(up_ms, down_ms, FLAP_VARIATION)
-    network.heal_network_after(plan.lasting_ms)
+        network.start_flapping(up_ms=up_ms, down_ms=down_ms, variation=FLAP_VARIATION)
+    network.heal_after(plan.lasting_ms)
 
 
 # -- how soon the client must be ready again -------------------------------------------------------

@@ -31,7 +31,7 @@ ISO_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 # Whose lines are whose, by the names scenarios use: a logger and the loggers under it.
 COMPONENTS = {
     "client": "reference_client",
-    "auth service": "support.services.auth_service",
+    "auth service": "support.services.auth",
     "gateway": "support.services.gateway",
 }
 

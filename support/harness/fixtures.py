@@ -45,11 +45,11 @@ def two_gateway_nodes(context: Context) -> Iterator[ServiceStack]:
     """A second gateway node (B) sharing its sessions with the usual one (A), behind the fault proxy standing
     for the load balancer; removed afterwards, so every other scenario has the one gateway."""
     stack = context.services
-    stack.add_gateway_node()
+    stack.gateway.nodes.add()
     try:
         yield stack
     finally:
-        stack.remove_gateway_node()
+        stack.gateway.nodes.remove()
 
 
 TAG_FIXTURES: dict[str, Callable[..., Any]] = {

@@ -8,11 +8,12 @@ import threading
 from pathlib import Path
 
 import allure
-from behave.fixture import use_fixture
+from behave.fixture import use_fixture_by_tag
 from behave.model import Scenario
 from behave.runner import Context
 
 from support.drivers import ObservedEvent, describe_target
+from support.harness.context_words import context_in_words
 from support.harness.fixtures import TAG_FIXTURES
 from support.harness.runtime import BackgroundLoop
 from support.harness.settings import Settings, read_ini_defaults
@@ -24,7 +25,7 @@ from support.report.allure_results import (
     run_facts,
     write_run_files,
 )
-from support.report.story import redact
+from support.report.story import Attachment, redact
 from support.services.stack import ServiceStack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +65,7 @@ def before_tag(context: Context, tag: str) -> None:
             raise ScenarioWrittenWrong(
                 "fixture tag", f"@{tag}", [f"@{known}" for known in sorted(TAG_FIXTURES)]
             )
-        use_fixture(TAG_FIXTURES[tag], context)
+        use_fixture_by_tag(tag, context, TAG_FIXTURES)
 
 
 def before_scenario(context: Context, scenario: Scenario) -> None:
@@ -85,18 +86,28 @@ def after_scenario(context: Context, scenario: Scenario) -> None:
     world: ScenarioWorld = context.world
     # Events are read before the clients are disposed, so the story ends where the scenario did.
     events = {name: driver.events() for name, driver in world.clients.items()}
+    # A failing scenario's context, in words, for its report: read before the clients are disposed too.
+    described = context_in_words(context) if scenario.status.has_failed() else None
     leaks = world.close()
     context.open_worlds.remove(world)
-    attach_what_happened(context, scenario, world, events)
+    attach_what_happened(context, scenario, world, events, described)
     if leaks:
         raise AssertionError(f"The client left work running after the scenario: {'; '.join(leaks)}")
 
 
 def attach_what_happened(
-    context: Context, scenario: Scenario, world: ScenarioWorld, events: dict[str, list[ObservedEvent]]
+    context: Context,
+    scenario: Scenario,
+    world: ScenarioWorld,
+    events: dict[str, list[ObservedEvent]],
+    described: str | None = None,
 ) -> None:
-    """The scenario's picture, transcript, story and log, for the report; secrets are redacted from each."""
-    for attachment in world.report_attachments(scenario.name, events):
+    """The scenario's picture, transcript, story and log, and its context in words when ``described`` (a
+    failing scenario's), for the report; secrets are redacted from each."""
+    attachments = world.report_attachments(scenario.name, events)
+    if described is not None:
+        attachments.append(Attachment("Context", described, "TEXT"))
+    for attachment in attachments:
         allure.attach(
             redact(attachment.body, world.secrets),
             name=attachment.name,

@@ -1,36 +1,28 @@
-"""Everything one scenario owns: its seed, its fake data, its clients and the moments it marked.
+"""Everything one scenario owns: its seed, its fake data, its clients and the moments it marked, and a part
+for each area's own records (support/harness/world_parts.py).
 
 Steps keep a ``ScenarioWorld`` on ``context.world``; it is plain Python so it can be tested on its own.
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import hashlib
 import random
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from faker import Faker
-from hamcrest import empty, equal_to, has_item
+from hamcrest import equal_to, has_item
 
 from realtime_protocol.structured_log import new_correlation_id
-from support.areas.coordination import Reconfiguration
-from support.areas.network_faults import FaultPlan
-from support.areas.server_faults import CrowdFault
 from support.drivers import (
     ClientDriver,
     ClientSetup,
     ClientTimings,
     ObservedEvent,
-    TokenKeeping,
     close_all,
-    connect_all,
     make_driver,
     make_drivers,
 )
@@ -43,9 +35,10 @@ from support.harness.queries import Events
 from support.harness.settings import Settings
 from support.harness.test_data import account_profiles
 from support.harness.waiting import wait_for
+from support.harness.world_parts import Accounts, Configuration, Crowd, Faults, Messages, Report, Tokens
 from support.harness.written_wrong import ScenarioWrittenWrong
 from support.report.story import Attachment, scenario_attachments
-from support.services.auth_service import ProgrammedResponse
+from support.services.auth.programmed import ProgrammedResponse
 from support.services.stack import ServiceStack
 
 MAIN_CLIENT = "the client"
@@ -61,45 +54,30 @@ def scenario_seed(run_seed: int, *identity: str) -> int:
 
 @dataclass
 class ScenarioWorld:
+    """One scenario's world: what every scenario needs, and a part for each area's own records."""
+
     settings: Settings
     services: ServiceStack
     seed: int
     faker: Faker = field(init=False)
     rng: random.Random = field(init=False)
-    clients: dict[str, ClientDriver] = field(default_factory=dict)
+    clients: dict[str, ClientDriver] = field(default_factory=dict)  # client name -> its driver
     secrets: list[str] = field(default_factory=list)  # every secret handed out, to prove none leaks
-    moments: dict[str, float] = field(default_factory=dict)
-    published: dict[str, list[str]] = field(default_factory=dict)  # channel -> message ids sent
-    streamed: dict[str, int] = field(default_factory=dict)  # channel -> messages a finished stream sent
-    session_before_disruption: str | None = None
-    gateway_answer: int | None = None  # the HTTP status of the last bare request to the gateway
-    auth_pause_ms: float = 0.0  # the Retry-After the auth service was told to ask for
-    subjects: dict[str, str] = field(default_factory=dict)  # API key -> the user name it signs in as
-    api_keys: dict[str, str] = field(default_factory=dict)  # client name -> its API key
-    token_keeping: TokenKeeping | None = None  # where clients that keep tokens keep them
-    fresh_access: list[str] = field(default_factory=list)  # what callers got asking at once, by fingerprint
-    auth_answer: SignInAnswer | None = None  # the last answer to a refresh token presented by hand
+    moments: dict[str, float] = field(default_factory=dict)  # moment -> time.monotonic() when marked
+    accounts: Accounts = field(default_factory=Accounts)
+    tokens: Tokens = field(default_factory=Tokens)
+    crowd: Crowd = field(init=False)
+    messages: Messages = field(default_factory=Messages)
+    faults: Faults = field(default_factory=Faults)
+    configuration: Configuration = field(default_factory=Configuration)
+    report: Report = field(default_factory=Report)
     logs: LogCapture = field(default_factory=LogCapture)  # installed by the hooks for the scenario's length
-    people: dict[str, Person] = field(default_factory=dict)  # client name -> whose client it is
-    channels: list[str] = field(default_factory=list)  # channels the scenario made up, in order
-    connect_told: dict[str, float] = field(default_factory=dict)  # client name -> when told to connect
-    caller: SignInCaller | None = None  # someone signing in over HTTP without a client
-    findings: list[str] = field(default_factory=list)  # what the scenario measured, for its story
-    server_faults: list[CrowdFault] = field(default_factory=list)  # what the crowd lived through, in order
-    correlation_ids: dict[str, str] = field(default_factory=dict)  # client name -> the id its lines carry
-    gateway_url: str | None = None  # where new clients go instead of the gateway, when a scenario says so
-    gateway_pause_ms: float = 0.0  # the Retry-After the gateway was told to ask for
-    # Client timings this scenario sets for its clients instead of the settings' (a small retry limit, say).
-    timing_overrides: dict[str, float] = field(default_factory=dict)
-    fault_plan: FaultPlan | None = None  # the last network fault the scenario applied, in suite time
-    sent_data: dict[str, list[Any]] = field(default_factory=dict)  # channel -> what was sent on it, in order
-    oversized: list[str] = field(default_factory=list)  # ids of messages sent that were too big to be taken
-    reconfiguration: Reconfiguration | None = None  # the last configuration update the scenario asked for
 
     def __post_init__(self) -> None:
         self.faker = Faker()
         self.faker.seed_instance(self.seed)
         self.rng = random.Random(self.seed)
+        self.crowd = Crowd(self.clients, self.settings.wait_timeout_s)
 
     # -- people and keys ---------------------------------------------------------------------------
 
@@ -107,10 +85,12 @@ class ScenarioWorld:
         """An API key for a newly made-up person; registered with the auth service unless asked not to be."""
         key = "key_" + "".join(self.rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=32))
         self.secrets.append(key)
-        self.subjects[key] = subject = self.faker.user_name()
+        self.accounts.subjects[key] = subject = self.faker.user_name()
         if registered:
             rights = account_profiles()[profile]
-            self.services.register_account(key, subject=subject, channels=rights.read, publish=rights.publish)
+            self.services.auth.register_account(
+                key, subject=subject, channels=rights.read, publish=rights.publish
+            )
         return key
 
     def new_person(self, profile: str = "member", read: tuple[str, ...] | None = None) -> Person:
@@ -123,7 +103,7 @@ class ScenarioWorld:
             read=rights.read if read is None else read,
             publish=rights.publish,
         )
-        self.services.register_account(
+        self.services.auth.register_account(
             person.api_key, subject=person.name, channels=person.read, publish=person.publish
         )
         return person
@@ -132,25 +112,25 @@ class ScenarioWorld:
         """Make the auth service answer the next ``count`` sign-ins with a trouble named in plain words."""
         response = auth_trouble(trouble, self.settings)
         if response.retry_after_s:
-            self.auth_pause_ms = response.retry_after_s * 1000
-        self.services.program_auth(*[response] * count)
+            self.faults.auth_pause_ms = response.retry_after_s * 1000
+        self.services.auth.program(*[response] * count)
 
     def hand_out_flawed_tokens(self, flaw: str) -> None:
         """Make the auth service hand out access tokens with a flaw named in plain words."""
         named = token_flaw(flaw)
         if named is not None:
-            self.services.hand_out_flawed_tokens(named)
+            self.services.auth.hand_out_flawed_tokens(named)
 
     def present_refresh_token(self, token: str) -> SignInAnswer:
         """Ask the auth service for new tokens with ``token``, as anyone holding it could."""
-        self.auth_answer = self.caller_for_sign_ins().present_refresh_token(token)
-        return self.auth_answer
+        self.tokens.auth_answer = answer = self.caller_for_sign_ins().present_refresh_token(token)
+        return answer
 
     def push_secret_message(self, channel: str) -> None:
         """The server pushes a message carrying a made-up password (noted as a secret) on ``channel``."""
         password = self.faker.password(length=16)
         self.secrets.append(password)
-        self.services.publish(channel, {"text": self.faker.sentence(), "password": password})
+        self.services.gateway.publish(channel, {"text": self.faker.sentence(), "password": password})
 
     # -- clients -----------------------------------------------------------------------------------
 
@@ -162,16 +142,12 @@ class ScenarioWorld:
                 "Client timings are set before any client is made; this scenario already made "
                 + ", ".join(self.clients)
             )
-        known = {item.name for item in dataclasses.fields(ClientTimings)}
-        unknown = sorted(set(overrides) - known)
-        if unknown:
-            raise ScenarioWrittenWrong("client timing", ", ".join(unknown), sorted(known))
-        self.timing_overrides.update(overrides)
+        self.configuration.adjust(**overrides)
         return self.client_timings()
 
     def client_timings(self) -> ClientTimings:
         """The timings this scenario's clients run with: the settings', with the scenario's adjustments."""
-        return dataclasses.replace(_timings(self.settings), **self.timing_overrides)
+        return self.configuration.client_timings(self.settings)
 
     def create_client(
         self,
@@ -186,23 +162,23 @@ class ScenarioWorld:
         client that keeps its tokens between runs keeps them in the scenario's token store. A client with an
         avatar gets a key of its own for the avatar service."""
         endpoints = self.services.endpoints
-        if self.gateway_url is not None:
-            endpoints = dataclasses.replace(endpoints, gateway_url=self.gateway_url)
+        if self.faults.gateway_url is not None:
+            endpoints = dataclasses.replace(endpoints, gateway_url=self.faults.gateway_url)
         setup = ClientSetup(
             endpoints=endpoints,
             api_key=api_key,
             timings=self.client_timings(),
             seed=scenario_seed(self.seed, name),
-            token_keeping=self._keep_tokens() if keep_tokens else None,
+            token_keeping=self.tokens.keep(self.rng, self.secrets) if keep_tokens else None,
             trust_test_authority=trust_test_authority,
             correlation_id=new_correlation_id(random.Random(scenario_seed(self.seed, name, "correlation"))),
             avatar_api_key=self._avatar_key(name) if with_avatar else None,
             compression=compression,
         )
         driver = make_driver(self.settings.client, setup)
-        self.correlation_ids[name] = setup.correlation_id or ""
+        self.accounts.correlation_ids[name] = setup.correlation_id or ""
         self.clients[name] = driver
-        self.api_keys[name] = api_key
+        self.accounts.api_keys[name] = api_key
         return driver
 
     def restart_client(self) -> ClientDriver:
@@ -210,40 +186,25 @@ class ScenarioWorld:
         before = self.clients.pop(MAIN_CLIENT)
         before.shutdown()
         self.clients[RESTARTED_CLIENT] = before
-        return self.create_client(self.api_keys[MAIN_CLIENT], keep_tokens=self.token_keeping is not None)
+        return self.create_client(
+            self.accounts.api_keys[MAIN_CLIENT], keep_tokens=self.tokens.keeping is not None
+        )
 
     def _avatar_key(self, name: str) -> str:
         # Drawn from a generator of its own, so a scenario's other random choices stay as they were.
         rng = random.Random(scenario_seed(self.seed, name, "avatar key"))
         key = "avk_" + "".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=32))
         self.secrets.append(key)
-        self.services.register_avatar_key(key)
+        self.services.avatar.register_key(key)
         return key
-
-    def _keep_tokens(self) -> TokenKeeping:
-        if self.token_keeping is None:
-            directory = Path(tempfile.mkdtemp(prefix="rtas-tokens-"))
-            key = base64.urlsafe_b64encode(self.rng.randbytes(32))
-            self.secrets.append(key.decode("ascii"))
-            self.token_keeping = TokenKeeping(str(directory / "tokens"), key)
-        return self.token_keeping
-
-    def stored_tokens(self) -> bytes | None:
-        """What the client's token store holds on disk, byte for byte; None when there is no file."""
-        if self.token_keeping is None:
-            raise AssertionError("The scenario's client does not keep its tokens.")
-        try:
-            return Path(self.token_keeping.path).read_bytes()
-        except FileNotFoundError:
-            return None
 
     def issued(self, kind: str | None = None) -> list[str]:
         """The tokens (of one kind, "access" or "refresh", if given) the auth service handed to the main
         client's user, oldest first. Each is noted as a secret, so the report never shows it."""
-        subject = self.subjects[self.api_keys[MAIN_CLIENT]]
+        subject = self.accounts.subjects[self.accounts.api_keys[MAIN_CLIENT]]
         tokens = [
             issued.value
-            for issued in self.services.issued_tokens(subject)
+            for issued in self.services.auth.issued_tokens(subject)
             if kind is None or issued.kind == kind
         ]
         self.secrets += [token for token in tokens if token not in self.secrets]
@@ -262,52 +223,23 @@ class ScenarioWorld:
         ]
         drivers = make_drivers(self.settings.client, setups)
         for person, driver in zip(people, drivers, strict=True):
-            self.people[person.name] = person
+            self.crowd.people[person.name] = person
             self.clients[person.name] = driver
         return drivers
 
-    def connect_crowd(self) -> None:
-        """Tell every person's client to connect at the same moment, remembering when each was told."""
-        names = list(self.people)
-        told = connect_all([self.clients[name] for name in names])
-        self.connect_told.update(zip(names, told, strict=True))
-
-    def crowd_events(self) -> dict[str, list[ObservedEvent]]:
-        """What each person's client has reported so far, by person."""
-        return {name: self.clients[name].events() for name in self.people}
-
-    def await_crowd_ready(self, extra_s: float = 0.0) -> None:
-        """Wait until every person's client is ready (the usual wait, plus ``extra_s``); the failure message
-        says of each that is not what it is doing and what led there."""
-        wait_for(
-            lambda: [name for name in self.people if self.clients[name].state != "ready"],
-            empty(),
-            within_s=self.settings.wait_timeout_s + extra_s,
-            what="every client of the crowd to be ready",
-            seen=lambda waiting: self.describe_crowd(waiting),
-        )
-
-    def describe_crowd(self, names: list[str]) -> str:
-        """What each of these clients is doing, for a failure message: at most ten, then how many more."""
-        told = [
-            observations.describe_client(self.clients[name].events(), self.clients[name].state, who=name)
-            for name in names[:10]
-        ]
-        more = f"; and {len(names) - 10} more" if len(names) > 10 else ""
-        return f"{len(names)} of {len(self.people)} not ready: " + "; ".join(told) + more
-
     def caller_for_sign_ins(self) -> SignInCaller:
         """Someone (not a client) who signs in over HTTP under a client id of their own."""
-        if self.caller is None:
+        if self.accounts.caller is None:
             client_id = "caller-" + "".join(self.rng.choices("0123456789abcdef", k=12))
             endpoints = self.services.endpoints
-            self.caller = SignInCaller(
+            self.accounts.caller = SignInCaller(
                 endpoints.auth_url, client_id, self.settings.wait_timeout_s, ca_file=endpoints.ca_file
             )
-        return self.caller
+        return self.accounts.caller
 
     @property
     def client(self) -> ClientDriver:
+        """The main client; a step that needs it before the scenario made it is a scenario written wrong."""
         try:
             return self.clients[MAIN_CLIENT]
         except KeyError:
@@ -356,28 +288,31 @@ class ScenarioWorld:
         )
 
     def publish(self, channel: str, count: int) -> list[str]:
+        """The main client publishes ``count`` made-up messages on the channel; their ids, in order."""
         return self.publish_data(channel, [{"text": self.faker.sentence()} for _ in range(count)])
 
     def publish_data(self, channel: str, payloads: list[Any]) -> list[str]:
         """The main client publishes each payload on the channel, in order; each is remembered as sent."""
         ids = [self.client.publish(channel, data) for data in payloads]
-        self.published.setdefault(channel, []).extend(ids)
-        self.sent_data.setdefault(channel, []).extend(payloads)
+        self.messages.remember(channel, ids, payloads)
         return ids
 
     # -- time --------------------------------------------------------------------------------------
 
     def mark(self, moment: str) -> float:
+        """Note that ``moment`` (in words, e.g. "disruption") happens now; its time.monotonic() seconds."""
         self.moments[moment] = time.monotonic()
         return self.moments[moment]
 
     def disrupt(self) -> float:
         """Mark the moment something went wrong, remembering the session the client had then."""
         if MAIN_CLIENT in self.clients:
-            self.session_before_disruption = self.client.session_id
+            self.faults.session_before = self.client.session_id
         return self.mark("disruption")
 
     def since(self, moment: str) -> float:
+        """When ``moment`` was marked, in time.monotonic() seconds; a moment no step marked is a scenario
+        written wrong."""
         try:
             return self.moments[moment]
         except KeyError:
@@ -402,7 +337,7 @@ class ScenarioWorld:
             self.logs.lines(),
             self.since("scenario start"),
             time.monotonic(),
-            self.findings,
+            self.report.findings,
         )
 
     def close(self) -> list[str]:
@@ -415,8 +350,7 @@ class ScenarioWorld:
             leaks.append(f"closing the clients together failed ({error})")
         for name, driver in self.clients.items():
             leaks += [f"{name}: {leftover}" for leftover in driver.dispose()]
-        if self.token_keeping is not None:
-            shutil.rmtree(Path(self.token_keeping.path).parent, ignore_errors=True)
+        self.tokens.discard()
         self.logs.uninstall()
         return leaks
 
@@ -463,10 +397,3 @@ def token_flaw(name: str) -> str | None:
         return TOKEN_FLAWS[name]
     except KeyError:
         raise ScenarioWrittenWrong("kind of token", name, sorted(TOKEN_FLAWS)) from None
-
-
-def _timings(settings: Settings) -> ClientTimings:
-    # The client's timings are the settings of the same names.
-    return ClientTimings(
-        **{item.name: getattr(settings, item.name) for item in dataclasses.fields(ClientTimings)}
-    )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ssl
+from typing import Generic, TypeVar
 
 from aiohttp import web
 
+from support.harness.runtime import BackgroundLoop
 from support.services.journal import Journal
+from support.services.loopback import HOST, LoopbackService
 
-HOST = "127.0.0.1"
 # How long stopping waits for answers in progress: short, so a slow answer cannot hold up a reset.
 SHUTDOWN_GRACE_S = 0.5
 
@@ -40,7 +42,7 @@ async def serve(
     return runner, port or int(runner.addresses[0][1])
 
 
-class HttpService:
+class HttpService(LoopbackService):
     """An HTTP service on loopback: started on an ephemeral port, stopped, and started again on that same
     port, so a client given ``url`` can come back after an outage. Subclasses say what they serve."""
 
@@ -55,17 +57,6 @@ class HttpService:
     def application(self) -> web.Application:
         """The routes (and middlewares) to serve; made anew for each start."""
         raise NotImplementedError
-
-    @property
-    def port(self) -> int:
-        if not self._port:
-            raise RuntimeError(f"the {self.service} has not been started, so it has no port yet")
-        return self._port
-
-    @property
-    def url(self) -> str:
-        scheme = "https" if self.ssl_context is not None else "http"
-        return f"{scheme}://{HOST}:{self.port}"
 
     @property
     def running(self) -> bool:
@@ -90,3 +81,38 @@ class HttpService:
             await runner.cleanup()
             if self.journal is not None:
                 self.journal.record("service stopped", answer="its address refuses every connection")
+
+
+S = TypeVar("S", bound=HttpService)
+
+
+class HttpServiceHandle(Generic[S]):
+    """An HTTP service as steps, hooks and the stack use it: synchronous calls from any thread, each handed to
+    ``loop``, where the service lives. ``service`` is the service itself, for code already running on that
+    loop and for tests. Calls wait (up to the loop's 30 s) for the work to be done and raise what the
+    service raised; subclasses add the service's own calls."""
+
+    def __init__(self, loop: BackgroundLoop, service: S) -> None:
+        self.loop = loop
+        self.service = service
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} on the {self.loop.name} loop: {self.service!r}>"
+
+    @property
+    def url(self) -> str:
+        """Where the service listens (``http://`` or ``https://``, ``HOST``, its port), stopped or not."""
+        return self.service.url
+
+    @property
+    def running(self) -> bool:
+        """Whether the service is listening (a plain read, safe from any thread)."""
+        return self.service.running
+
+    def stop(self) -> None:
+        """The service goes away: its port refuses connections until ``start`` (journaled). Idempotent."""
+        self.loop.run(self.service.stop())
+
+    def start(self) -> None:
+        """The service listens again, on the port it had (journaled). Idempotent."""
+        self.loop.run(self.service.start())

@@ -327,10 +327,11 @@ class NetworkConnectionClosed(Record, kind="connection closed", when={"service":
     """The ``proxy`` closed connection ``number``, saying why."""
 
 
-class NetworkFault(Record, proxy=str, name=str, fault_kind=str, stream=str, attributes=dict[str, Any],
-                   description=str):
+class NetworkFault(Record, proxy=str, name=str, fault_kind=str, stream=str | None,
+                   attributes=dict[str, Any], description=str):
     """A toxic or outage on a ``proxy``: its ``name``, its kind (``fault_kind``: latency, timeout, down …),
-    the ``stream`` it is on (upstream or downstream), its ``attributes`` and a ``description`` in words."""
+    the ``stream`` it is on (upstream or downstream; None for an outage), its ``attributes`` and a
+    ``description`` in words."""
 
 
 class NetworkFaultApplied(NetworkFault, kind="fault applied"):

@@ -12,7 +12,8 @@ Endpoints (JSON in and out; every one but ``/health`` needs the caller's API key
 * ``GET  /v1/streaming.status``  ``?session_id=`` → the session
 * ``GET  /health``               ``status`` (up, degraded or down) and the ``checks`` behind it
 
-API keys appear in the journal and in error text only as fingerprints.
+API keys appear in the journal and in error text only as fingerprints. What a call does to a session is
+decided in ``sessions``; this module checks the key, carries the calls over HTTP and misbehaves on demand.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ import contextlib
 import json
 import random
 import ssl
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from realtime_protocol.secrets import fingerprint
 from support.services import http_app
+from support.services.avatar.sessions import AvatarSession, AvatarSessions
 from support.services.http_app import Refusal
 from support.services.journal import Journal
 
@@ -38,30 +40,6 @@ STOP_PATH = "/v1/streaming.stop"
 STATUS_PATH = "/v1/streaming.status"
 HEALTH_PATH = "/health"
 API_KEY_HEADER = "X-Api-Key"
-
-QUALITIES = ("low", "medium", "high")
-ACTIVE = "active"
-CLOSED = "closed"
-
-
-@dataclass
-class AvatarSession:
-    """One avatar session as the service keeps it."""
-
-    session_id: str
-    avatar_id: str
-    quality: str
-    background: str
-    stream_url: str
-    status: str = ACTIVE
-    speaking: bool = False
-    voice_sync: bool = False
-    voice_id: str | None = None
-    close_reason: str | None = None
-    updates: int = 0
-
-    def answer(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class AvatarService(http_app.HttpService):
@@ -74,9 +52,8 @@ class AvatarService(http_app.HttpService):
     ) -> None:
         super().__init__(ssl_context)
         self.journal = journal
-        self._rng = rng
         self._api_keys: set[str] = set()
-        self._sessions: dict[str, AvatarSession] = {}
+        self._sessions = AvatarSessions(journal, rng)
         self.unavailable = False  # every call but /health is answered 503
         self.delay_ms = 0  # every call but /health is answered this late
         self._generation = 0  # counts resets, so a slow answer begun before one does nothing after it
@@ -89,6 +66,7 @@ class AvatarService(http_app.HttpService):
     # -- lifecycle ---------------------------------------------------------------------------------------
 
     def application(self) -> web.Application:
+        """The routes: the four streaming calls and ``/health``."""
         app = web.Application()
         app.router.add_post(NEW_PATH, self._handle_new)
         app.router.add_post(UPDATE_PATH, self._handle_update)
@@ -100,15 +78,19 @@ class AvatarService(http_app.HttpService):
     # -- programming between and during scenarios --------------------------------------------------------
 
     def register_key(self, api_key: str) -> None:
+        """Accept ``api_key`` in ``X-Api-Key`` until the next reset; ``ValueError`` for an empty key."""
         if not api_key:
             raise ValueError("an API key must be a non-empty string")
         self._api_keys.add(api_key)
 
     def become_unavailable(self) -> None:
+        """Answer every call but ``/health`` with 503 until ``recover`` (journaled: "service unavailable")."""
         self.unavailable = True
         self.journal.record("service unavailable")
 
     def become_slow(self, delay_ms: int) -> None:
+        """Hold back every answer but ``/health``'s by ``delay_ms`` until ``recover``, journaled as "service
+        slow"; raises ``ValueError`` for a negative delay."""
         if delay_ms < 0:
             raise ValueError(f"delay_ms must not be negative, not {delay_ms}")
         self.delay_ms = delay_ms
@@ -122,7 +104,7 @@ class AvatarService(http_app.HttpService):
 
     def sessions(self) -> list[AvatarSession]:
         """Every session since the last reset, oldest first (copies, safe to read from another thread)."""
-        return [AvatarSession(**asdict(session)) for session in self._sessions.values()]
+        return self._sessions.copies()
 
     async def stop(self) -> None:
         """Stop serving; a slow answer still held back is given at once, so nothing is left running."""
@@ -133,6 +115,7 @@ class AvatarService(http_app.HttpService):
             self._stopping = asyncio.Event()
 
     def reset(self) -> None:
+        """Forget keys, sessions, trouble and the journal; a slow answer still held back is dropped."""
         self._api_keys.clear()
         self._sessions.clear()
         self.unavailable = False
@@ -141,10 +124,12 @@ class AvatarService(http_app.HttpService):
         self.journal.clear()
 
     def health(self) -> dict[str, Any]:
+        """What ``GET /health`` says: ``status`` (down when unavailable, degraded when slow, else up) and the
+        ``checks`` behind it."""
         checks = {
             "streaming api": "unavailable" if self.unavailable else "ok",
             "response time": f"slow ({self.delay_ms} ms)" if self.delay_ms else "ok",
-            "active sessions": sum(session.status == ACTIVE for session in self._sessions.values()),
+            "active sessions": self._sessions.active(),
         }
         status = "down" if self.unavailable else "degraded" if self.delay_ms else "up"
         return {"status": status, "checks": checks}
@@ -157,21 +142,23 @@ class AvatarService(http_app.HttpService):
         return web.json_response(health, status=503 if health["status"] == "down" else 200)
 
     async def _handle_new(self, request: web.Request) -> web.Response:
-        return await self._answer(request, NEW_PATH, self._new)
+        scheme = "wss" if self.ssl_context is not None else "ws"
+        stream_base = f"{scheme}://{http_app.HOST}:{self.port}"
+        return await self._answer(request, NEW_PATH, lambda body: self._sessions.create(body, stream_base))
 
     async def _handle_update(self, request: web.Request) -> web.Response:
-        return await self._answer(request, UPDATE_PATH, self._update)
+        return await self._answer(request, UPDATE_PATH, self._sessions.update)
 
     async def _handle_stop(self, request: web.Request) -> web.Response:
-        return await self._answer(request, STOP_PATH, self._stop_session)
+        return await self._answer(request, STOP_PATH, self._sessions.close)
 
     async def _handle_status(self, request: web.Request) -> web.Response:
-        async def status(body: dict[str, Any]) -> dict[str, Any]:
-            return self._session(request.query.get("session_id")).answer()
+        session_id = request.query.get("session_id")
+        return await self._answer(request, STATUS_PATH, lambda body: self._sessions.status(session_id))
 
-        return await self._answer(request, STATUS_PATH, status)
-
-    async def _answer(self, request: web.Request, endpoint: str, handle: Any) -> web.Response:
+    async def _answer(
+        self, request: web.Request, endpoint: str, handle: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> web.Response:
         key = request.headers.get(API_KEY_HEADER)
         # Journaled on arrival, so the story shows when the client asked, however late the answer.
         self.journal.record("request received", endpoint=endpoint, key=fingerprint(key))
@@ -191,7 +178,7 @@ class AvatarService(http_app.HttpService):
             body = _parse_object(raw) if request.method == "POST" else {}
             if body is None:
                 raise Refusal(400, "invalid_request", "The request body must be a JSON object")
-            return web.json_response(await handle(body))
+            return web.json_response(handle(body))
         except Refusal as refusal:
             self.journal.record(
                 "request refused", endpoint=endpoint, status=refusal.status, error=refusal.error
@@ -200,77 +187,9 @@ class AvatarService(http_app.HttpService):
                 {"error": refusal.error, "message": refusal.description}, status=refusal.status
             )
 
-    # -- the API -----------------------------------------------------------------------------------------
-
-    async def _new(self, body: dict[str, Any]) -> dict[str, Any]:
-        avatar_id = body.get("avatar_id")
-        if not isinstance(avatar_id, str) or not avatar_id:
-            raise Refusal(400, "invalid_request", "avatar_id is missing")
-        quality = body.get("quality", "medium")
-        if quality not in QUALITIES:
-            raise Refusal(400, "invalid_request", f"quality must be one of {', '.join(QUALITIES)}")
-        background = body.get("background", "transparent")
-        if not isinstance(background, str) or not background:
-            raise Refusal(400, "invalid_request", "background must be a non-empty string")
-        session_id = f"avatar-{self._rng.getrandbits(48):012x}"
-        scheme = "wss" if self.ssl_context is not None else "ws"
-        session = AvatarSession(
-            session_id=session_id,
-            avatar_id=avatar_id,
-            quality=str(quality),
-            background=background,
-            stream_url=f"{scheme}://{http_app.HOST}:{self.port}/v1/stream/{session_id}",
-        )
-        self._sessions[session_id] = session
-        self.journal.record(
-            "avatar session created",
-            session=session_id,
-            avatar=avatar_id,
-            quality=quality,
-            background=background,
-        )
-        return session.answer()
-
-    async def _update(self, body: dict[str, Any]) -> dict[str, Any]:
-        session = self._live_session(body.get("session_id"))
-        speaking, voice_sync = body.get("speaking"), body.get("voice_sync")
-        if not isinstance(speaking, bool) or not isinstance(voice_sync, bool):
-            raise Refusal(400, "invalid_request", "speaking and voice_sync must be true or false")
-        voice_id = body.get("voice_id")
-        session.speaking, session.voice_sync = speaking, voice_sync
-        session.voice_id = voice_id if isinstance(voice_id, str) else None
-        session.updates += 1
-        self.journal.record(
-            "avatar updated",
-            session=session.session_id,
-            speaking=speaking,
-            voice_sync=voice_sync,
-            voice=session.voice_id,
-        )
-        return session.answer()
-
-    async def _stop_session(self, body: dict[str, Any]) -> dict[str, Any]:
-        session = self._live_session(body.get("session_id"))
-        reason = body.get("reason")
-        session.status, session.speaking = CLOSED, False
-        session.close_reason = reason if isinstance(reason, str) and reason else "unspecified"
-        self.journal.record("avatar session closed", session=session.session_id, reason=session.close_reason)
-        return session.answer()
-
-    def _session(self, session_id: object) -> AvatarSession:
-        session = self._sessions.get(session_id) if isinstance(session_id, str) else None
-        if session is None:
-            raise Refusal(404, "not_found", "No avatar session has that id")
-        return session
-
-    def _live_session(self, session_id: object) -> AvatarSession:
-        session = self._session(session_id)
-        if session.status != ACTIVE:
-            raise Refusal(409, "session_closed", "The avatar session is closed")
-        return session
-
 
 def _parse_object(raw: bytes) -> dict[str, Any] | None:
+    """The body as a JSON object (an empty body is an empty one), or None."""
     try:
         parsed = json.loads(raw.decode("utf-8") or "{}")
     except (UnicodeDecodeError, json.JSONDecodeError):

@@ -1,13 +1,17 @@
-"""Where a timeline label fits: rows of labels that never overprint, and words shortened to fit.
+"""Where a timeline label fits: rows of labels that never overprint, like labels close together sharing
+one, and words shortened to fit.
 
-The timeline (``support.report.timeline``) draws;
-this module only measures. Widths are guesses from an average
-character width, good enough to keep 11 px labels apart in the report's SVG.
+The rest of the timeline (``support.report.timeline``) draws; this module only measures. Widths are guesses
+from an average character width, good enough to keep 11 px labels apart in the report's SVG.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from support.report.timeline.geometry import LEFT, WIDTH, Scale
+from support.report.timeline.vocabulary import SHORT_LABELS
 
 CHAR_W = 6.2  # average width of an 11 px sans-serif character, to guess label widths
 BOLD_W = 1.08  # how much wider bold text runs
@@ -79,3 +83,27 @@ def unless(full: str, shown: str) -> str | None:
 def width(words: str, font_size: float = 11, bold: bool = False) -> float:
     """A guess at how wide ``words`` are drawn, in px."""
     return len(words) * CHAR_W * font_size / 11 * (BOLD_W if bold else 1)
+
+
+def place_in_plot(rows: LabelRows, x: float, words: str, *shorter: str) -> Placed | None:
+    """``place_label`` within the timeline's plot: from its left edge to just inside the picture's right."""
+    return place_label(rows, x, words, *shorter, left_edge=LEFT, right_edge=WIDTH - 4)
+
+
+def label_runs(scale: Scale, marks: Sequence[tuple[float, str]]) -> list[list[int]]:
+    """The indexes of time-ordered (time, label) marks, in runs of like labels close enough together (within
+    the first one's label) to share one label."""
+    runs: list[list[int]] = []
+    for index, (at, label) in enumerate(marks):
+        if runs:
+            first_at, first_label = marks[runs[-1][0]]
+            if label == first_label and scale.x(at) - scale.x(first_at) <= width(label):
+                runs[-1].append(index)
+                continue
+        runs.append([index])
+    return runs
+
+
+def short_form(label: str) -> str:
+    """What a label shrinks to when it has no room: its known short form, or what comes before a colon."""
+    return SHORT_LABELS.get(label) or (label.split(":")[0] if ":" in label else "")
