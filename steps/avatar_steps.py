@@ -16,7 +16,15 @@ from hamcrest import (
 )
 
 from support.areas.avatar import AvatarTrouble, avatar_events, cause_trouble, session_at_service
+from support.drivers.events import (
+    AvatarSessionCleanup,
+    AvatarSessionCreated,
+    AvatarSessionError,
+    ConnectionLost,
+    VoiceCoordination,
+)
 from support.harness import observations, parameter_types
+from support.harness.queries import Events
 from support.harness.waiting import check, wait_for
 
 parameter_types.register()
@@ -45,11 +53,11 @@ def client_reports_avatar_session(context: Context, avatar: str) -> None:
     """Checks that, since it was last asked to start the avatar, the client reported one avatar session
     created: for that avatar, active, with a session id and a stream address."""
     created = avatar_events(
-        context.world.client.events(), "session:created", context.world.since("avatar asked for")
+        context.world.client.events(), AvatarSessionCreated, context.world.since("avatar asked for")
     )
     check(created, has_length(1), what="the avatar sessions the client reported created")
     check(
-        created[0].data,
+        created[0].facts(),
         has_entries(
             avatar_id=avatar,
             status="active",
@@ -64,9 +72,9 @@ def client_reports_avatar_session(context: Context, avatar: str) -> None:
 def service_has_session(context: Context, quality: str, background: str) -> None:
     """Checks that the avatar service knows the session the client reported, live, in that quality and with
     that background."""
-    created = avatar_events(context.world.client.events(), "session:created")[-1]
+    created = avatar_events(context.world.client.events(), AvatarSessionCreated)[-1]
     check(
-        session_at_service(context.services, created.data["session_id"]),
+        session_at_service(context.services, created.session_id),
         has_properties(status="active", quality=quality, background=background),
         what="the avatar service's record of the client's avatar session",
     )
@@ -90,10 +98,10 @@ def client_stops_speaking(context: Context) -> None:
 def client_reports_speaking(context: Context, voice: str) -> None:
     """Checks that the client reported coordinating its avatar with the voice: its avatar session, that
     voice, speaking, with sync required."""
-    coordination = avatar_events(context.world.client.events(), "voice:coordination")
+    coordination = avatar_events(context.world.client.events(), VoiceCoordination)
     check(coordination, has_length(1), what="the voice coordinations the client reported")
     check(
-        coordination[0].data,
+        coordination[0].facts(),
         has_entries(
             avatar_session_id=_avatar_session_id(context), voice_id=voice, speaking=True, sync_required=True
         ),
@@ -105,9 +113,9 @@ def client_reports_speaking(context: Context, voice: str) -> None:
 def client_reports_silent(context: Context) -> None:
     """Checks that after the voice stopped, the client reported its avatar coordinated to stop speaking."""
     since = context.world.since("stopped speaking")
-    coordination = avatar_events(context.world.client.events(), "voice:coordination", since)
+    coordination = avatar_events(context.world.client.events(), VoiceCoordination, since)
     check(
-        [event.data.get("speaking") for event in coordination],
+        [event.speaking for event in coordination],
         equal_to([False]),
         what="whether the avatar was told to speak, after the voice stopped",
     )
@@ -142,10 +150,12 @@ def avatar_service_recovers(context: Context) -> None:
 def client_reports_avatar_error(context: Context) -> None:
     """Checks that since the trouble began the client reported one avatar error, saying it can be recovered
     from and that the client goes on with voice only."""
-    errors = avatar_events(context.world.client.events(), "session:error", context.world.since("disruption"))
+    errors = avatar_events(
+        context.world.client.events(), AvatarSessionError, context.world.since("disruption")
+    )
     check(errors, has_length(1), what="the avatar errors the client reported")
     check(
-        errors[0].data,
+        errors[0].facts(),
         has_entries(recoverable=True, fallback="voice_only", error=not_none()),
         what="the avatar error the client reported",
     )
@@ -163,7 +173,7 @@ def client_still_ready(context: Context) -> None:
         seen=lambda state: observations.describe_client(world.client.events(), state),
     )
     check(world.client.session_id, equal_to(world.faults.session_before), what="the client's session")
-    lost = observations.named_since(world.client.events(), "connection:lost", world.since("disruption"))
+    lost = Events(world.client.events()).of(ConnectionLost, since=world.since("disruption"))
     check(lost, has_length(0), what="the connections the client lost")
 
 
@@ -186,16 +196,16 @@ def service_has_session_closed(context: Context) -> None:
 def client_reported_avatar_cleanup(context: Context) -> None:
     """Checks that the client reported cleaning up its avatar exactly once, naming the avatar session, and
     that the avatar service confirmed it closed."""
-    cleanups = avatar_events(context.world.client.events(), "session:cleanup")
+    cleanups = avatar_events(context.world.client.events(), AvatarSessionCleanup)
     check(cleanups, has_length(1), what="the avatar clean-ups the client reported")
     check(
-        cleanups[0].data,
+        cleanups[0].facts(),
         has_entries(session_id=_avatar_session_id(context), closed_at_service=True),
         what="the avatar clean-up the client reported",
     )
 
 
 def _avatar_session_id(context: Context) -> str:
-    created = avatar_events(context.world.client.events(), "session:created")
+    created = avatar_events(context.world.client.events(), AvatarSessionCreated)
     check(created, is_not(has_length(0)), what="the avatar sessions the client reported created")
-    return str(created[-1].data["session_id"])
+    return str(created[-1].session_id)

@@ -22,9 +22,12 @@ from hamcrest import (
 from realtime_protocol import CloseCode
 from support.areas import backoff as retry_schedule
 from support.areas.backoff import Policy
+from support.drivers.events import ReconnectExhausted, StateChanged
 from support.harness import observations
 from support.harness.matchers import keeps_growing, no_problems
+from support.harness.queries import Events, Records
 from support.harness.waiting import check, holds_throughout, wait_for
+from support.services.records import GatewayConnectionCut, NetworkConnectionOpened
 
 # -- the policy a scenario's clients follow -----------------------------------------------------------------
 
@@ -197,7 +200,7 @@ def client_reconnects_while_flapping(context: Context, count: int) -> None:
         what=f"connections that stayed up for the stable time ({settings.stable_connection_ms} ms) or more",
     )
     check(
-        context.services.gateway_journal.count("connection cut"),
+        Records(context.services.gateway_journal).count(GatewayConnectionCut),
         greater_than_or_equal_to(len(lifetimes)),
         what="how many connections the link dropped",
     )
@@ -237,14 +240,14 @@ def client_gives_up_after(context: Context, count: int) -> None:
     """
     world = context.world
     exhausted = wait_for(
-        lambda: observations.named(world.client.events(), "reconnect:exhausted"),
+        lambda: Events(world.client.events()).of(ReconnectExhausted),
         has_length(greater_than_or_equal_to(1)),
         within_s=context.settings.wait_timeout_s,
         what="the client to say it stopped retrying",
     )
     check(exhausted, has_length(1), what="how many times the client said it stopped retrying")
     check(
-        dict(exhausted[0].data),
+        exhausted[0].facts(),
         has_entries(
             limit=count,
             total_attempts=_connections_seen(context),
@@ -354,19 +357,12 @@ def client_tries_at_once(context: Context) -> None:
     asked = world.since("asked to connect")
     waiting = [retry for retry in _planned(context) if retry.planned_at <= asked][-1]
     began = wait_for(
-        lambda: next(
-            (
-                event.at
-                for event in observations.named_since(world.client.events(), "state:changed", asked)
-                if event.data.get("state") == "connecting"
-            ),
-            None,
-        ),
+        lambda: Events(world.client.events()).first(StateChanged, since=asked, state="connecting"),
         not_none(),
         within_s=settings.wait_timeout_s,
         what="the client to try again",
         seen=lambda _: observations.describe_client(world.client.events(), world.client.state),
-    )
+    ).at
     check(
         (began - asked) * 1000,
         less_than_or_equal_to(settings.retry_timing_grace_ms),
@@ -388,7 +384,7 @@ def _planned(context: Context) -> list[retry_schedule.PlannedRetry]:
 
 def _connections_seen(context: Context) -> int:
     """How many connections the network towards the gateway has let in during the scenario."""
-    return context.services.network_journal.count("connection opened")
+    return Records(context.services.network_journal).count(NetworkConnectionOpened)
 
 
 def _spreads(context: Context, count: int) -> list[retry_schedule.RetrySpread]:

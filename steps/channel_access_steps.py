@@ -12,10 +12,18 @@ from hamcrest import (
 )
 
 from support.areas import channel_access
+from support.drivers.events import PublishRefused, PublishResent, Subscribed
 from support.harness import observations, parameter_types
 from support.harness.matchers import each_exactly_once, no_problems
 from support.harness.people import channel_names, read_grants
+from support.harness.queries import Events, Records
 from support.harness.waiting import check, wait_for
+from support.services.records import (
+    GatewayPublish,
+    GatewayPublishAccepted,
+    GatewayPublishRefused,
+    GatewaySubscribeRefused,
+)
 
 parameter_types.register()
 
@@ -122,8 +130,8 @@ def gateway_refused_forbidden_subscriptions(context: Context) -> None:
     person_of = {world.clients[name].session_id: name for name in world.crowd.people}
     journal = context.services.gateway_journal
     refused = {
-        (person_of.get(entry.detail.get("session"), "someone unknown"), str(entry.detail.get("channel")))
-        for entry in journal.entries("subscribe refused")
+        (person_of.get(record.session, "someone unknown"), record.channel)
+        for record in Records(journal).of(GatewaySubscribeRefused)
     }
     forbidden = channel_access.forbidden_pairs(world.crowd.people, world.crowd.channels)
     check(refused, equal_to(forbidden), what="the requests the gateway refused (person, channel)")
@@ -153,7 +161,7 @@ def someone_listening(context: Context, profile: str, channel: str) -> None:
     listener.connect()
     listener.subscribe(channel)
     wait_for(
-        lambda: [event.data.get("channel") for event in observations.named(listener.events(), "subscribed")],
+        lambda: [event.channel for event in Events(listener.events()).of(Subscribed)],
         has_item(channel),
         within_s=context.settings.wait_timeout_s,
         what=f"the {profile} to be listening on {channel!r}",
@@ -167,12 +175,12 @@ def gateway_refuses_the_post(context: Context, channel: str) -> None:
     """
     sent, journal = context.world.messages.published.get(channel, []), context.services.gateway_journal
     wait_for(
-        lambda: [entry.detail.get("id") for entry in journal.entries("publish refused", channel=channel)],
+        lambda: [record.id for record in Records(journal).of(GatewayPublishRefused, channel=channel)],
         has_items(*sent),
         within_s=context.settings.wait_timeout_s,
         what=f"the gateway to refuse the message on {channel!r}",
     )
-    accepted = [entry.detail.get("id") for entry in journal.entries("publish accepted")]
+    accepted = [record.id for record in Records(journal).of(GatewayPublishAccepted)]
     check(
         [message_id for message_id in sent if message_id in accepted], empty(), what="the messages accepted"
     )
@@ -186,14 +194,14 @@ def client_reports_refused(context: Context) -> None:
     client = context.world.client
     sent = [message_id for ids in context.world.messages.published.values() for message_id in ids]
     refused = wait_for(
-        lambda: observations.named(client.events(), "publish:refused"),
+        lambda: Events(client.events()).of(PublishRefused),
         has_length(len(sent)),
         within_s=context.settings.wait_timeout_s,
         what="the client to report the message refused",
     )
-    check([event.data.get("id") for event in refused], equal_to(sent), what="the messages reported refused")
+    check([event.id for event in refused], equal_to(sent), what="the messages reported refused")
     check(
-        [(event.data.get("code"), bool(event.data.get("reason"))) for event in refused],
+        [(event.code, bool(event.reason)) for event in refused],
         equal_to([("forbidden", True)] * len(sent)),
         what="why each message was refused (code, and whether a reason was given)",
     )
@@ -222,13 +230,9 @@ def refused_not_resent(context: Context) -> None:
     """
     world, journal = context.world, context.services.gateway_journal
     sent = [message_id for ids in world.messages.published.values() for message_id in ids]
-    seen = [
-        entry.detail.get("id")
-        for entry in journal.entries()
-        if entry.kind.startswith("publish") and entry.detail.get("id") in sent
-    ]
+    seen = [record.id for record in Records(journal).of(GatewayPublish) if record.id in sent]
     check(seen, each_exactly_once(sent), what="how often the gateway saw each refused message")
-    resent = [event.data.get("id") for event in observations.named(world.client.events(), "publish:resent")]
+    resent = [event.id for event in Events(world.client.events()).of(PublishResent)]
     check(resent, empty(), what="the messages the client sent again")
 
 

@@ -19,9 +19,21 @@ from hamcrest import (
     starts_with,
 )
 
+from support.drivers.events import (
+    AuthFailed,
+    ConnectionLost,
+    PublishUnsent,
+    SessionContinuityLost,
+    SessionResumed,
+    SessionStarted,
+    TokenAcquired,
+    TokenRefreshed,
+)
 from support.harness import observations, parameter_types
 from support.harness.matchers import in_order_once_each
+from support.harness.queries import Events, Records
 from support.harness.waiting import check, holds_throughout, wait_for
+from support.services.records import AuthTokenRequested, GatewayConnectionOpened
 
 parameter_types.register()
 
@@ -110,7 +122,7 @@ def client_never_got_session(context: Context) -> None:
     """Checks that the client has no session id and never reported starting or resuming a session."""
     client = context.world.client
     check(client.session_id, equal_to(None), what="the client's session id")
-    started = [e.name for e in client.events() if e.name in ("session:started", "session:resumed")]
+    started = [e.kind for e in Events(client.events()).of((SessionStarted, SessionResumed))]
     check(started, empty(), what="the sessions the client reported")
 
 
@@ -118,15 +130,15 @@ def client_never_got_session(context: Context) -> None:
 def client_got_token(context: Context) -> None:
     """Checks that the client reported getting exactly one access token: a Bearer token, named only by its
     fingerprint, with the lifetime the auth service gave it; and that a refresh token came with it."""
-    acquired = observations.named(context.world.client.events(), "token:acquired")
+    acquired = Events(context.world.client.events()).of(TokenAcquired)
     check(acquired, has_length(1), what="the number of access tokens the client reported getting")
     check(
-        (acquired[0].data.get("token_type"), acquired[0].data.get("expires_in_ms")),
+        (acquired[0].token_type, acquired[0].expires_in_ms),
         equal_to(("Bearer", context.settings.token_lifetime_ms)),
         what="the kind of token and its lifetime in milliseconds",
     )
     check(
-        str(acquired[0].data.get("token")),
+        acquired[0].token,
         starts_with("fp:"),
         what="how the client named the token (a fingerprint, never the token)",
     )
@@ -138,7 +150,7 @@ def client_asked_auth(context: Context, count: int) -> None:
     """Checks how many times the client asked the auth service for a token with its API key ("only once",
     "twice", "3 times").
     """
-    requests = context.services.auth_journal.entries("token requested", grant_type="api_key")
+    requests = Records(context.services.auth_journal).of(AuthTokenRequested, grant_type="api_key")
     check(len(requests), equal_to(count), what="the number of times the client asked for access")
 
 
@@ -147,10 +159,10 @@ def client_reported_auth_errors(context: Context, count: int) -> None:
     """Checks that the client reported exactly that many auth errors, none of them marked as not worth
     retrying.
     """
-    errors = observations.named(context.world.client.events(), "auth:error")
+    errors = Events(context.world.client.events()).of(AuthFailed)
     check(len(errors), equal_to(count), what="the number of auth errors the client reported")
     check(
-        [e.data.get("retryable") for e in errors],
+        [e.retryable for e in errors],
         is_not(has_item(False)),
         what="which auth errors were retryable",
     )
@@ -163,18 +175,18 @@ def client_reported_one_auth_error(context: Context, status: str, error: str, re
     Example: Then the client reported one auth error: 401, invalid_client, not worth retrying
     """
     reported = wait_for(
-        lambda: observations.named(context.world.client.events(), "auth:error"),
+        lambda: Events(context.world.client.events()).of(AuthFailed),
         has_length(greater_than_or_equal_to(1)),
         within_s=context.settings.wait_timeout_s,
         what="the client to report an auth error",
-    )[0].data
+    )[0]
     check(
-        (str(reported.get("status") or "none"), reported.get("error"), reported.get("retryable")),
+        (str(reported.status or "none"), reported.error, reported.retryable),
         equal_to((status, error, retryable)),
         what="the auth error the client reported (status, error, worth retrying)",
     )
     check(
-        reported.get("description"),
+        reported.description,
         all_of(instance_of(str), is_not(empty())),
         what="the auth error's description",
     )
@@ -191,7 +203,7 @@ def client_respected_retry_after(context: Context) -> None:
     """Checks that, after "too many requests", the client waited at least the pause the auth service asked for
     before signing in again.
     """
-    requests = context.services.auth_journal.entries("token requested")
+    requests = Records(context.services.auth_journal).of(AuthTokenRequested)
     check(requests, has_length(greater_than_or_equal_to(2)), what="the sign-in requests the auth service saw")
     waited_ms = (requests[1].at - requests[0].at) * 1000
     asked_ms = context.world.faults.auth_pause_ms
@@ -208,7 +220,7 @@ def client_resumed(context: Context) -> None:
     before.
     """
     world = context.world
-    resumed = observations.named(world.client.events(), "session:resumed")
+    resumed = Events(world.client.events()).of(SessionResumed)
     check(
         len(resumed), greater_than_or_equal_to(1), what="the number of times the client resumed its session"
     )
@@ -234,9 +246,9 @@ def client_has_new_session(context: Context) -> None:
 def told_once_continuity_lost(context: Context, reason: str) -> None:
     """Checks that the client told the application exactly once that continuity was lost, for the reason
     quoted (the gateway's words, such as "the resume window has passed")."""
-    lost = observations.named(context.world.client.events(), "session:continuity_lost")
+    lost = Events(context.world.client.events()).of(SessionContinuityLost)
     check(
-        [str(event.data.get("reason")) for event in lost],
+        [event.reason for event in lost],
         equal_to([reason]),
         what="the continuity-lost notices",
     )
@@ -257,7 +269,7 @@ def client_reported_in_order(context: Context) -> None:
     once; other events may come in between.
     """
     expected = [row["step"] for row in context.table]
-    seen = [e.name for e in context.world.client.events() if e.name in expected]
+    seen = [event.kind for event in Events(context.world.client.events()) if event.kind in expected]
     check(seen, in_order_once_each(expected), what="the client's shutdown events")
 
 
@@ -271,7 +283,7 @@ def client_makes_no_reconnect(context: Context) -> None:
     holds_throughout(
         lambda: (
             observations.states_since(world.client.events(), shutdown),
-            len([entry for entry in gateway_journal.entries("connection opened") if entry.at > shutdown]),
+            len(Records(gateway_journal).where(GatewayConnectionOpened, lambda record: record.at > shutdown)),
         ),
         equal_to((["closing", "closed"], 0)),
         during_s=2 * context.settings.backoff_max_ms / 1000,
@@ -293,15 +305,11 @@ def reported_undelivered(context: Context, count: int) -> None:
     """Checks that the client reported no messages it could not deliver ("no"), or reported, once, that
     exactly that many could not be delivered.
     """
-    unsent = observations.named(context.world.client.events(), "publish:unsent")
+    unsent = Events(context.world.client.events()).of(PublishUnsent)
     if not count:
         check(unsent, empty(), what="undelivered messages reported")
         return
-    check(
-        [e.data.get("count") for e in unsent],
-        equal_to([count]),
-        what="the undelivered messages the client reported",
-    )
+    check([e.count for e in unsent], equal_to([count]), what="the undelivered messages the client reported")
 
 
 @step("the client's access nears the end of its lifetime")
@@ -309,7 +317,7 @@ def access_nears_end_of_life(context: Context) -> None:
     """Waits (up to the token's lifetime, plus the usual wait) until the client renews its access token."""
     client, settings = context.world.client, context.settings
     wait_for(
-        lambda: observations.named(client.events(), "token:refreshed"),
+        lambda: Events(client.events()).of(TokenRefreshed),
         has_length(greater_than_or_equal_to(1)),
         within_s=(settings.token_lifetime_ms + settings.wait_timeout_ms) / 1000,
         what="the client to renew its access token",
@@ -323,13 +331,10 @@ def access_runs_out_offline(context: Context) -> None:
     ready again in between. The wait comes from the token's own lifetime: no arithmetic over settings.
     """
     client, since = context.world.client, context.world.since("disruption")
-    held = [
-        event
-        for event in client.events()
-        if event.name in ("token:acquired", "token:refreshed") and event.at <= since
-    ]
+    tokens = Events(client.events()).of((TokenAcquired, TokenRefreshed))
+    held = [token for token in tokens if token.at <= since]
     token = check(held[-1:], has_length(1), what="the access tokens the client held when it went offline")[0]
-    runs_out_at = token.at + float(token.data["expires_in_ms"]) / 1000
+    runs_out_at = token.at + float(token.expires_in_ms) / 1000
     wait_for(
         lambda: time.monotonic() >= runs_out_at,
         equal_to(True),
@@ -348,19 +353,11 @@ def renewed_in_good_time(context: Context) -> None:
     """Checks that the client renewed its first access token once the configured fraction of its lifetime had
     passed but before the lifetime was over, and that the renewal replaced that token.
     """
-    events = context.world.client.events()
-    acquired = check(
-        observations.first(events, "token:acquired"), not_none(), what="the first token the client got"
-    )
-    refreshed = check(
-        observations.first(events, "token:refreshed"), not_none(), what="the client's renewed token"
-    )
-    check(
-        refreshed.data.get("previous"),
-        equal_to(acquired.data.get("token")),
-        what="the token that was renewed",
-    )
-    lifetime_s = float(acquired.data["expires_in_ms"]) / 1000
+    events = Events(context.world.client.events())
+    acquired = check(events.first(TokenAcquired), not_none(), what="the first token the client got")
+    refreshed = check(events.first(TokenRefreshed), not_none(), what="the client's renewed token")
+    check(refreshed.previous, equal_to(acquired.token), what="the token that was renewed")
+    lifetime_s = float(acquired.expires_in_ms) / 1000
     # Timers never fire early, so the lower bound needs no slack beyond the clock's resolution.
     due_s = lifetime_s * context.settings.token_refresh_fraction - CLOCK_RESOLUTION_S
     check(
@@ -373,8 +370,8 @@ def renewed_in_good_time(context: Context) -> None:
 @then("the client never lost its connection")
 def never_lost_connection(context: Context) -> None:
     """Checks that the client never reported losing its connection during the scenario."""
-    lost = observations.named(context.world.client.events(), "connection:lost")
-    check([event.data.get("reason") for event in lost], empty(), what="the client's lost connections")
+    lost = Events(context.world.client.events()).of(ConnectionLost)
+    check([event.reason for event in lost], empty(), what="the client's lost connections")
 
 
 @given("the client is ready")

@@ -20,7 +20,16 @@ from hamcrest import (
 )
 
 from support.areas import coordination
-from support.harness import observations, parameter_types
+from support.drivers.events import (
+    ConfigRejected,
+    ConfigUpdated,
+    ReconnectExhausted,
+    ReconnectScheduled,
+    TokenAcquired,
+    TokenRefreshed,
+)
+from support.harness import parameter_types
+from support.harness.queries import Events
 from support.harness.waiting import check, wait_for
 
 parameter_types.register()
@@ -89,12 +98,10 @@ def gives_up_after_retries(context: Context, count: int) -> None:
     scheduled exactly that many since the disruption."""
     world = context.world
     world.await_state("failed", what="the client to give up")
-    events = world.client.events()
-    exhausted = observations.named(events, "reconnect:exhausted")
-    check(
-        [event.data.get("limit") for event in exhausted], equal_to([count]), what="the retry limit it reached"
-    )
-    scheduled = observations.named_since(events, "reconnect:scheduled", world.since("disruption"))
+    events = Events(world.client.events())
+    exhausted = events.of(ReconnectExhausted)
+    check([event.limit for event in exhausted], equal_to([count]), what="the retry limit it reached")
+    scheduled = events.of(ReconnectScheduled, since=world.since("disruption"))
     check(len(scheduled), equal_to(count), what="the number of retries the client scheduled")
 
 
@@ -104,15 +111,13 @@ def renews_at_share_of_lifetime(context: Context, percent: int) -> None:
     token's lifetime had passed: not before, and not later than the detection grace after."""
     client, settings = context.world.client, context.settings
     refreshed = wait_for(
-        lambda: observations.first(client.events(), "token:refreshed"),
+        lambda: Events(client.events()).first(TokenRefreshed),
         not_none(),
         within_s=(settings.token_lifetime_ms + settings.wait_timeout_ms) / 1000,
         what="the client to renew its access",
     )
-    acquired = check(
-        observations.first(client.events(), "token:acquired"), not_none(), what="the first token"
-    )
-    due_s = float(acquired.data["expires_in_ms"]) / 1000 * percent / 100
+    acquired = check(Events(client.events()).first(TokenAcquired), not_none(), what="the first token")
+    due_s = float(acquired.expires_in_ms) / 1000 * percent / 100
     check(
         refreshed.at - acquired.at,
         all_of(
@@ -176,11 +181,11 @@ def update_refused(context: Context, reason: str) -> None:
 def refusal_reported(context: Context) -> None:
     """Checks that the client reported refusing the update exactly once (`config:rejected`), with the reason
     it gave the application, and reported no part changing."""
-    events = context.world.client.events()
-    rejected = [str(event.data.get("reason")) for event in observations.named(events, "config:rejected")]
+    events = Events(context.world.client.events())
+    rejected = [event.reason for event in events.of(ConfigRejected)]
     check(rejected, has_length(1), what="the refusals the client reported")
     check(str(_reconfiguration(context).refusal), contains_string(rejected[0]), what="the reason it gave")
-    check(observations.named(events, "config:updated"), empty(), what="the changes the client reported")
+    check(events.of(ConfigUpdated), empty(), what="the changes the client reported")
 
 
 @then("the client's configuration is as it was")

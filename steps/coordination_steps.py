@@ -12,8 +12,16 @@ from hamcrest import (
 )
 
 from support.areas import coordination
-from support.harness import observations, parameter_types
+from support.drivers.events import (
+    ErrorClassified,
+    StateChanged,
+    SubsystemInitialized,
+    SystemFailure,
+)
+from support.harness import parameter_types
+from support.harness.queries import Events, Records
 from support.harness.waiting import check, wait_for
+from support.services.records import GatewaySessionStarted
 
 parameter_types.register()
 
@@ -28,14 +36,9 @@ def started_parts_in_order(context: Context) -> None:
     events = context.world.client.events()
     started = coordination.initialized_parts(events)
     check(started, equal_to(expected), what="the parts the client started, in order")
-    connecting = next(
-        e.at for e in events if e.name == "state:changed" and e.data.get("state") == "connecting"
-    )
-    late = [
-        str(e.data.get("component"))
-        for e in events
-        if e.name == "subsystem:initialized" and e.at > connecting
-    ]
+    seen = Events(events)
+    connecting = next(change.at for change in seen.of(StateChanged, state="connecting"))
+    late = [part.component for part in seen.where(SubsystemInitialized, lambda part: part.at > connecting)]
     check(late, empty(), what="the parts the client started only after it set out to connect")
 
 
@@ -80,9 +83,9 @@ def client_finds_gateway_out_of_reach(context: Context) -> None:
     client, since = context.world.client, context.world.since("disruption")
     wait_for(
         lambda: [
-            event.data.get("classification")
-            for event in observations.named_since(client.events(), "error:classified", since)
-            if not str(event.data.get("classification")).startswith(("auth_", "token_"))
+            event.classification
+            for event in Events(client.events()).of(ErrorClassified, since=since)
+            if not event.classification.startswith(("auth_", "token_"))
         ],
         has_length(greater_than_or_equal_to(1)),
         within_s=context.settings.wait_timeout_s,
@@ -111,12 +114,13 @@ def reported_failing_together(context: Context, parts: list[str], strategy: str)
     """Checks the client's one report of several parts failing together: which parts, in the order they
     failed, how it recovers ("a full restart", "a new session", "signing in again" or "reconnecting"), and
     that it could recover."""
-    reports = observations.named(context.world.client.events(), "system:failure")
+    reports = Events(context.world.client.events()).of(SystemFailure)
     check(len(reports), equal_to(1), what="the number of times the client reported parts failing together")
     check(
         {
-            name: reports[0].data.get(name)
-            for name in ("failed_components", "recovery_strategy", "can_recover")
+            "failed_components": reports[0].failed_components,
+            "recovery_strategy": reports[0].recovery_strategy,
+            "can_recover": reports[0].can_recover,
         },
         equal_to(
             {
@@ -133,7 +137,7 @@ def reported_failing_together(context: Context, parts: list[str], strategy: str)
 def gateway_started_one_new_session(context: Context) -> None:
     """Checks that the gateway started two sessions in the whole scenario: the client's first one and one
     new one."""
-    started = context.services.gateway_journal.entries("session started")
+    started = Records(context.services.gateway_journal).of(GatewaySessionStarted)
     check(
         len(started), equal_to(2), what="the number of sessions the gateway started (the first, then one new)"
     )

@@ -2,6 +2,7 @@
 with a recommended pause, and acted on."""
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from behave import given, then
 from behave.runner import Context
@@ -23,9 +24,12 @@ from support.areas.error_classification import (
     far_end_attempts,
     next_attempt,
 )
-from support.drivers import ObservedEvent
+from support.drivers.events import ErrorClassified, ReconnectScheduled, StateChanged
 from support.harness import observations, parameter_types
+from support.harness.queries import Events
 from support.harness.waiting import check, holds_throughout, wait_for
+
+E = TypeVar("E", ReconnectScheduled, StateChanged)
 
 parameter_types.register()
 
@@ -51,7 +55,7 @@ def client_classifies(context: Context, classification: str, worth: bool) -> Non
     """
     first = _first_classified(context)
     check(
-        (first.data.get("classification"), first.data.get("retryable")),
+        (first.classification, first.retryable),
         equal_to((classification, worth)),
         what="how the client classified what went wrong (classification, worth retrying)",
     )
@@ -88,18 +92,18 @@ def _gives_up_for_good(context: Context) -> None:
 def _retries_no_sooner_than(context: Context, pause_ms: float) -> None:
     classified, client = _first_classified(context), context.world.client
     check(
-        classified.data.get("recommended_delay_ms"),
+        classified.recommended_delay_ms,
         equal_to(round(pause_ms)),
         what="the pause in ms the client recommended",
     )
     scheduled = _wait(
         context,
-        lambda: observations.first(client.events(), "reconnect:scheduled", classified.at),
+        lambda: Events(client.events()).first(ReconnectScheduled, since=classified.at),
         "the client to schedule a retry",
         pause_ms,
     )
     check(
-        scheduled.data.get("delay_ms"),
+        scheduled.delay_ms,
         greater_than_or_equal_to(pause_ms),
         what="the pause in ms it scheduled",
     )
@@ -113,10 +117,10 @@ def _retries_no_sooner_than(context: Context, pause_ms: float) -> None:
     )
 
 
-def _first_classified(context: Context) -> ObservedEvent:
+def _first_classified(context: Context) -> ErrorClassified:
     client, settings = context.world.client, context.settings
     return wait_for(
-        lambda: observations.named(client.events(), "error:classified"),
+        lambda: Events(client.events()).of(ErrorClassified),
         has_length(greater_than_or_equal_to(1)),
         # A handshake that is never answered is classified only once the client's connect timeout runs out.
         within_s=settings.wait_timeout_s + settings.connect_timeout_ms / 1000,
@@ -124,9 +128,7 @@ def _first_classified(context: Context) -> ObservedEvent:
     )[0]
 
 
-def _wait(
-    context: Context, probe: Callable[[], ObservedEvent | None], what: str, pause_ms: float
-) -> ObservedEvent:
+def _wait(context: Context, probe: Callable[[], E | None], what: str, pause_ms: float) -> E:
     client = context.world.client
     return wait_for(
         probe,

@@ -7,9 +7,12 @@ from behave import given, step, then
 from behave.runner import Context
 from hamcrest import equal_to, greater_than_or_equal_to, has_item, has_length
 
+from support.drivers.events import MessageDelivered, PublishResent, Subscribed
 from support.harness import observations, parameter_types
 from support.harness.matchers import each_exactly_once, numbered_exactly_once_in_order
+from support.harness.queries import Events, Records
 from support.harness.waiting import check, wait_for
+from support.services.records import GatewayPublishAccepted
 
 parameter_types.register()
 
@@ -41,13 +44,8 @@ def client_subscribes(context: Context, channel: str) -> None:
     client = context.world.client
     client.subscribe(channel)
 
-    def confirmed() -> bool:
-        return channel in [
-            event.data.get("channel") for event in observations.named(client.events(), "subscribed")
-        ]
-
     wait_for(
-        confirmed,
+        lambda: Events(client.events()).first(Subscribed, channel=channel) is not None,
         equal_to(True),
         within_s=context.settings.wait_timeout_s,
         what=f"the gateway to confirm the client's subscription to {channel!r}",
@@ -130,11 +128,7 @@ def client_receives_new(context: Context, channel: str) -> None:
     _at_least(
         context,
         SOME_MESSAGES,
-        lambda: [
-            e
-            for e in observations.named_since(client.events(), "message", since)
-            if e.data.get("channel") == channel
-        ],
+        lambda: Events(client.events()).of(MessageDelivered, since=since, channel=channel),
         f"new messages to arrive on {channel!r}",
     )
 
@@ -156,7 +150,7 @@ def gateway_received_each_once(context: Context, count: int, channel: str) -> No
     check(sent, has_length(count), what=f"the messages the application sent on {channel!r}")
     journal = context.services.gateway_journal
     wait_for(
-        lambda: [entry.detail["id"] for entry in journal.entries("publish accepted", channel=channel)],
+        lambda: [record.id for record in Records(journal).of(GatewayPublishAccepted, channel=channel)],
         each_exactly_once(sent),
         within_s=context.settings.wait_timeout_s,
         what=f"the gateway to receive the messages on {channel!r}",
@@ -178,9 +172,7 @@ def client_has_nothing_pending(context: Context) -> None:
 @then("the client sent the {count:d} messages again")
 def client_resent(context: Context, count: int) -> None:
     """Checks that exactly that many of the messages the application sent were sent again by the client."""
-    resent = {
-        event.data.get("id") for event in observations.named(context.world.client.events(), "publish:resent")
-    }
+    resent = {event.id for event in Events(context.world.client.events()).of(PublishResent)}
     sent = [message_id for ids in context.world.messages.published.values() for message_id in ids]
     check(
         [message_id for message_id in sent if message_id in resent],

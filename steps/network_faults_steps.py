@@ -5,8 +5,10 @@ from behave.runner import Context
 from hamcrest import described_as, empty, equal_to, greater_than_or_equal_to, less_than_or_equal_to, not_none
 
 from support.areas import network_faults
+from support.drivers.events import ConnectionLost, SessionResumed
 from support.harness import observations, parameter_types
 from support.harness.parameter_types import Worded
+from support.harness.queries import Events
 from support.harness.waiting import check, wait_for
 
 parameter_types.register()
@@ -74,14 +76,14 @@ def reconnected_and_resumed(context: Context) -> None:
     session it had before, resuming it.
     """
     world, since = context.world, context.world.since("disruption")
-    events = world.client.events()
+    events = Events(world.client.events())
     check(
-        len(observations.named_since(events, "connection:lost", since)),
+        events.count(ConnectionLost, since=since),
         greater_than_or_equal_to(1),
         what="the number of times the client lost its connection during the fault",
     )
     check(
-        len(observations.named_since(events, "session:resumed", since)),
+        events.count(SessionResumed, since=since),
         greater_than_or_equal_to(1),
         what="the number of times the client resumed its session",
     )

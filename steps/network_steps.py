@@ -4,8 +4,10 @@ from behave import step, then, when
 from behave.runner import Context
 from hamcrest import greater_than_or_equal_to, has_item, has_length, less_than_or_equal_to, not_none
 
+from support.drivers.events import ConnectionLost, HeartbeatTimeout, ReconnectScheduled
 from support.harness import observations
 from support.harness.matchers import keeps_growing
+from support.harness.queries import Events
 from support.harness.waiting import check, wait_for
 
 
@@ -42,7 +44,7 @@ def client_notices_loss(context: Context) -> None:
     """Waits until the client reports that its connection was lost, and checks that it noticed within the
     bound for a cut connection (the detection grace).
     """
-    _noticed(context, "connection:lost", context.settings.drop_detection_bound_s, "a cut connection")
+    _noticed(context, ConnectionLost, context.settings.drop_detection_bound_s, "a cut connection")
 
 
 @when("the client's heartbeat notices the silent link")
@@ -51,13 +53,15 @@ def heartbeat_notices(context: Context) -> None:
     """Waits until the client's heartbeat times out, and checks that it noticed within one heartbeat interval
     plus the heartbeat timeout (and the detection grace).
     """
-    _noticed(context, "heartbeat:timeout", context.settings.heartbeat_detection_bound_s, "a silent link")
+    _noticed(context, HeartbeatTimeout, context.settings.heartbeat_detection_bound_s, "a silent link")
 
 
-def _noticed(context: Context, event: str, bound_s: float, what: str) -> None:
+def _noticed(
+    context: Context, kind: type[ConnectionLost | HeartbeatTimeout], bound_s: float, what: str
+) -> None:
     client, since = context.world.client, context.world.since("disruption")
     noticed = wait_for(
-        lambda: observations.first(client.events(), event, since),
+        lambda: Events(client.events()).first(kind, since=since),
         not_none(),
         within_s=context.settings.wait_timeout_s,
         what=f"the client to notice {what}",
@@ -86,10 +90,10 @@ def client_retries_with_growing_pauses(context: Context, count: int) -> None:
     """
     client, since = context.world.client, context.world.since("disruption")
     scheduled = wait_for(
-        lambda: observations.named_since(client.events(), "reconnect:scheduled", since),
+        lambda: Events(client.events()).of(ReconnectScheduled, since=since),
         has_length(greater_than_or_equal_to(count)),
         within_s=context.settings.wait_timeout_s,
         what=f"the client to retry {count} times",
     )
-    pauses = [event.data["base_delay_ms"] for event in scheduled]
+    pauses = [event.base_delay_ms for event in scheduled]
     check(pauses, keeps_growing(), what="the client's pauses between retries, in ms")

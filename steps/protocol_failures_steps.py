@@ -17,9 +17,19 @@ from hamcrest import (
 
 from realtime_protocol import CloseCode, describe_close_code
 from support.areas import protocol_failures as protocol
+from support.drivers.events import (
+    FrameIgnored,
+    MessageGap,
+    ProtocolNegotiated,
+    PublishRefused,
+    PublishResent,
+    UnusableFrame,
+)
 from support.harness import observations, parameter_types
 from support.harness.parameter_types import Worded
+from support.harness.queries import Events, Records
 from support.harness.waiting import check, holds_throughout, wait_for
+from support.services.records import GatewayMessageDropped, GatewayProtocolAgreed
 
 parameter_types.register()
 
@@ -131,13 +141,14 @@ def client_told_too_big(context: Context) -> None:
     world = context.world
     oversized = check(world.messages.oversized, has_length(1), what="the messages too big for the gateway")[0]
     refused = wait_for(
-        lambda: [event.data for event in observations.named(world.client.events(), "publish:refused")],
+        lambda: [event.facts() for event in Events(world.client.events()).of(PublishRefused)],
         has_item(has_entries(id=oversized)),
         within_s=context.settings.wait_timeout_s,
         what="the client to report the message that was too big as refused",
     )
     check(refused, has_length(1), what="the messages the client reported refused")
-    check(refused[0].get("code"), equal_to("too_big"), what="why the client says the message was refused")
+    reported = Events(world.client.events()).of(PublishRefused)
+    check(reported[0].code, equal_to("too_big"), what="why the client says the message was refused")
 
 
 @then("the client never sends the message that was too big again")
@@ -149,9 +160,7 @@ def client_never_resends_oversized(context: Context) -> None:
     too_big = describe_close_code(CloseCode.MESSAGE_TOO_BIG)
 
     def resent_and_closes() -> tuple[list[str], int]:
-        resent = [
-            event.data.get("id") for event in observations.named(world.client.events(), "publish:resent")
-        ]
+        resent = [event.id for event in Events(world.client.events()).of(PublishResent)]
         closes = protocol.closes_seen(journal.entries()).count(too_big)
         return [message_id for message_id in resent if message_id in world.messages.oversized], closes
 
@@ -192,11 +201,11 @@ def client_hangs_up(context: Context, words: str) -> None:
         what="the client to close the connection itself",
     )
     check(
-        [(describe_close_code(hang_up["code"]), hang_up["retryable"]) for hang_up in hang_ups],
-        equal_to([(describe_close_code(hang_ups[0]["code"]), True)]),
+        [(describe_close_code(hang_up.close_code), hang_up.retryable) for hang_up in hang_ups],
+        equal_to([(describe_close_code(hang_ups[0].close_code), True)]),
         what="how the client closed the connection (the close code, and whether it would retry)",
     )
-    check(describe_close_code(hang_ups[0]["code"]), contains_string(words), what="the client's close code")
+    check(describe_close_code(hang_ups[0].close_code), contains_string(words), what="the client's close code")
     wait_for(
         lambda: protocol.closes_seen(context.services.gateway_journal.entries()),
         has_item(contains_string(words)),
@@ -212,13 +221,13 @@ def gateway_drops_oversized(context: Context) -> None:
     """
     journal = context.services.gateway_journal
     dropped = wait_for(
-        lambda: journal.entries("message dropped"),
+        lambda: Records(journal).of(GatewayMessageDropped),
         has_length(greater_than_or_equal_to(1)),
         within_s=context.settings.wait_timeout_s,
         what="the gateway to drop the message that was too big for the client",
     )
     check(
-        [entry.detail.get("reason") for entry in dropped],
+        [record.reason for record in dropped],
         equal_to(["too big for the client"]),
         what="the messages the gateway dropped",
     )
@@ -230,13 +239,10 @@ def client_reports_one_missing(context: Context) -> None:
     the one the gateway dropped.
     """
     journal, client = context.services.gateway_journal, context.world.client
-    dropped = [entry.detail.get("seq") for entry in journal.entries("message dropped")]
+    dropped = [record.seq for record in Records(journal).of(GatewayMessageDropped)]
     check(dropped, has_length(1), what="the messages the gateway dropped")
     wait_for(
-        lambda: [
-            (event.data.get("expected"), event.data.get("received"))
-            for event in observations.named(client.events(), "message:gap")
-        ],
+        lambda: [(event.expected, event.received) for event in Events(client.events()).of(MessageGap)],
         equal_to([(dropped[0], dropped[0] + 1)]),
         within_s=context.settings.wait_timeout_s,
         what="the client to report the one message it missed (as expected, received)",
@@ -250,13 +256,13 @@ def client_reports_protocol_error(context: Context, words: str) -> None:
     """
     world = context.world
     errors = wait_for(
-        lambda: observations.named_since(world.client.events(), "protocol:error", world.since("disruption")),
+        lambda: Events(world.client.events()).of(UnusableFrame, since=world.since("disruption")),
         has_length(greater_than_or_equal_to(1)),
         within_s=context.settings.wait_timeout_s,
         what="the client to report a protocol error",
     )
     check(
-        [str(event.data.get("reason")) for event in errors],
+        [event.reason for event in errors],
         all_of(has_length(1), only_contains(contains_string(words))),
         what="the protocol errors the client reported",
     )
@@ -269,15 +275,13 @@ def client_ignores(context: Context, count: int, words: str) -> None:
     """
     world = context.world
     ignored = wait_for(
-        lambda: observations.named_since(
-            world.client.events(), "protocol:ignored", world.since("disruption")
-        ),
+        lambda: Events(world.client.events()).of(FrameIgnored, since=world.since("disruption")),
         has_length(count),
         within_s=context.settings.wait_timeout_s,
         what=f"the client to ignore {count} frames",
     )
     check(
-        [str(event.data.get("reason")) for event in ignored],
+        [event.reason for event in ignored],
         only_contains(contains_string(words)),
         what="why the client ignored them",
     )
@@ -300,15 +304,15 @@ def agreed_on_version(context: Context, version: str) -> None:
     """Checks that the client reported speaking the named protocol version ("version 1") with the gateway, and
     that the gateway recorded the same.
     """
-    negotiated = observations.named(context.world.client.events(), "protocol:negotiated")
-    agreed = context.services.gateway_journal.entries("protocol agreed")
+    negotiated = Events(context.world.client.events()).of(ProtocolNegotiated)
+    agreed = Records(context.services.gateway_journal).of(GatewayProtocolAgreed)
     check(
-        [protocol.version_in_words(event.data.get("subprotocol")) for event in negotiated],
+        [protocol.version_in_words(event.subprotocol) for event in negotiated],
         equal_to([version]),
         what="the protocol version the client reported",
     )
     check(
-        [protocol.version_in_words(entry.detail.get("subprotocol")) for entry in agreed],
+        [protocol.version_in_words(record.subprotocol) for record in agreed],
         equal_to([version]),
         what="the protocol version the gateway recorded",
     )
@@ -320,10 +324,7 @@ def connection_compressed(context: Context, compressed: bool) -> None:
     the scenario's story.
     """
     world = context.world
-    negotiated = [
-        event.data.get("compression")
-        for event in observations.named(world.client.events(), "protocol:negotiated")
-    ]
+    negotiated = [event.compression for event in Events(world.client.events()).of(ProtocolNegotiated)]
     world.report.findings.append(
         f"Compression on the client's connection: {negotiated[-1] if negotiated else 'none'}"
     )

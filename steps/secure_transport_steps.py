@@ -7,8 +7,11 @@ from behave import given, then
 from behave.runner import Context
 from hamcrest import contains_string, equal_to, greater_than_or_equal_to, has_length, not_none
 
+from support.drivers.events import AuthFailed, ErrorClassified, ReconnectScheduled, TokenAcquired
 from support.harness import observations, parameter_types
+from support.harness.queries import Events, Records
 from support.harness.waiting import check, holds_throughout
+from support.services.records import AuthTokenRequested, GatewayConnectionOpened, TlsHandshake
 
 parameter_types.register()
 
@@ -53,13 +56,13 @@ def client_used_encryption(context: Context) -> None:
         equal_to(("https", "wss")),
         what="the kinds of address the client was given (sign-in, realtime)",
     )
-    auth, gateway = services.auth_journal, services.gateway_journal
-    check(auth.count("tls handshake"), greater_than_or_equal_to(1), what="TLS handshakes at the auth service")
-    check(auth.count("token requested"), greater_than_or_equal_to(1), what="sign-ins at the auth service")
-    opened = gateway.count("connection opened")
+    auth, gateway = Records(services.auth_journal), Records(services.gateway_journal)
+    check(auth.count(TlsHandshake), greater_than_or_equal_to(1), what="TLS handshakes at the auth service")
+    check(auth.count(AuthTokenRequested), greater_than_or_equal_to(1), what="sign-ins at the auth service")
+    opened = gateway.count(GatewayConnectionOpened)
     check(opened, greater_than_or_equal_to(1), what="connections the gateway opened")
     check(
-        gateway.count("tls handshake"),
+        gateway.count(TlsHandshake),
         greater_than_or_equal_to(opened),
         what=f"TLS handshakes at the gateway (it opened {opened} connection(s))",
     )
@@ -79,14 +82,13 @@ def client_gives_up_on_certificate(context: Context, server: str) -> None:
         contains_string("certificate is not trusted"),
         what="why it gave up",
     )
-    classified = observations.named(events, "error:classified")
+    seen = Events(events)
     check(
-        [(e.data.get("classification"), e.data.get("retryable")) for e in classified],
+        [(e.classification, e.retryable) for e in seen.of(ErrorClassified)],
         equal_to([(CERTIFICATE_UNTRUSTED, False)]),
         what="how the client classified what went wrong (classification, worth retrying)",
     )
-    reported = observations.named(events, "auth:error")
-    auth_errors = [(e.data.get("error"), e.data.get("retryable")) for e in reported]
+    auth_errors = [(e.error, e.retryable) for e in seen.of(AuthFailed)]
     if server == "auth service":
         check(
             auth_errors,
@@ -95,7 +97,7 @@ def client_gives_up_on_certificate(context: Context, server: str) -> None:
         )
     elif server == "gateway":
         check(auth_errors, equal_to([]), what="the sign-in errors the client reported")
-        check(observations.named(events, "token:acquired"), has_length(1), what="the client's sign-ins")
+        check(seen.of(TokenAcquired), has_length(1), what="the client's sign-ins")
     else:
         raise ValueError(f"unknown server {server!r}; say the auth service or the gateway")
 
@@ -108,8 +110,8 @@ def client_does_not_try_again(context: Context, server: str) -> None:
     journal, client = getattr(context.services, JOURNALS[server]), context.world.client
     holds_throughout(
         lambda: (
-            journal.count("tls handshake"),
-            observations.names(client.events()).count("reconnect:scheduled"),
+            Records(journal).count(TlsHandshake),
+            Events(client.events()).count(ReconnectScheduled),
         ),
         equal_to((1, 0)),
         during_s=2 * context.settings.backoff_max_ms / 1000,

@@ -11,9 +11,11 @@ from hamcrest import empty, greater_than_or_equal_to, has_length, is_not
 from support.areas import server_faults
 from support.areas.server_faults import CrowdFault, RestartKind
 from support.drivers import ObservedEvent
+from support.drivers.events import Subscribed
 from support.harness import observations, parameter_types
 from support.harness.matchers import milliseconds_under, no_problems, share_at_least
 from support.harness.parameter_types import Worded
+from support.harness.queries import Events
 from support.harness.waiting import check, wait_for
 
 parameter_types.register()
@@ -185,7 +187,7 @@ def crowd_kept_its_data(context: Context, channel: str) -> None:
 
 
 def _subscribed(seen: list[ObservedEvent], channel: str) -> bool:
-    return channel in [event.data.get("channel") for event in observations.named(seen, "subscribed")]
+    return Events(seen).first(Subscribed, channel=channel) is not None
 
 
 def _fault_strikes(context: Context, label: str) -> None:

@@ -6,9 +6,31 @@ from behave.runner import Context
 from hamcrest import empty, equal_to, has_item, is_not
 
 from realtime_protocol import CloseCode
-from support.harness import observations, parameter_types
+from support.drivers.events import ConnectionLost
+from support.harness import parameter_types
+from support.harness.queries import Events, Records
 from support.harness.vocabulary import AuthTrouble
 from support.harness.waiting import check, holds_throughout, wait_for
+from support.services.records import (
+    GatewayConnectionClosed,
+    GatewayConnectionOpened,
+    GatewayHandshakeRefused,
+    GatewaySessionExpired,
+    GatewaySessionStarted,
+    GatewayTokenExpired,
+    GatewayTokenRenewalRefused,
+    GatewayTokenRenewed,
+    GatewayTokenRevoked,
+    TlsHandshake,
+)
+
+# What the gateway records about access tokens on live connections.
+GATEWAY_TOKEN_RECORDS = (
+    GatewayTokenRenewed,
+    GatewayTokenRenewalRefused,
+    GatewayTokenExpired,
+    GatewayTokenRevoked,
+)
 
 parameter_types.register()
 
@@ -34,9 +56,9 @@ def auth_will_misbehave(context: Context, count: int, trouble: AuthTrouble) -> N
 def client_never_reached_gateway(context: Context) -> None:
     """Checks that the gateway never saw the client: no TLS handshake started, no connection was opened and no
     handshake refused."""
-    kinds = [entry.kind for entry in context.services.gateway_journal]
-    for kind in ("tls handshake", "connection opened", "handshake refused"):
-        check(kinds, is_not(has_item(kind)), what="what the gateway saw")
+    kinds = [record.kind for record in Records(context.services.gateway_journal)]
+    for kind in (TlsHandshake, GatewayConnectionOpened, GatewayHandshakeRefused):
+        check(kinds, is_not(has_item(kind.kind)), what="what the gateway saw")
 
 
 @then("the gateway knows the client's session")
@@ -58,8 +80,7 @@ def gateway_gives_up_on_session(context: Context) -> None:
     session, settings = context.world.faults.session_before, context.settings
     wait_for(
         lambda: [
-            entry.detail.get("session")
-            for entry in context.services.gateway_journal.entries("session expired")
+            record.session for record in Records(context.services.gateway_journal).of(GatewaySessionExpired)
         ],
         has_item(session),
         within_s=(settings.resume_window_ms + settings.wait_timeout_ms) / 1000,
@@ -72,8 +93,7 @@ def gateway_saw_normal_close(context: Context) -> None:
     """Waits until the gateway records a connection closed normally (close code 1000)."""
     wait_for(
         lambda: [
-            entry.detail.get("code")
-            for entry in context.services.gateway_journal.entries("connection closed")
+            record.code for record in Records(context.services.gateway_journal).of(GatewayConnectionClosed)
         ],
         has_item(int(CloseCode.NORMAL)),
         within_s=context.settings.wait_timeout_s,
@@ -104,10 +124,7 @@ def client_told_going_away(context: Context) -> None:
     """
     client, since = context.world.client, context.world.since("disruption")
     wait_for(
-        lambda: [
-            event.data.get("code")
-            for event in observations.named_since(client.events(), "connection:lost", since)
-        ],
+        lambda: [event.code for event in Events(client.events()).of(ConnectionLost, since=since)],
         has_item(int(CloseCode.GOING_AWAY)),
         within_s=context.settings.wait_timeout_s,
         what="the client to hear that the server is going away (code 1001)",
@@ -121,13 +138,13 @@ def gateway_accepted_renewal(context: Context) -> None:
     """
     journal = context.services.gateway_journal
     wait_for(
-        lambda: [entry.kind for entry in journal.entries() if entry.kind.startswith("token")],
-        has_item("token renewed"),
+        lambda: [record.kind for record in Records(journal).of(GATEWAY_TOKEN_RECORDS)],
+        has_item(GatewayTokenRenewed.kind),
         within_s=context.settings.wait_timeout_s,
         what="the gateway to accept the renewed token",
     )
     check(
-        [entry.kind for entry in journal.entries("token expired")],
+        [record.kind for record in Records(journal).of(GatewayTokenExpired)],
         empty(),
         what="tokens that expired at the gateway",
     )
@@ -177,7 +194,7 @@ def client_does_not_retry_gateway(context: Context) -> None:
     client after turning it away once."""
     journal = context.services.gateway_journal
     holds_throughout(
-        lambda: journal.count("handshake refused") + journal.count("connection opened"),
+        lambda: Records(journal).count((GatewayHandshakeRefused, GatewayConnectionOpened)),
         equal_to(1),
         during_s=2 * context.settings.backoff_max_ms / 1000,
         what="the gateway to see exactly one attempt from the client",
@@ -188,15 +205,12 @@ def client_does_not_retry_gateway(context: Context) -> None:
 def gateway_opened_no_session(context: Context) -> None:
     """Checks that the gateway holds no session and never started one."""
     check(context.services.gateway.sessions(), empty(), what="the sessions the gateway holds")
-    kinds = [entry.kind for entry in context.services.gateway_journal]
-    check(kinds, is_not(has_item("session started")), what="what the gateway did")
+    kinds = [record.kind for record in Records(context.services.gateway_journal)]
+    check(kinds, is_not(has_item(GatewaySessionStarted.kind)), what="what the gateway did")
 
 
 def _refusal_reasons(context: Context) -> list[str]:
-    return [
-        str(entry.detail.get("reason"))
-        for entry in context.services.gateway_journal.entries("handshake refused")
-    ]
+    return [record.reason for record in Records(context.services.gateway_journal).of(GatewayHandshakeRefused)]
 
 
 @step("the auth service is down")

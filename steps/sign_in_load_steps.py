@@ -15,10 +15,12 @@ from hamcrest import (
 )
 
 from support.areas import sign_in_load as rush
+from support.drivers.events import AuthFailed, TokenAcquired
 from support.drivers.sign_in_caller import summarise_answers
-from support.harness import observations
 from support.harness.matchers import no_problems
+from support.harness.queries import Events, Records
 from support.harness.waiting import check, wait_for
+from support.services.records import AuthSignInThrottled
 
 # -- reading and posting rights ----------------------------------------------------------------------------
 
@@ -73,13 +75,9 @@ def client_never_throttled(context: Context) -> None:
     """Checks that the client reported no "too many requests" from the auth service, and that the auth
     service throttled only the other caller.
     """
-    errors = observations.named(context.world.client.events(), "auth:error")
-    check(
-        [event.data.get("status") for event in errors], is_not(has_item(429)), what="the client's auth errors"
-    )
-    throttled = {
-        entry.detail.get("caller") for entry in context.services.auth_journal.entries("sign-in throttled")
-    }
+    errors = Events(context.world.client.events()).of(AuthFailed)
+    check([event.status for event in errors], is_not(has_item(429)), what="the client's auth errors")
+    throttled = {record.caller for record in Records(context.services.auth_journal).of(AuthSignInThrottled)}
     check(
         throttled,
         equal_to({context.world.caller_for_sign_ins().client_id}),
@@ -171,7 +169,7 @@ def every_one_ready(context: Context) -> None:
     check(
         rush.never_ready(events), no_problems("clients that did not make it"), what="the clients of the rush"
     )
-    unsigned = [name for name, seen in events.items() if observations.first(seen, "token:acquired") is None]
+    unsigned = [name for name, seen in events.items() if Events(seen).first(TokenAcquired) is None]
     check(unsigned, empty(), what="the clients that never got an access token")
 
 

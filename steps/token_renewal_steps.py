@@ -13,8 +13,10 @@ from hamcrest import (
 )
 
 from realtime_protocol import CloseCode, fingerprint
-from support.harness import observations
+from support.drivers.events import ConnectionLost, TokenAcquired, TokenExpired, TokenRefreshed
+from support.harness.queries import Events, Records
 from support.harness.waiting import check, holds_throughout, wait_for
+from support.services.records import AuthTokenRefreshed, AuthTokenRequested
 
 # -- arranging -------------------------------------------------------------------------------------------
 
@@ -41,13 +43,13 @@ def access_runs_out(context: Context) -> None:
     connection, and checks it did so because the access token expired."""
     client, settings = context.world.client, context.settings
     wait_for(
-        lambda: [event.data.get("code") for event in observations.named(client.events(), "connection:lost")],
+        lambda: [event.code for event in Events(client.events()).of(ConnectionLost)],
         has_length(greater_than_or_equal_to(1)),
         within_s=(settings.token_lifetime_ms + settings.wait_timeout_ms) / 1000,
         what="the gateway to close the client's connection",
     )
-    lost = observations.named(client.events(), "connection:lost")[0]
-    check(lost.data.get("code"), equal_to(int(CloseCode.TOKEN_EXPIRED)), what="the close code the client saw")
+    lost = Events(client.events()).of(ConnectionLost)[0]
+    check(lost.code, equal_to(int(CloseCode.TOKEN_EXPIRED)), what="the close code the client saw")
     context.world.disrupt()
 
 
@@ -64,8 +66,8 @@ def refresh_token_rotated(context: Context) -> None:
     spent, *later = context.world.issued("refresh")
     check(len(later), greater_than(0), what="the number of new refresh tokens the client was given")
     exchanges = [
-        (entry.detail.get("previous_refresh"), entry.detail.get("refresh"))
-        for entry in context.services.auth_journal.entries("token refreshed")
+        (record.previous_refresh, record.refresh)
+        for record in Records(context.services.auth_journal).of(AuthTokenRefreshed)
     ]
     check(
         exchanges[:1],
@@ -104,13 +106,13 @@ def client_must_sign_in_again(context: Context) -> None:
     expired because renewal failed, and that it has to sign in again."""
     client, settings = context.world.client, context.settings
     expired = wait_for(
-        lambda: observations.named(client.events(), "token:expired"),
+        lambda: Events(client.events()).of(TokenExpired),
         has_length(greater_than_or_equal_to(1)),
         within_s=(settings.token_lifetime_ms + settings.wait_timeout_ms) / 1000,
         what="the client to report that its access ended",
     )
     check(
-        dict(expired[0].data),
+        expired[0].facts(),
         has_entries(reason="refresh_failed", requires_reauth=True),
         what="what the client said about its ended access",
     )
@@ -123,7 +125,7 @@ def signed_in_again_once(context: Context) -> None:
     journal, settings = context.services.auth_journal, context.settings
 
     def sign_ins() -> int:
-        return len(journal.entries("token requested", grant_type="api_key"))
+        return Records(journal).count(AuthTokenRequested, grant_type="api_key")
 
     wait_for(sign_ins, equal_to(2), within_s=settings.wait_timeout_s, what="the client to sign in again")
     holds_throughout(
@@ -139,11 +141,9 @@ def renewed_once_at_auth(context: Context) -> None:
     """Checks that the auth service received exactly one renewal request since the parts of the client
     asked."""
     since = context.world.since("fresh access asked")
-    renewals = [
-        entry
-        for entry in context.services.auth_journal.entries("token requested", grant_type="refresh_token")
-        if entry.at >= since
-    ]
+    renewals = Records(context.services.auth_journal).of(
+        AuthTokenRequested, since=since, grant_type="refresh_token"
+    )
     check(len(renewals), equal_to(1), what="the number of renewal requests the auth service received")
 
 
@@ -153,10 +153,10 @@ def all_got_same_fresh_access(context: Context, callers: int) -> None:
     got = context.world.tokens.fresh_access
     check(len(got), equal_to(callers), what="the number of callers that got access")
     check(len(set(got)), equal_to(1), what="the number of different tokens the callers got")
-    first = observations.first(context.world.client.events(), "token:acquired")
+    first = Events(context.world.client.events()).first(TokenAcquired)
     check(
         got[0],
-        is_not(equal_to(first.data.get("token") if first else None)),
+        is_not(equal_to(first.token if first else None)),
         what="the token the callers got (it must be newer than the refused one)",
     )
 
@@ -164,5 +164,5 @@ def all_got_same_fresh_access(context: Context, callers: int) -> None:
 @then("the client renewed its access just once")
 def client_renewed_once(context: Context) -> None:
     """Checks that the client reported exactly one renewal of its access."""
-    refreshed = observations.named(context.world.client.events(), "token:refreshed")
+    refreshed = Events(context.world.client.events()).of(TokenRefreshed)
     check(len(refreshed), equal_to(1), what="the number of times the client renewed its access")

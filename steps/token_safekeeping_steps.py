@@ -8,9 +8,12 @@ from behave.runner import Context
 from hamcrest import empty, equal_to, greater_than, greater_than_or_equal_to, has_length, is_not, none
 
 from realtime_protocol import fingerprint
+from support.drivers.events import AuthCleanup, TokenChecked, TokenRestored
 from support.harness import observations, parameter_types
+from support.harness.queries import Events, Records
 from support.harness.secret_scan import scan, scan_bytes
 from support.harness.waiting import check, wait_for
+from support.services.records import AuthTokenRequested, AuthTokenRevoked
 
 parameter_types.register()
 
@@ -56,17 +59,15 @@ def push_password_message(context: Context, channel: str) -> None:
 def client_checked_token(context: Context, usable: bool, reason: str) -> None:
     """Waits until the client checks the shape of the access token it was given, and checks its verdict
     ("usable" or "unusable") and reason."""
+    client = context.world.client
     checked = wait_for(
-        lambda: observations.named(context.world.client.events(), "token:checked"),
+        lambda: Events(client.events()).of(TokenChecked),
         has_length(greater_than_or_equal_to(1)),
         within_s=context.settings.wait_timeout_s,
         what="the client to check the access token it was given",
     )[0]
-    check(
-        (checked.data.get("valid"), checked.data.get("reason")),
-        equal_to((usable, reason)),
-        what="the client's verdict on the token (usable, reason)",
-    )
+    verdict = (checked.valid, checked.reason)
+    check(verdict, equal_to((usable, reason)), what="the client's verdict on the token (usable, reason)")
 
 
 @then("the client's stored tokens show no token in readable form")
@@ -83,9 +84,9 @@ def stored_tokens_unreadable(context: Context) -> None:
 def restarted_client_took_up_tokens(context: Context) -> None:
     """Checks that the restarted client said it took up stored tokens, and that the API key was used to sign
     in only once in the whole scenario."""
-    restored = observations.named(context.world.client.events(), "token:restored")
+    restored = Events(context.world.client.events()).of(TokenRestored)
     check(len(restored), equal_to(1), what="the number of times the restarted client took up stored tokens")
-    sign_ins = context.services.auth_journal.entries("token requested", grant_type="api_key")
+    sign_ins = Records(context.services.auth_journal).of(AuthTokenRequested, grant_type="api_key")
     check(len(sign_ins), equal_to(1), what="the number of sign-ins with the API key")
 
 
@@ -93,9 +94,9 @@ def restarted_client_took_up_tokens(context: Context) -> None:
 def client_cleared_tokens(context: Context) -> None:
     """Checks the client's one clean-up report: the user logged out, and the access token, refresh token and
     stored tokens were cleared."""
-    cleanups = observations.named(context.world.client.events(), "auth:cleanup")
+    cleanups = Events(context.world.client.events()).of(AuthCleanup)
     check(
-        [(event.data.get("reason"), event.data.get("tokens_cleared")) for event in cleanups],
+        [(event.reason, event.tokens_cleared) for event in cleanups],
         equal_to([("user_logout", ["access_token", "refresh_token", "stored_tokens"])]),
         what="the client's clean-up reports (reason, what was cleared)",
     )
@@ -111,7 +112,7 @@ def no_tokens_on_disk(context: Context) -> None:
 def auth_revoked_tokens(context: Context) -> None:
     """Checks that the auth service revoked the client's last refresh token and last access token."""
     last_refresh, last_access = context.world.issued("refresh")[-1], context.world.issued("access")[-1]
-    revoked = [entry.detail.get("token") for entry in context.services.auth_journal.entries("token revoked")]
+    revoked = [record.token for record in Records(context.services.auth_journal).of(AuthTokenRevoked)]
     check(
         revoked,
         equal_to([fingerprint(last_refresh), fingerprint(last_access)]),

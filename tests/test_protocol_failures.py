@@ -363,8 +363,8 @@ def test_own_hang_ups_are_told_from_closes_the_gateway_started() -> None:
         classified("closed_1009", 2.0),
         classified("client_closed_1009", 3.0),
     ]
-    assert [hang_up["classification"] for hang_up in protocol.own_hang_ups(events, since=0.5)] == [
+    assert [hang_up.classification for hang_up in protocol.own_hang_ups(events, since=0.5)] == [
         "unusable_frame",
         "client_closed_1009",
     ]
-    assert protocol.own_hang_ups(events, since=2.5)[0]["classification"] == "client_closed_1009"
+    assert protocol.own_hang_ups(events, since=2.5)[0].classification == "client_closed_1009"

@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from support.drivers.base import ObservedEvent
+from support.drivers.events import (
+    AVATAR,
+    AvatarSessionCleanup,
+    AvatarSessionCreated,
+    AvatarSessionError,
+    VoiceCoordination,
+)
+from support.harness.queries import Events
 from support.harness.settings import Settings
 from support.services.avatar.sessions import AvatarSession
 from support.services.stack import ServiceStack
 
-AVATAR = "avatar"
+E = TypeVar("E", AvatarSessionCreated, AvatarSessionError, AvatarSessionCleanup, VoiceCoordination)
 
 AvatarTrouble = Callable[[ServiceStack, Settings], None]  # makes the avatar service misbehave
 
@@ -56,13 +65,9 @@ def cause_trouble(services: ServiceStack, trouble: AvatarTrouble, settings: Sett
     trouble(services, settings)
 
 
-def avatar_events(events: Sequence[ObservedEvent], name: str, since: float = 0.0) -> list[ObservedEvent]:
-    """The client's events of that name about its avatar, oldest first."""
-    return [
-        event
-        for event in events
-        if event.name == name and event.data.get("component") == AVATAR and event.at >= since
-    ]
+def avatar_events(events: Sequence[ObservedEvent], kind: type[E], since: float = 0.0) -> list[E]:
+    """The client's events of that kind about its avatar (``component`` ``avatar``), oldest first."""
+    return Events(events).of(kind, since=since, component=AVATAR)
 
 
 def session_at_service(services: ServiceStack, session_id: object) -> AvatarSession | None:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from html import escape
 
 from support.drivers.base import ClientTimings, ObservedEvent
-from support.harness import observations
+from support.drivers.events import ConnectionLost, ReconnectScheduled, StateChanged
+from support.harness.queries import Events
 
 # Delays are reported to a tenth of a millisecond, so one on a bound may be off by half of that (and a hair
 # more, for the binary fractions of floating point).
@@ -98,17 +99,13 @@ def planned_retries(events: Sequence[ObservedEvent], since: float) -> list[Plann
     """Every retry the client planned since ``since``, in order, each with the moment its attempt began: the
     first time the client said it was connecting after planning it (events are taken in the order seen)."""
     retries: list[PlannedRetry] = []
-    waiting: ObservedEvent | None = None
-    for event in events:
-        if event.at < since:
-            continue
-        if event.name == "reconnect:scheduled":
+    waiting: ReconnectScheduled | None = None
+    for event in Events(events).of((ReconnectScheduled, StateChanged), since=since):
+        if isinstance(event, ReconnectScheduled):
             if waiting is not None:
                 retries.append(_planned(waiting, None))
             waiting = event
-        elif (
-            waiting is not None and event.name == "state:changed" and event.data.get("state") == "connecting"
-        ):
+        elif waiting is not None and event.state == "connecting":
             retries.append(_planned(waiting, event.at))
             waiting = None
     if waiting is not None:
@@ -116,11 +113,11 @@ def planned_retries(events: Sequence[ObservedEvent], since: float) -> list[Plann
     return retries
 
 
-def _planned(event: ObservedEvent, began_at: float | None) -> PlannedRetry:
+def _planned(event: ReconnectScheduled, began_at: float | None) -> PlannedRetry:
     return PlannedRetry(
-        number=int(event.data.get("attempt", 0)),
-        delay_ms=float(event.data.get("delay_ms", 0.0)),
-        base_ms=float(event.data.get("base_delay_ms", 0.0)),
+        number=event.attempt,
+        delay_ms=float(event.delay_ms),
+        base_ms=float(event.base_delay_ms),
         planned_at=event.at,
         began_at=began_at,
     )
@@ -346,12 +343,8 @@ def spread_html(measured: Sequence[RetrySpread]) -> str:
 # -- helpers ---------------------------------------------------------------------------------------------
 
 
-def _states_since(events: Sequence[ObservedEvent], since: float, state: str) -> list[ObservedEvent]:
-    return [
-        event
-        for event in observations.named_since(events, "state:changed", since)
-        if event.data.get("state") == state
-    ]
+def _states_since(events: Sequence[ObservedEvent], since: float, state: str) -> list[StateChanged]:
+    return Events(events).of(StateChanged, since=since, state=state)
 
 
 def _text_table(title: str, table: Sequence[Sequence[str]]) -> str:
@@ -381,12 +374,10 @@ def ready_lifetimes_ms(events: Sequence[ObservedEvent], since: float) -> list[fl
     """How long each connection ready since ``since`` (a monotonic time) stayed ready before the client lost
     it, in ms, oldest first; a connection still ready is not counted."""
     lifetimes, ready_at = [], None
-    for event in events:
-        if event.at < since:
-            continue
-        if event.name == "state:changed" and event.data.get("state") == "ready":
+    for event in Events(events).of((StateChanged, ConnectionLost), since=since):
+        if isinstance(event, StateChanged) and event.state == "ready":
             ready_at = event.at
-        elif event.name == "connection:lost" and ready_at is not None:
+        elif isinstance(event, ConnectionLost) and ready_at is not None:
             lifetimes.append((event.at - ready_at) * 1000)
             ready_at = None
     return lifetimes

@@ -10,16 +10,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from support.drivers.base import ObservedEvent
-from support.harness import observations
+from support.drivers.events import MessageDelivered, ServerError, Subscribed
 from support.harness.matchers import delivery_problems
 from support.harness.people import Person
+from support.harness.queries import Events
 
 
 def received(events: Sequence[ObservedEvent]) -> dict[str, list[object]]:
     """What a client delivered to the application, by channel, in the order it arrived."""
     by_channel: dict[str, list[object]] = {}
-    for event in observations.named(events, "message"):
-        by_channel.setdefault(str(event.data.get("channel")), []).append(event.data.get("data"))
+    for message in Events(events).of(MessageDelivered):
+        by_channel.setdefault(message.channel, []).append(message.data)
     return by_channel
 
 
@@ -73,16 +74,13 @@ def _numbers(messages: Sequence[object]) -> list[int]:
 
 def subscription_answers(events: Sequence[ObservedEvent]) -> int:
     """How many requests to follow a channel the gateway has answered: confirmed, or refused as forbidden."""
-    confirmed = observations.named(events, "subscribed")
-    refused = [
-        event for event in observations.named(events, "server:error") if event.data.get("code") == "forbidden"
-    ]
-    return len(confirmed) + len(refused)
+    seen = Events(events)
+    return seen.count(Subscribed) + seen.count(ServerError, code="forbidden")
 
 
 def highest_seq(events: Sequence[ObservedEvent]) -> int:
     """The highest sequence number among the messages a client delivered (0 for none)."""
-    return max((int(event.data.get("seq", 0)) for event in observations.named(events, "message")), default=0)
+    return max((message.seq for message in Events(events).of(MessageDelivered)), default=0)
 
 
 def still_in_flight(delivered: Mapping[str, int], sent: Mapping[str, int]) -> list[str]:

@@ -16,6 +16,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from support.drivers.base import ClientDriver, ConfigurationRefused, ObservedEvent
+from support.drivers.events import (
+    ConfigUpdated,
+    Disconnected,
+    Disconnecting,
+    PartCleanup,
+    PartFailed,
+    RecoveryCompleted,
+    RecoveryFailed,
+    RecoveryStarted,
+    SubsystemInitialized,
+    SystemFailure,
+)
+from support.harness.queries import Events
 from support.harness.settings import Settings
 
 # A configuration section called otherwise than the part of the client it is for (events name the part).
@@ -144,11 +157,8 @@ def reported_updates(
 ) -> dict[str, list[tuple[dict[str, Any], dict[str, Any]]]]:
     """Every ``config:updated`` the client reported, by part: (previous, new) each time."""
     reports: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
-    for event in events:
-        if event.name == "config:updated":
-            reports.setdefault(str(event.data.get("component")), []).append(
-                (dict(event.data.get("previous") or {}), dict(event.data.get("new") or {}))
-            )
+    for update in Events(events).of(ConfigUpdated):
+        reports.setdefault(update.component, []).append((dict(update.previous), dict(update.new)))
     return reports
 
 
@@ -173,31 +183,28 @@ def parts_named(words: str) -> list[str]:
 
 def initialized_parts(events: Sequence[ObservedEvent]) -> list[str]:
     """The parts the client said it initialised, in the order it said so."""
-    return [str(event.data.get("component")) for event in events if event.name == "subsystem:initialized"]
+    return [part.component for part in Events(events).of(SubsystemInitialized)]
 
 
 def cleanup_sequence(events: Sequence[ObservedEvent]) -> list[str]:
     """The shutdown as reported: disconnecting, each part's ``<part>:cleanup``, disconnected, in order."""
-    return [
-        event.name
-        for event in events
-        if event.name in ("disconnecting", "disconnected") or event.name.endswith(":cleanup")
-    ]
+    return [event.kind for event in Events(events).of((Disconnecting, PartCleanup, Disconnected))]
 
 
 def recovery_story(events: Sequence[ObservedEvent]) -> list[str]:
     """The recovery events in order, each with what it is about: "error:system auth", "recovery:started",
     "system:failure auth+connection", "recovery:completed auth+connection" and so on."""
     story: list[str] = []
-    for event in events:
-        if event.name == "error:system":
-            story.append(f"error:system {event.data.get('source')}")
-        elif event.name == "recovery:started":
-            story.append("recovery:started")
-        elif event.name == "system:failure":
-            story.append(f"system:failure {'+'.join(event.data.get('failed_components') or [])}")
-        elif event.name in ("recovery:completed", "recovery:failed"):
-            story.append(f"{event.name} {'+'.join(event.data.get('components') or [])}")
+    told = (PartFailed, RecoveryStarted, SystemFailure, RecoveryCompleted, RecoveryFailed)
+    for event in Events(events).of(told):
+        if isinstance(event, PartFailed):
+            story.append(f"{event.kind} {event.source}")
+        elif isinstance(event, RecoveryStarted):
+            story.append(event.kind)
+        elif isinstance(event, SystemFailure):
+            story.append(f"{event.kind} {'+'.join(event.failed_components)}")
+        elif isinstance(event, RecoveryCompleted | RecoveryFailed):
+            story.append(f"{event.kind} {'+'.join(event.components)}")
     return story
 
 

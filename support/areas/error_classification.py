@@ -11,11 +11,21 @@ from dataclasses import dataclass
 
 from realtime_protocol import CloseCode
 from support.drivers.base import ObservedEvent
+from support.drivers.events import ReconnectScheduled, StateChanged
 from support.harness import observations
+from support.harness.queries import Events, Records
 from support.harness.settings import Settings
 from support.harness.written_wrong import ScenarioWrittenWrong
 from support.services.gateway import GatewayTrouble
 from support.services.journal import JournalEntry
+from support.services.records import (
+    GATEWAY,
+    GatewayConnectionOpened,
+    GatewayHandshakeRefused,
+    GatewayUpgradeRefused,
+    NetworkConnectionUnanswered,
+    TlsHandshake,
+)
 from support.services.stack import ServiceStack
 
 NEVER = "never"
@@ -148,37 +158,27 @@ def earliest_retry_ms(earliest: EarliestRetry, settings: Settings, asked_pause_m
 
 def attempts_and_retries(events: Sequence[ObservedEvent]) -> tuple[int, int]:
     """How many attempts to connect the client started, and how many retries it scheduled."""
-    return observations.states(events).count("connecting"), observations.names(events).count(
-        "reconnect:scheduled"
-    )
+    return observations.states(events).count("connecting"), Events(events).count(ReconnectScheduled)
 
 
-def next_attempt(events: Sequence[ObservedEvent], since: float) -> ObservedEvent | None:
+def next_attempt(events: Sequence[ObservedEvent], since: float) -> StateChanged | None:
     """The client's first attempt to connect started at or after ``since``."""
-    return next(
-        (
-            event
-            for event in observations.named_since(events, "state:changed", since)
-            if event.data.get("state") == "connecting"
-        ),
-        None,
-    )
+    return Events(events).first(StateChanged, since=since, state="connecting")
 
 
 # What the far end records for an attempt that reaches it: the attempt's outcome at the gateway, or a host
 # taking it and never answering. Over TLS each attempt also starts with a TLS handshake, which may be all
 # there is when the certificate is refused.
-ATTEMPT_OUTCOMES = {
-    ("gateway", "upgrade refused"),
-    ("gateway", "handshake refused"),
-    ("gateway", "connection opened"),
-    ("network", "connection left unanswered"),
-}
+ATTEMPT_OUTCOMES = (
+    GatewayUpgradeRefused,
+    GatewayHandshakeRefused,
+    GatewayConnectionOpened,
+    NetworkConnectionUnanswered,
+)
 
 
 def far_end_attempts(entries: Sequence[JournalEntry]) -> int:
     """How many attempts to connect reached the far end (the gateway, or a host that never answers); 0 for an
     address that refuses or a name that does not resolve, where nothing is there to see them."""
-    outcomes = sum((entry.source, entry.kind) in ATTEMPT_OUTCOMES for entry in entries)
-    handshakes = sum(entry.source == "gateway" and entry.kind == "tls handshake" for entry in entries)
-    return max(outcomes, handshakes)
+    records = Records(entries)
+    return max(records.count(ATTEMPT_OUTCOMES), records.count(TlsHandshake, service=GATEWAY))

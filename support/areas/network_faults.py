@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from support.drivers.base import ObservedEvent
+from support.drivers.events import StateChanged
+from support.harness.queries import Events
 from support.harness.settings import Settings
 from support.services.proxy import FaultRecord, Stream
 
@@ -222,7 +224,7 @@ def lifted_at(faults: Sequence[FaultRecord], since: float) -> float | None:
 def recovery_s(events: Sequence[ObservedEvent], healed_at: float) -> float | None:
     """Seconds from the network healing until the client was ready again for good: 0 if it was ready then and
     has stayed so; None while it is not ready."""
-    changes = [event for event in events if event.name == "state:changed"]
-    if not changes or changes[-1].data.get("state") != "ready":
+    last = Events(events).last(StateChanged)
+    if last is None or last.state != "ready":
         return None
-    return max(0.0, changes[-1].at - healed_at)
+    return max(0.0, last.at - healed_at)

@@ -15,7 +15,10 @@ from typing import Any
 
 from realtime_protocol import MessageType, encode
 from support.drivers.base import ObservedEvent
+from support.drivers.events import ErrorClassified
+from support.harness.queries import Events, Records
 from support.services.journal import JournalEntry
+from support.services.records import GatewayConnectionClosed
 
 # A message type no version of the protocol has: what a newer gateway might send an older client.
 UNKNOWN_TYPE = "presence"
@@ -95,28 +98,21 @@ def digests(payloads: Sequence[Any]) -> list[str]:
     return shown
 
 
-def own_hang_ups(events: Sequence[ObservedEvent], since: float) -> list[dict[str, Any]]:
-    """The times the client itself closed the connection over something it received, after ``since``: the
-    classification, the close code and whether it meant to retry."""
-    return [
-        {
-            "classification": event.data.get("classification"),
-            "code": event.data.get("close_code"),
-            "retryable": event.data.get("retryable"),
-        }
-        for event in events
-        if event.name == "error:classified"
-        and event.at >= since
-        and (
-            event.data.get("classification") == "unusable_frame"
-            or str(event.data.get("classification", "")).startswith("client_closed_")
-        )
-    ]
+def own_hang_ups(events: Sequence[ObservedEvent], since: float) -> list[ErrorClassified]:
+    """The times the client itself closed the connection over something it received, after ``since``, as it
+    classified them: the classification, the close code and whether it meant to retry."""
+    return Events(events).where(
+        ErrorClassified,
+        lambda event: (
+            event.classification == "unusable_frame" or event.classification.startswith("client_closed_")
+        ),
+        since=since,
+    )
 
 
 def closes_seen(journal: Sequence[JournalEntry]) -> list[str]:
     """How the gateway saw each connection close, in words (``1009 (a message was too big)``)."""
-    return [str(entry.detail.get("reason")) for entry in journal if entry.kind == "connection closed"]
+    return [record.reason for record in Records(journal).of(GatewayConnectionClosed)]
 
 
 def warnings_about(lines: Sequence[str], words: str) -> list[str]:

@@ -15,10 +15,13 @@ from html import escape
 
 from realtime_protocol import CloseCode, describe_close_code
 from support.drivers.base import ObservedEvent
+from support.drivers.events import ConnectionLost, SessionContinuityLost, SessionResumed, StateChanged
 from support.harness import observations
 from support.harness.matchers import delivery_problems
+from support.harness.queries import Events, Records
 from support.services.gateway import StopMode
 from support.services.journal import JournalEntry
+from support.services.records import GatewaySessionResumed
 
 
 @dataclass(frozen=True)
@@ -99,49 +102,27 @@ def measure(
 ) -> list[ClientOutage]:
     """Each client's outage since the fault, from its events and the gateway's journal."""
     resumed_on = {
-        entry.detail.get("session"): entry.detail.get("node")
-        for entry in journal
-        if entry.kind == "session resumed" and entry.at >= fault.at
+        record.session: record.node for record in Records(journal).of(GatewaySessionResumed, since=fault.at)
     }
     outages = []
     for name, session in fault.sessions_before.items():
-        seen = events.get(name, ())
-        lost = observations.first(seen, "connection:lost", fault.at)
-        back = _ready_after(seen, lost.at) if lost is not None else None
-        resumes = [
-            event.data.get("session_id")
-            for event in observations.named_since(seen, "session:resumed", fault.at)
-        ]
-        continuity_lost = observations.first(seen, "session:continuity_lost", fault.at) is not None
+        seen = Events(events.get(name, ()))
+        lost = seen.first(ConnectionLost, since=fault.at)
+        back = seen.first(StateChanged, since=lost.at, state="ready") if lost is not None else None
+        resumes = [event.session_id for event in seen.of(SessionResumed, since=fault.at)]
+        continuity_lost = seen.first(SessionContinuityLost, since=fault.at) is not None
         outages.append(
             ClientOutage(
                 name=name,
                 session_before=session,
                 lost_at=lost.at if lost is not None else None,
-                lost_code=_code(lost),
-                back_at=back,
+                lost_code=lost.code if lost is not None else None,
+                back_at=back.at if back is not None else None,
                 resumed=session is not None and session in resumes and not continuity_lost,
                 node=resumed_on.get(session) if session is not None else None,
             )
         )
     return outages
-
-
-def _ready_after(seen: Sequence[ObservedEvent], since: float) -> float | None:
-    ready = next(
-        (
-            event
-            for event in observations.named_since(seen, "state:changed", since)
-            if event.data.get("state") == "ready"
-        ),
-        None,
-    )
-    return ready.at if ready is not None else None
-
-
-def _code(event: ObservedEvent | None) -> int | None:
-    code = event.data.get("code") if event is not None else None
-    return int(code) if isinstance(code, int) else None
 
 
 def unsettled(fault: CrowdFault, events: Mapping[str, Sequence[ObservedEvent]]) -> list[str]:

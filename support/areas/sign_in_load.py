@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from html import escape
 
 from support.drivers.base import ObservedEvent
+from support.drivers.events import StateChanged, TokenAcquired
 from support.harness import observations
+from support.harness.queries import Events
 
 
 @dataclass(frozen=True)
@@ -68,16 +70,9 @@ def measure(
     """Each client's rush from when it was told to connect, its events and the session it ended with."""
     results = []
     for name, told_at in told.items():
-        seen = events.get(name, ())
-        token = observations.first(seen, "token:acquired", told_at)
-        ready = next(
-            (
-                event
-                for event in observations.named_since(seen, "state:changed", told_at)
-                if event.data.get("state") == "ready"
-            ),
-            None,
-        )
+        seen = Events(events.get(name, ()))
+        token = seen.first(TokenAcquired, since=told_at)
+        ready = seen.first(StateChanged, since=told_at, state="ready")
         results.append(
             ClientRush(
                 name=name,
@@ -126,13 +121,13 @@ def summary_rows(summary: RushSummary) -> list[tuple[str, str]]:
             return "none got this far"
         return f"median {which.p50:.0f} ms, 95th percentile {which.p95:.0f} ms, slowest {which.max:.0f} ms"
 
+    timings = {"Time to get an access token": summary.sign_in, "Time to be ready": summary.ready}
     return [
         ("Clients told to connect at once", str(summary.count)),
         ("Signed in and ready", str(summary.succeeded)),
         ("Success rate", f"{summary.success_rate:.1%}"),
         ("Different sessions", str(summary.distinct_sessions)),
-        ("Time to get an access token", times(summary.sign_in)),
-        ("Time to be ready", times(summary.ready)),
+        *((what, times(timing)) for what, timing in timings.items()),
     ]
 
 
@@ -155,17 +150,18 @@ def summary_html(summary: RushSummary) -> str:
 
 
 def has_been_ready(events: Sequence[ObservedEvent]) -> bool:
-    return any(event.data.get("state") == "ready" for event in observations.named(events, "state:changed"))
+    return Events(events).first(StateChanged, state="ready") is not None
 
 
 def unsettled(events: Mapping[str, Sequence[ObservedEvent]]) -> list[str]:
     """The clients that have neither been ready nor given up yet, each with what it is doing, in plain
     words."""
-    return [
-        observations.describe_client(seen, who=name)
-        for name, seen in events.items()
-        if not has_been_ready(seen) and "failed" not in observations.states(seen)
-    ]
+    told = []
+    for name, observed in events.items():
+        seen = Events(observed)
+        if not {"ready", "failed"} & {change.state for change in seen.of(StateChanged)}:
+            told.append(observations.describe_client(seen, who=name))
+    return told
 
 
 def never_ready(events: Mapping[str, Sequence[ObservedEvent]]) -> list[str]:

@@ -9,18 +9,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
-from support.services.stack import Endpoints
+from support.drivers.events import Event, decode
+from support.services.endpoints import Endpoints
 
 
 @dataclass(frozen=True)
 class ObservedEvent:
-    """One event the client emitted, in the suite's vocabulary (see docs/protocol.md, "Client events")."""
+    """One event the client emitted, as the driver saw it: the client's ``name`` for it and its ``data`` (see
+    docs/protocol.md, "Client events"), and ``at``, ``time.monotonic()`` when it was seen.
+
+    Read it as ``event``, the typed event (``support.drivers.events``), through ``support.harness.queries.
+    Events``; ``name`` and ``data`` are for reports that print every event alike."""
 
     name: str
     data: Mapping[str, Any] = field(default_factory=dict)
-    at: float = 0.0  # time.monotonic() when it was seen
+    at: float = 0.0
+
+    @cached_property
+    def event(self) -> Event:
+        """The typed event, with this one's time; raises ``support.harness.facts.UnreadableFacts`` when a
+        fact is of the wrong type for its kind."""
+        return decode(self.name, self.data, self.at)
 
 
 @dataclass(frozen=True)

@@ -11,38 +11,32 @@ from typing import Any
 
 from realtime_protocol.secrets import mask_secrets
 from support.drivers.base import ObservedEvent
-
-
-def named(events: Sequence[ObservedEvent], name: str) -> list[ObservedEvent]:
-    return [event for event in events if event.name == name]
-
-
-def named_since(events: Sequence[ObservedEvent], name: str, since: float) -> list[ObservedEvent]:
-    return [event for event in events if event.name == name and event.at >= since]
-
-
-def names(events: Sequence[ObservedEvent]) -> list[str]:
-    return [event.name for event in events]
+from support.drivers.events import (
+    AuthFailed,
+    ConnectionLost,
+    ErrorClassified,
+    Event,
+    HeartbeatTimeout,
+    MessageDelivered,
+    ReconnectScheduled,
+    StateChanged,
+    UnusableFrame,
+)
+from support.harness.queries import Events
 
 
 def states(events: Sequence[ObservedEvent]) -> list[str]:
     """The states the client went through, in order."""
-    return [str(event.data["state"]) for event in named(events, "state:changed")]
+    return [change.state for change in Events(events).of(StateChanged)]
 
 
 def states_since(events: Sequence[ObservedEvent], since: float) -> list[str]:
-    return [str(event.data["state"]) for event in named(events, "state:changed") if event.at >= since]
-
-
-def first(events: Sequence[ObservedEvent], name: str, since: float = 0.0) -> ObservedEvent | None:
-    return next((event for event in events if event.name == name and event.at >= since), None)
+    return [change.state for change in Events(events).of(StateChanged, since=since)]
 
 
 def delivered(events: Sequence[ObservedEvent], channel: str) -> list[Any]:
     """The data of every message the client delivered to the application on a channel, in order."""
-    return [
-        event.data.get("data") for event in named(events, "message") if event.data.get("channel") == channel
-    ]
+    return [message.data for message in Events(events).of(MessageDelivered, channel=channel)]
 
 
 def delivered_numbers(events: Sequence[ObservedEvent], channel: str) -> list[int]:
@@ -51,25 +45,17 @@ def delivered_numbers(events: Sequence[ObservedEvent], channel: str) -> list[int
 
 
 def final_reason(events: Sequence[ObservedEvent]) -> str:
-    changes = named(events, "state:changed")
-    return str(changes[-1].data.get("reason", "")) if changes else ""
+    last = Events(events).last(StateChanged)
+    return last.reason if last is not None else ""
 
 
 # -- what a client is doing, in the scenario's words ------------------------------------------------------
 
-# Events that say what went wrong, and the field of each that says it best.
-_TROUBLE = {
-    "error:classified": "error",
-    "auth:error": "description",
-    "connection:lost": "reason",
-    "heartbeat:timeout": None,
-    "protocol:error": "reason",
-}
 _STILL = ("connecting", "authenticating", "connected", "reconnecting", "closing")
 
 
 def describe_client(
-    events: Sequence[ObservedEvent],
+    events: Sequence[ObservedEvent] | Events,
     state: str | None = None,
     *,
     who: str = "the client",
@@ -81,11 +67,12 @@ def describe_client(
     it gave up after 3 retries; last error: …". ``state`` is the state the client says it is in (by default
     the last one it reported); with ``since``, a client whose state has not changed since then is said to be
     so. Secret-named fields in what the client reported are masked."""
-    changes = named(events, "state:changed")
-    now = state or (str(changes[-1].data.get("state")) if changes else "initialized")
-    last = next((change for change in reversed(changes) if change.data.get("state") == now), None)
-    reason = _plain(last.data.get("reason")) if last is not None else ""
-    told = _state_story(events, now, reason, who)
+    seen = Events(events)
+    changes = seen.of(StateChanged)
+    now = state or (changes[-1].state if changes else "initialized")
+    last = next((change for change in reversed(changes) if change.state == now), None)
+    reason = _plain(last.reason) if last is not None else ""
+    told = _state_story(seen, now, reason, who)
     if since is not None and not any(change.at >= since for change in changes):
         told += f"; its state has not changed since {since_words}"
     return told
@@ -112,45 +99,52 @@ def describe_health(
     return told
 
 
-def _state_story(events: Sequence[ObservedEvent], state: str, reason: str, who: str) -> str:
+def _state_story(seen: Events, state: str, reason: str, who: str) -> str:
     if state == "initialized":
         return f"{who} has not set out to connect: it is still initialized"
     if state == "failed":
-        why = reason or _last_trouble(events) or "it gave no reason"
+        why = reason or _last_trouble(seen) or "it gave no reason"
         return f"{who} had already failed: " + (f"it {why}" if why.startswith("gave up") else why)
     if state == "ready":
         return f"{who} is ready"
     if state == "reconnecting":
-        retry = next((e for e in reversed(named(events, "reconnect:scheduled"))), None)
+        retry = seen.last(ReconnectScheduled)
         if retry is not None:
-            pause = f", waiting {float(retry.data.get('delay_ms') or 0):.0f} ms"
-            after = _plain(retry.data.get("reason"))
-            told = f"{who} is still reconnecting (retry {retry.data.get('attempt', '?')}{pause}"
+            pause = f", waiting {float(retry.delay_ms):.0f} ms"
+            after = _plain(retry.reason)
+            told = f"{who} is still reconnecting (retry {retry.attempt or '?'}{pause}"
             return told + (f", after: {after})" if after else ")")
     if state in _STILL:
         told = f"{who} is still {state}" + (f" ({reason})" if reason else "")
-        trouble = _last_trouble(events, after=_last_ready(events))
+        ready = seen.last(StateChanged, state="ready")
+        trouble = _last_trouble(seen, after=ready.at if ready is not None else 0.0)
         return told + (f"; its last error: {trouble}" if trouble else "")
     return f"{who} is {state}" + (f": {reason}" if reason else "")
 
 
-def _last_ready(events: Sequence[ObservedEvent]) -> float:
-    ready = [e.at for e in named(events, "state:changed") if e.data.get("state") == "ready"]
-    return ready[-1] if ready else 0.0
-
-
-def _last_trouble(events: Sequence[ObservedEvent], after: float = 0.0) -> str:
+def _last_trouble(seen: Events, after: float = 0.0) -> str:
     """The last thing the client said went wrong (after ``after``), in its own words; "" when nothing did."""
-    for event in reversed(events):
-        if event.at < after:
-            break
-        if event.name in _TROUBLE:
-            field = _TROUBLE[event.name]
-            said = _plain(event.data.get(field)) if field else ""
-            if event.name == "heartbeat:timeout":
-                said = "no reply to its heartbeat"
-            if said:
-                return said
+    for event in reversed(seen.of(_TROUBLE, since=after)):
+        said = _went_wrong(event)
+        if said:
+            return said
+    return ""
+
+
+# The events that say something went wrong.
+_TROUBLE = (ErrorClassified, AuthFailed, ConnectionLost, UnusableFrame, HeartbeatTimeout)
+
+
+def _went_wrong(event: Event) -> str:
+    """What an event says went wrong, in the client's words; "" for an event that says nothing went wrong."""
+    if isinstance(event, ErrorClassified):
+        return _plain(event.error)
+    if isinstance(event, AuthFailed):
+        return _plain(event.description)
+    if isinstance(event, ConnectionLost | UnusableFrame):
+        return _plain(event.reason)
+    if isinstance(event, HeartbeatTimeout):
+        return "no reply to its heartbeat"
     return ""
 
 
@@ -174,16 +168,14 @@ def connection_trouble(events: Sequence[ObservedEvent], since: float) -> list[st
     """Each time, since ``since``, the client lost its connection, missed a heartbeat reply or left the state
     it was in, in plain words."""
     told = []
-    for event in events:
-        if event.at < since:
-            continue
-        if event.name == "connection:lost":
-            told.append(f"it lost its connection ({_plain(event.data.get('reason'))})")
-        elif event.name == "heartbeat:timeout":
+    for event in Events(events).of((ConnectionLost, HeartbeatTimeout, StateChanged), since=since):
+        if isinstance(event, ConnectionLost):
+            told.append(f"it lost its connection ({_plain(event.reason)})")
+        elif isinstance(event, HeartbeatTimeout):
             told.append("it missed a heartbeat reply")
-        elif event.name == "state:changed":
-            reason = _plain(event.data.get("reason"))
-            told.append(f"it went into {event.data.get('state')}" + (f" ({reason})" if reason else ""))
+        elif isinstance(event, StateChanged):
+            reason = _plain(event.reason)
+            told.append(f"it went into {event.state}" + (f" ({reason})" if reason else ""))
     return told
 
 

@@ -18,56 +18,53 @@ from hamcrest.core.matcher import Matcher
 from hamcrest.core.string_description import StringDescription
 
 T = TypeVar("T")
+# Turns the last value seen into a sentence, for a failure message.
+Seen = Callable[[T], str]
 
 POLL_INTERVAL_S = 0.005
 _BRACKETED = re.compile(r"<([^<>\s][^<>]*)>")
 
 
 def wait_for(
-    probe: Callable[[], T],
-    matcher: Matcher[T],
-    *,
-    within_s: float,
-    what: str,
-    seen: Callable[[T], str] | None = None,
+    probe: Callable[[], T], matcher: Matcher[T], *, within_s: float, what: str, seen: Seen[T] | None = None
 ) -> T:
     """Return the first value of ``probe()`` that satisfies ``matcher``; fail after ``within_s`` seconds."""
-    deadline = time.monotonic() + within_s
-    while True:
-        value = probe()
-        if matcher.matches(value):
-            return value
-        if time.monotonic() >= deadline:
-            failed = f"Waited {within_s:g} s for {what}, but it did not happen"
-            raise AssertionError(_with_seen(failed, matcher, value, seen))
-        time.sleep(POLL_INTERVAL_S)
+    value, met = _poll(probe, matcher.matches, within_s)
+    if not met:
+        failed = f"Waited {within_s:g} s for {what}, but it did not happen"
+        raise AssertionError(_with_seen(failed, matcher, value, seen))
+    return value
 
 
 def holds_throughout(
-    probe: Callable[[], T],
-    matcher: Matcher[T],
-    *,
-    during_s: float,
-    what: str,
-    seen: Callable[[T], str] | None = None,
+    probe: Callable[[], T], matcher: Matcher[T], *, during_s: float, what: str, seen: Seen[T] | None = None
 ) -> T:
-    """Check that ``probe()`` keeps satisfying ``matcher`` for ``during_s`` seconds.
+    """Check that ``probe()`` keeps satisfying ``matcher`` for ``during_s`` seconds; returns the last value.
 
     For things that must *not* happen, such as a reconnect attempt after shutdown.
     """
-    deadline = time.monotonic() + during_s
+    value, broke = _poll(probe, lambda value: not matcher.matches(value), during_s)
+    if broke:
+        raise AssertionError(
+            _with_seen(f"Expected {what} for {during_s:g} s, but it changed", matcher, value, seen)
+        )
+    return value
+
+
+def _poll(probe: Callable[[], T], stop: Callable[[T], bool], within_s: float) -> tuple[T, bool]:
+    """Probe every ``POLL_INTERVAL_S`` until ``stop`` holds for a value or ``within_s`` seconds have passed
+    (probing at least once); returns the last value and whether ``stop`` held for it."""
+    deadline = time.monotonic() + within_s
     while True:
         value = probe()
-        if not matcher.matches(value):
-            raise AssertionError(
-                _with_seen(f"Expected {what} for {during_s:g} s, but it changed", matcher, value, seen)
-            )
+        if stop(value):
+            return value, True
         if time.monotonic() >= deadline:
-            return value
+            return value, False
         time.sleep(POLL_INTERVAL_S)
 
 
-def check(value: T, matcher: Matcher[T], *, what: str, seen: Callable[[T], str] | None = None) -> T:
+def check(value: T, matcher: Matcher[T], *, what: str, seen: Seen[T] | None = None) -> T:
     """An immediate assertion with the same plain-English failure as ``wait_for``."""
     if not matcher.matches(value):
         raise AssertionError(_with_seen(f"Checked {what}, and it was not as expected", matcher, value, seen))
@@ -113,7 +110,7 @@ def _without_brackets(text: str) -> str:
     return _BRACKETED.sub(lambda found: found.group(1), text)
 
 
-def _with_seen(failed: str, matcher: Matcher[T], value: T, seen: Callable[[T], str] | None) -> str:
+def _with_seen(failed: str, matcher: Matcher[T], value: T, seen: Seen[T] | None) -> str:
     """The failure as one or two sentences: what did not happen, then what was seen instead."""
     if seen is None:
         return f"{failed}. {explain(matcher, value)}"

@@ -26,10 +26,12 @@ from support.drivers import (
     make_driver,
     make_drivers,
 )
+from support.drivers.events import Subscribed
 from support.drivers.sign_in_caller import SignInAnswer, SignInCaller
 from support.harness import observations
 from support.harness.log_capture import LogCapture
 from support.harness.people import Person
+from support.harness.queries import Events
 from support.harness.settings import Settings
 from support.harness.test_data import account_profiles
 from support.harness.vocabulary import AuthTrouble
@@ -255,7 +257,7 @@ class ScenarioWorld:
         self.await_state("ready", what=f"{whose} state to be ready", client=client)
         client.subscribe(channel)
         wait_for(
-            lambda: [event.data.get("channel") for event in client.events() if event.name == "subscribed"],
+            lambda: [event.channel for event in Events(client.events()).of(Subscribed)],
             has_item(channel),
             within_s=within_s,
             what=f"the gateway to confirm {whose} subscription to {channel!r}",

@@ -6,11 +6,14 @@ Every text passes through ``redact`` with the scenario's secrets before it is wr
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from support.drivers.base import ObservedEvent
+from support.drivers.events import StateChanged
+from support.harness.facts import UnreadableFacts
 from support.report.timeline import render_timeline
 from support.report.transcript import transcript_table
 from support.services.journal import JournalEntry, describe_facts
@@ -82,7 +85,9 @@ def story(
     )
 
 
-def _describe_event(event: ObservedEvent) -> str:
-    if event.name == "state:changed":
-        return f"is now {event.data.get('state')} — {event.data.get('reason')}"
-    return describe_facts(event.name, event.data)
+def _describe_event(observed: ObservedEvent) -> str:
+    with contextlib.suppress(UnreadableFacts):  # told as the client gave it, whatever its facts
+        event = observed.event
+        if isinstance(event, StateChanged):
+            return f"is now {event.state} — {event.reason}"
+    return describe_facts(observed.name, observed.data)

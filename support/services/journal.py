@@ -10,9 +10,11 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from realtime_protocol.secrets import mask_secrets
+from support.services.records import KINDS, OtherRecord, Record
 
 
 def describe_facts(name: str, facts: Mapping[str, Any]) -> str:
@@ -33,6 +35,16 @@ class JournalEntry:
 
     def describe(self) -> str:
         return f"{self.source}: {describe_facts(self.kind, self.detail)}"
+
+    @cached_property
+    def record(self) -> Record:
+        """This entry typed (``support.services.records``), with its time and service: the class registered
+        for its name (for this service, where two services write the name), or an ``OtherRecord`` for a name
+        with no class. Raises ``support.harness.facts.UnreadableFacts`` when a fact is of the wrong type."""
+        cls = KINDS.pick(self.kind, {**self.detail, "service": self.source})
+        if cls is None:
+            return OtherRecord(kind=self.kind, facts=dict(self.detail), at=self.at, service=self.source)
+        return KINDS.build(cls, self.kind, self.detail, at=self.at, service=self.source)
 
 
 class Journal:

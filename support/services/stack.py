@@ -23,6 +23,7 @@ from support.services.auth.tokens import TokenAuthority
 from support.services.avatar.handle import AvatarHandle
 from support.services.avatar.service import AvatarService
 from support.services.certificates import CertificateAuthority
+from support.services.endpoints import Endpoints
 from support.services.gateway import Gateway
 from support.services.gateway.handle import GatewayHandle
 from support.services.journal import Journal, JournalEntry
@@ -32,16 +33,6 @@ from support.services.transcript import Frame
 
 T = TypeVar("T")
 PROBE_TIMEOUT_S = 5.0
-
-
-@dataclass(frozen=True)
-class Endpoints:
-    """Where a client under test should go."""
-
-    auth_url: str
-    gateway_url: str
-    ca_file: str | None = None  # the test authority's certificate, to trust when the services run over TLS
-    avatar_url: str | None = None  # the streaming-avatar API
 
 
 @dataclass(frozen=True)

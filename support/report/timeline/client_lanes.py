@@ -6,10 +6,14 @@ Only known, harmless fields of an event are shown (``SAFE_FACTS``): never a payl
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Sequence
+from typing import TypeVar
 
 from support.drivers.base import ObservedEvent
+from support.drivers.events import ErrorClassified, ReconnectScheduled, StateChanged
+from support.harness.facts import UnreadableFacts
 from support.report.timeline import svg, wording
 from support.report.timeline.geometry import LANE_GAP, LEFT, TICK_BUCKET_PX, Lane, Scale
 from support.report.timeline.labels import LabelRows, label_runs, short_form, width
@@ -26,6 +30,8 @@ from support.report.timeline.vocabulary import (
     TickKind,
 )
 
+E = TypeVar("E", StateChanged, ReconnectScheduled, ErrorClassified)
+
 
 def client_lanes(scale: Scale, client: str, seen: Sequence[ObservedEvent], end: float) -> list[Lane]:
     """A client's block of lanes: its name with its key moments (dashed lines down through the block), then
@@ -36,13 +42,15 @@ def client_lanes(scale: Scale, client: str, seen: Sequence[ObservedEvent], end: 
 
 
 def _state_lane(scale: Scale, client: str, seen: Sequence[ObservedEvent], end: float) -> Lane:
-    changes = [event for event in seen if event.name == "state:changed"]
+    changes = _typed(seen, StateChanged)
 
     def draw(top: float) -> list[str]:
         out = []
         # Each state lasts until the next change, the last until the end (not strict: no changes, no pairs).
-        for change, finish in zip(changes, [*(later.at for later in changes[1:]), end], strict=False):
-            state = str(change.data.get("state"))
+        for (change, typed), finish in zip(
+            changes, [*(later.at for later, _ in changes[1:]), end], strict=False
+        ):
+            state = typed.state
             fill, ink = STATE_COLOURS.get(state, (LIGHT, BLACK))
             x0, x1 = scale.x(change.at), scale.x(finish)
             tip = f"{client} {state} from {scale.when(change.at)} to {scale.when(finish)}"
@@ -89,15 +97,15 @@ def _ticks(scale: Scale, seen: Sequence[ObservedEvent], top: float, kind: TickKi
 
 
 def _retry_lane(scale: Scale, seen: Sequence[ObservedEvent]) -> Lane:
-    retries = [event for event in seen if event.name == "reconnect:scheduled"]
+    retries = _typed(seen, ReconnectScheduled)
 
     def draw(top: float) -> list[str]:
         rows, out, y = LabelRows(2), [], top + 28
-        for event in retries:
-            delay = wording.as_float(event.data.get("delay_ms"))
+        for event, retry in retries:
+            delay = wording.as_float(retry.delay_ms)
             done = event.at + delay / 1000
             x0, x1 = scale.x(event.at), scale.x(done)
-            attempt = event.data.get("attempt", "?")
+            attempt = retry.attempt or "?"
             label = f"retry {attempt} · {wording.number(delay)} ms"
             tip = f"{scale.when(event.at)}: {label}, waiting until {scale.when(done)}"
             tip += wording.facts(event.data, ("base_delay_ms", "reason"))
@@ -148,8 +156,19 @@ def _moment_lane(scale: Scale, client: str, seen: Sequence[ObservedEvent], reach
 
 
 def _moment_label(event: ObservedEvent) -> tuple[str, str]:
-    if event.name == "error:classified":
-        retryable = bool(event.data.get("retryable"))
-        verdict = "retry" if retryable else "fatal"
-        return f"{verdict}: {event.data.get('classification')}", ORANGE if retryable else VERMILLION
+    for _, classified in _typed([event], ErrorClassified):
+        verdict = "retry" if classified.retryable else "fatal"
+        return f"{verdict}: {classified.classification}", ORANGE if classified.retryable else VERMILLION
     return MOMENTS[event.name]
+
+
+def _typed(seen: Sequence[ObservedEvent], kind: type[E]) -> list[tuple[ObservedEvent, E]]:
+    """The events of ``kind``, each as seen (its facts as the client gave them, for the tooltip) and typed.
+    An event whose facts do not fit its kind is left out: a picture must never fail a scenario (the story
+    still tells it, and a step that reads it fails saying why)."""
+    chosen = []
+    for event in seen:
+        with contextlib.suppress(UnreadableFacts):
+            if isinstance(typed := event.event, kind):
+                chosen.append((event, typed))
+    return chosen

@@ -23,6 +23,7 @@ from support.report.timeline.labels import (
 from support.report.timeline.service_marks import Mark
 from support.report.timeline.vocabulary import BLACK
 from support.services.journal import JournalEntry
+from support.services.records import AUTH, AVATAR_SERVICE, AuthTokenRequested, AvatarServiceRequestReceived
 
 
 def network_lane(scale: Scale, entries: Sequence[JournalEntry], end: float) -> Lane:
@@ -41,14 +42,14 @@ def gateway_lane(scale: Scale, entries: Sequence[JournalEntry], end: float) -> L
 
 def auth_lane(scale: Scale, entries: Sequence[JournalEntry], end: float) -> Lane:
     """The auth service: its troubles and key moments, and how many tokens were asked for."""
-    asked = sum(entry.source == "auth service" and entry.kind == "token requested" for entry in entries)
+    asked = len(service_marks.typed(entries, AuthTokenRequested, AUTH))
     marks = _troubles_and_points(scale, entries, "auth service", end)
     return _marks_lane(scale, "auth service", wording.count(asked, "token request"), marks)
 
 
 def avatar_lane(scale: Scale, entries: Sequence[JournalEntry], end: float) -> Lane:
     """The avatar service: its troubles and key moments, and how many calls it took."""
-    calls = sum(entry.source == "avatar service" and entry.kind == "request received" for entry in entries)
+    calls = len(service_marks.typed(entries, AvatarServiceRequestReceived, AVATAR_SERVICE))
     marks = _troubles_and_points(scale, entries, "avatar service", end)
     return _marks_lane(scale, "avatar service", wording.count(calls, "call"), marks)
 

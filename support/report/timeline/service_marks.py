@@ -9,10 +9,12 @@ from what began it to what ends it. One never ended lasts to the end of the scen
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
+from support.harness.facts import UnreadableFacts
 from support.report.timeline import wording
 from support.report.timeline.geometry import Scale
 from support.report.timeline.vocabulary import (
@@ -25,6 +27,21 @@ from support.report.timeline.vocabulary import (
     VERMILLION,
 )
 from support.services.journal import JournalEntry
+from support.services.records import (
+    GATEWAY,
+    NETWORK,
+    AuthTokenAnswered,
+    GatewaySessionEnded,
+    GatewayStarted,
+    GatewayStopped,
+    GatewayUpgradeRefused,
+    NetworkFault,
+    NetworkFaultApplied,
+    NetworkFaultLifted,
+    Record,
+)
+
+R = TypeVar("R", bound=Record)
 
 
 @dataclass(frozen=True)
@@ -41,22 +58,34 @@ class Mark:
     fault: bool = False
 
 
+def typed(entries: Sequence[JournalEntry], kind: type[R], service: str) -> list[tuple[JournalEntry, R]]:
+    """The entries of ``kind`` that ``service`` wrote, each as written (its facts, for the tooltip) and typed.
+    One whose facts do not fit its kind is left out: a picture must never fail a scenario (the story still
+    tells it, and a step that reads it fails saying why)."""
+    chosen = []
+    for entry in entries:
+        with contextlib.suppress(UnreadableFacts):
+            if isinstance(record := entry.record, kind) and record.service == service:
+                chosen.append((entry, record))
+    return chosen
+
+
 def network_faults(scale: Scale, entries: Sequence[JournalEntry], end: float) -> list[Mark]:
     """Each network fault as an interval, from when it was applied until it was lifted or the ``end``."""
-    applied: dict[tuple[Any, Any], JournalEntry] = {}
+    applied: dict[tuple[str, str], NetworkFault] = {}
     faults: list[Mark] = []
-    for entry in entries:
-        key = (entry.detail.get("proxy"), entry.detail.get("name"))  # a fault is lifted by its name
-        if entry.source == "network" and entry.kind == "fault applied":
-            applied[key] = entry
-        elif entry.source == "network" and entry.kind == "fault lifted" and key in applied:
-            faults.append(_fault(scale, applied.pop(key), entry.at))
-    return faults + [_fault(scale, entry, None, end) for entry in applied.values()]
+    for _, fault in typed(entries, NetworkFault, NETWORK):
+        key = (fault.proxy, fault.name)  # a fault is lifted by its name
+        if isinstance(fault, NetworkFaultApplied):
+            applied[key] = fault
+        elif isinstance(fault, NetworkFaultLifted) and key in applied:
+            faults.append(_fault(scale, applied.pop(key), fault.at))
+    return faults + [_fault(scale, fault, None, end) for fault in applied.values()]
 
 
-def _fault(scale: Scale, applied: JournalEntry, lifted: float | None, end: float = 0.0) -> Mark:
-    name, detail = _fault_name(applied.detail), applied.detail
-    tip = f"{detail.get('description') or name} on the {detail.get('proxy') or 'link'}, "
+def _fault(scale: Scale, applied: NetworkFault, lifted: float | None, end: float = 0.0) -> Mark:
+    name = _fault_name(applied)
+    tip = f"{applied.description or name} on the {applied.proxy or 'link'}, "
     tip += f"from {scale.when(applied.at)} " + (
         "to the end: never lifted" if lifted is None else f"to {scale.when(lifted)}"
     )
@@ -65,10 +94,9 @@ def _fault(scale: Scale, applied: JournalEntry, lifted: float | None, end: float
     return Mark(applied.at, name, tip, VERMILLION, "fault", lifted, fault=True)
 
 
-def _fault_name(detail: Mapping[str, Any]) -> str:
+def _fault_name(fault: NetworkFault) -> str:
     """A short plain-English name; the proxy's full sentence goes in the tooltip."""
-    kind, attributes = detail.get("fault_kind"), detail.get("attributes")
-    attributes = attributes if isinstance(attributes, Mapping) else {}
+    kind, attributes = fault.fault_kind, fault.attributes
     if kind == "down":
         return "network down"
     if kind == "timeout":
@@ -85,34 +113,36 @@ def _fault_name(detail: Mapping[str, Any]) -> str:
             return short.format(**{key: wording.number(value) for key, value in attributes.items()})
         except (KeyError, TypeError, ValueError):
             pass  # attributes not as expected: the proxy's own sentence still says what happened
-    return str(detail.get("description") or kind or "network fault")
+    return fault.description or kind or "network fault"
 
 
 def gateway_stops(scale: Scale, entries: Sequence[JournalEntry], end: float) -> list[Mark]:
     """Each time a gateway node was stopped, as an interval until it started again or the ``end``."""
     stops: list[Mark] = []
-    stopped: dict[Any, JournalEntry] = {}  # by gateway node (None when there is just the one gateway)
-    for entry in (e for e in entries if e.source == "gateway"):
-        node = entry.detail.get("node")
-        if entry.kind == "gateway stopped" and node not in stopped:
-            stopped[node] = entry
-        elif entry.kind == "gateway started" and node in stopped:
-            stops.append(_gateway_stop(scale, stopped.pop(node), entry.at))
-    return stops + [_gateway_stop(scale, entry, None, end) for entry in stopped.values()]
+    # By gateway node (None when there is just the one gateway): the entry and how it stopped.
+    stopped: dict[str | None, tuple[JournalEntry, GatewayStopped]] = {}
+    for entry, record in typed(entries, GatewayStopped | GatewayStarted, GATEWAY):  # type: ignore[arg-type]
+        if isinstance(record, GatewayStopped) and record.node not in stopped:
+            stopped[record.node] = (entry, record)
+        elif isinstance(record, GatewayStarted) and record.node in stopped:
+            stops.append(_gateway_stop(scale, *stopped.pop(record.node), entry.at))
+    return stops + [_gateway_stop(scale, *stop, None, end) for stop in stopped.values()]
 
 
-def _gateway_stop(scale: Scale, stopped: JournalEntry, started: float | None, end: float = 0.0) -> Mark:
+def _gateway_stop(
+    scale: Scale, entry: JournalEntry, stopped: GatewayStopped, started: float | None, end: float = 0.0
+) -> Mark:
     """A stop on the gateway lane, named by how it went: crashed (killed, no close frame), or shut down with
     the close code its clients were sent; on which node, when there are several."""
-    node = stopped.detail.get("node")
+    node = stopped.node
     who = f"node {node}" if node else "gateway"
-    if stopped.detail.get("mode") == "crash":
+    if stopped.mode == "crash":
         how = "crashed"
     else:
-        code = stopped.detail.get("code")
+        code = stopped.code
         how = "shut down" + (f" ({code})" if code is not None else "")
     finish = end if started is None else started
-    tip = f"{who} {how} at {scale.when(stopped.at)}{wording.facts(stopped.detail, SAFE_FACTS)}, "
+    tip = f"{who} {how} at {scale.when(stopped.at)}{wording.facts(entry.detail, SAFE_FACTS)}, "
     tip += "still stopped at the end" if started is None else f"started again at {scale.when(finish)}"
     return Mark(stopped.at, f"{who} {how}", tip, GREY, "gateway-stopped", finish, fault=True)
 
@@ -146,24 +176,32 @@ def points(scale: Scale, entries: Sequence[JournalEntry], source: str) -> list[M
         label, colour = SERVICE_POINTS.get((entry.source, entry.kind), ("", ""))
         if entry.source != source or not label:
             continue
-        if entry.kind == "token answered" and entry.detail.get("status") != 200:
-            label, colour = f"refused {entry.detail.get('status')}", VERMILLION
-        elif entry.kind == "upgrade refused":
-            label = f"upgrade refused {entry.detail.get('status')}"
-        elif entry.kind == "session ended by the gateway":
-            label = f"closed {entry.detail.get('code')}"
-        elif entry.kind == "trouble programmed":
+        if entry.kind == "trouble programmed":
             label = _programmed(entry)
+        for _, record in typed([entry], Record, source):
+            label, colour = _point_label(record, label, colour)
         tip = f"{scale.when(entry.at)}: {entry.source}: {entry.kind}{wording.facts(entry.detail, SAFE_FACTS)}"
         fault = (entry.source, entry.kind) in FAULT_POINTS
         marks.append(Mark(entry.at, label, tip, colour, "point fault" if fault else "point", fault=fault))
     return marks
 
 
+def _point_label(record: Record, label: str, colour: str) -> tuple[str, str]:
+    """The label and colour of a point whose label says more than its kind: the status a token call was
+    refused with, an upgrade's status, a session's close code."""
+    if isinstance(record, AuthTokenAnswered) and record.status != 200:
+        return f"refused {record.status}", VERMILLION
+    if isinstance(record, GatewayUpgradeRefused):
+        return f"upgrade refused {record.status}", colour
+    if isinstance(record, GatewaySessionEnded):
+        return f"closed {record.code}", colour
+    return label, colour
+
+
 def _programmed(entry: JournalEntry) -> str:
     """A trouble programmed for the auth service's next requests or the gateway's next connections, in a few
     words: "made to answer 503" (and how many times), "made to answer 600 ms late", "made to refuse 429",
-    "made to close 1011"."""
+    "made to close 1011". Read from the entry's facts as written, whichever service wrote it."""
     detail = entry.detail
     times = (
         f" ×{wording.number(detail.get('requests'))}" if wording.as_float(detail.get("requests")) > 1 else ""
