@@ -19,7 +19,7 @@ from hamcrest import (
     not_none,
 )
 
-from support.areas import coordination
+from support.areas import configuration
 from support.drivers.events import (
     ConfigRejected,
     ConfigUpdated,
@@ -51,8 +51,8 @@ def application_changes_configuration(context: Context) -> None:
     and `to`). Parts: auth, session, logging, or any other name. Settings: refresh threshold, heartbeat
     interval, heartbeat timeout, retry limit, level, sample rate, buffer size, or any other name. Values: "3
     times the usual" (the suite's own setting), "50 percent", a whole number, a quoted text, or words."""
-    update = coordination.update_from_rows(context.table, context.settings)
-    context.world.configuration.reconfiguration = coordination.reconfigure(context.world.client, update)
+    update = configuration.update_from_rows(context.table, context.settings)
+    context.world.configuration.reconfiguration = configuration.reconfigure(context.world.client, update)
 
 
 @step("the application sets the client's {setting:ClientSetting} to {value}")
@@ -61,7 +61,7 @@ def set_one_setting(context: Context, setting: tuple[str, str], value: str) -> N
     "refresh threshold", "logging level"…), to a value written as in a configuration table ("3 times the
     usual", "2", "50 percent", "debug"); checks the client took the change."""
     part, name = setting
-    _reconfigure(context, {part: {name: coordination.value_of(value, name, context.settings)}})
+    _reconfigure(context, {part: {name: configuration.value_of(value, name, context.settings)}})
 
 
 @then("the gateway hears the client's heartbeat {factor:HeartbeatPace}")
@@ -73,12 +73,12 @@ def heartbeat_pace(context: Context, factor: int) -> None:
     since = _reconfiguration(context).at
     interval_s = factor * settings.heartbeat_interval_ms / 1000
     gaps = wait_for(
-        lambda: coordination.heartbeat_gaps(context.services.gateway.heartbeats(), since),
+        lambda: configuration.heartbeat_gaps(context.services.gateway.heartbeats(), since),
         has_length(greater_than_or_equal_to(HEARTBEATS_MEASURED - 1)),
         within_s=HEARTBEATS_MEASURED * interval_s + settings.wait_timeout_s,
         what=f"the gateway to hear {HEARTBEATS_MEASURED} heartbeats from the client",
     )
-    typical_s = coordination.typical_gap(gaps)
+    typical_s = configuration.typical_gap(gaps)
     world.report.findings.append(
         f"Heartbeats heard by the gateway: typically {typical_s * 1000:.0f} ms apart"
     )
@@ -150,9 +150,9 @@ def parts_reported_changes(context: Context) -> None:
     reported a change."""
     reconfiguration = _reconfiguration(context)
     check(reconfiguration.refusal, none(), what="the client's refusal of the configuration update")
-    expected = {part: [change] for part, change in coordination.expected_reports(reconfiguration).items()}
+    expected = {part: [change] for part, change in configuration.expected_reports(reconfiguration).items()}
     check(
-        coordination.reported_updates(context.world.client.events()),
+        configuration.reported_updates(context.world.client.events()),
         equal_to(expected),
         what="the changes each part reported (before, after)",
     )
@@ -164,7 +164,7 @@ def configuration_holds_new_values(context: Context) -> None:
     it was."""
     reconfiguration = _reconfiguration(context)
     expected = {part: dict(settings) for part, settings in reconfiguration.before.items()}
-    for part, (_, new) in coordination.expected_reports(reconfiguration).items():
+    for part, (_, new) in configuration.expected_reports(reconfiguration).items():
         expected[part].update(new)
     check(context.world.client.configuration(), equal_to(expected), what="the client's configuration")
 
@@ -199,7 +199,7 @@ def configuration_unchanged(context: Context) -> None:
 
 
 def _reconfigure(context: Context, update: dict[str, dict[str, Any]]) -> None:
-    reconfiguration = coordination.reconfigure(context.world.client, update)
+    reconfiguration = configuration.reconfigure(context.world.client, update)
     context.world.configuration.reconfiguration = reconfiguration
     check(reconfiguration.refusal, none(), what="the client's refusal of the configuration update")
 
@@ -208,7 +208,7 @@ def _debug_lines(context: Context) -> int:
     return context.world.logs.count("reference_client", logging.DEBUG)
 
 
-def _reconfiguration(context: Context) -> coordination.Reconfiguration:
+def _reconfiguration(context: Context) -> configuration.Reconfiguration:
     return check(
         context.world.configuration.reconfiguration,
         not_none(),

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,18 +15,8 @@ from reference_client.coordination import Coordinator, Recovery, failed_part, re
 from reference_client.errors import classify_close
 from reference_client.events import ClientEvent, EventEmitter
 from reference_client.subsystems import Health, Subsystem
-from support.areas.coordination import (
-    Reconfiguration,
-    expected_recovery,
-    expected_reports,
-    heartbeat_gaps,
-    parts_named,
-    update_from_rows,
-    value_of,
-)
-from support.harness.settings import Settings, read_ini_defaults
+from support.areas.coordination import expected_recovery, parts_named
 
-ROOT_INI = Path(__file__).resolve().parent.parent / "behave.ini"
 CONFIG = ClientConfig(auth_url="http://127.0.0.1:1", gateway_url="ws://127.0.0.1:2/realtime", api_key="k")
 
 
@@ -332,49 +321,6 @@ def test_the_client_says_how_each_part_is() -> None:
 
 
 # -- the suite's words -----------------------------------------------------------------------------------
-
-
-def suite_settings() -> Settings:
-    return Settings.load(read_ini_defaults(ROOT_INI), {}, {"seed": "1"})
-
-
-def test_values_are_read_as_scenarios_write_them() -> None:
-    settings = suite_settings()
-    assert (
-        value_of("3 times the usual", "heartbeat_interval_ms", settings) == 3 * settings.heartbeat_interval_ms
-    )
-    assert (
-        value_of("-1 times the usual", "heartbeat_interval_ms", settings) == -settings.heartbeat_interval_ms
-    )
-    assert value_of("50 percent", "token_refresh_fraction", settings) == 0.5
-    assert value_of("5", "retry_limit", settings) == 5
-    assert value_of('"5"', "retry_limit", settings) == "5"
-    assert value_of("debug", "level", settings) == "debug"
-    with pytest.raises(ValueError, match="no usual value"):
-        value_of("2 times the usual", "level", settings)
-
-
-def test_an_update_is_built_from_a_table_of_plain_words() -> None:
-    rows = [
-        {"part": "session", "setting": "heartbeat interval", "to": "2 times the usual"},
-        {"part": "session", "setting": "retry limit", "to": "5"},
-        {"part": "logging", "setting": "level", "to": "debug"},
-        {"part": "video", "setting": "frame rate", "to": "30"},
-    ]
-    settings = suite_settings()
-    update = update_from_rows(rows, settings)
-    assert update == {
-        "session": {"heartbeat_interval_ms": 2 * settings.heartbeat_interval_ms, "retry_limit": 5},
-        "logging": {"level": "debug"},
-        "video": {"frame rate": 30},
-    }
-    before = {"session": {"heartbeat_interval_ms": 100, "retry_limit": 20}, "logger": {"level": "INFO"}}
-    expected = expected_reports(Reconfiguration(update={"logging": {"level": "debug"}}, before=before))
-    assert expected == {"logger": ({"level": "INFO"}, {"level": "DEBUG"})}
-
-
-def test_heartbeat_gaps_leave_out_what_came_before_the_moment_and_the_first_after_it() -> None:
-    assert heartbeat_gaps([0.0, 0.1, 0.2, 0.5, 0.8, 1.1], since=0.15) == pytest.approx([0.3, 0.3])
 
 
 def test_the_story_of_one_recovery_and_the_parts_it_names() -> None:

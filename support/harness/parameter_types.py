@@ -33,6 +33,7 @@ from parse_type import TypeBuilder
 from realtime_protocol.structured_log import ENVIRONMENT_LEVELS
 from support.areas import (
     avatar,
+    configuration,
     coordination,
     error_classification,
     network_faults,
@@ -238,7 +239,7 @@ TYPES: tuple[ParameterType, ...] = (
     _closed(
         "ClientSetting",
         "one of the client's settings, named as a configuration table names it",
-        coordination.SETTINGS_IN_A_SENTENCE,
+        configuration.SETTINGS_IN_A_SENTENCE,
     ),
     _closed(
         "LogHolds", "whether the client's log holds something yet", {"holds no": False, "now holds": True}

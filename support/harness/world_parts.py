@@ -19,7 +19,7 @@ from typing import Any
 
 from hamcrest import empty
 
-from support.areas.coordination import Reconfiguration
+from support.areas.configuration import Reconfiguration
 from support.areas.network_faults import FaultPlan
 from support.areas.server_faults import CrowdFault
 from support.drivers import ClientDriver, ClientTimings, ObservedEvent, TokenKeeping, connect_all
