@@ -7,7 +7,7 @@ from behave import given, step, then
 from behave.runner import Context
 from hamcrest import equal_to, greater_than_or_equal_to, has_item, has_length
 
-from support.drivers.events import MessageDelivered, PublishResent, Subscribed
+from support.drivers.events import MessageDelivered, PublishResent
 from support.harness import observations, parameter_types
 from support.harness.matchers import each_exactly_once, numbered_exactly_once_in_order
 from support.harness.queries import Events, Records
@@ -41,15 +41,7 @@ def client_subscribes(context: Context, channel: str) -> None:
     """Subscribes the client, already connected, to the channel too, and waits until the gateway confirms
     the subscription.
     """
-    client = context.world.client
-    client.subscribe(channel)
-
-    wait_for(
-        lambda: Events(client.events()).first(Subscribed, channel=channel) is not None,
-        equal_to(True),
-        within_s=context.settings.wait_timeout_s,
-        what=f"the gateway to confirm the client's subscription to {channel!r}",
-    )
+    context.world.subscribe(context.world.client, channel)
 
 
 @step("the server pushes {count:d} messages on {channels:Channels}")

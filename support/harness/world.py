@@ -26,16 +26,14 @@ from support.drivers import (
     make_driver,
     make_drivers,
 )
-from support.drivers.events import Subscribed
 from support.drivers.sign_in_caller import SignInAnswer, SignInCaller
 from support.harness import observations
 from support.harness.log_capture import LogCapture
 from support.harness.people import Person
-from support.harness.queries import Events
 from support.harness.settings import Settings
 from support.harness.test_data import account_profiles
 from support.harness.vocabulary import AuthTrouble
-from support.harness.waiting import wait_for
+from support.harness.waiting import in_words, wait_for
 from support.harness.world_parts import Accounts, Configuration, Crowd, Faults, Messages, Report, Tokens
 from support.harness.written_wrong import ScenarioWrittenWrong
 from support.report.story import Attachment, scenario_attachments
@@ -252,15 +250,29 @@ class ScenarioWorld:
     def connect_and_subscribe(self, client: ClientDriver, channel: str, whose: str = "the client's") -> None:
         """Connect ``client``, wait until it is ready, subscribe it to ``channel`` and wait until the gateway
         confirms the subscription; ``whose`` names the client in a failure message."""
-        within_s = self.settings.wait_timeout_s
         client.connect()
         self.await_state("ready", what=f"{whose} state to be ready", client=client)
+        self.subscribe(client, channel, whose)
+
+    def subscribe(self, client: ClientDriver, channel: str, whose: str = "the client's") -> None:
+        """Subscribe ``client`` to ``channel`` and wait until the gateway holds the subscription for the
+        client's session (what the gateway saw, not what the client says); ``whose`` names the client in a
+        failure message."""
         client.subscribe(channel)
+
+        def channels_read() -> list[str]:
+            session_id = client.session_id
+            return sorted(self.services.gateway.subscriptions(session_id)) if session_id else []
+
+        def seen(channels: list[str]) -> str:
+            return f"the gateway holds {whose} session reading {in_words(channels)}"
+
         wait_for(
-            lambda: [event.channel for event in Events(client.events()).of(Subscribed)],
+            channels_read,
             has_item(channel),
-            within_s=within_s,
+            within_s=self.settings.wait_timeout_s,
             what=f"the gateway to confirm {whose} subscription to {channel!r}",
+            seen=seen,
         )
 
     def await_state(
