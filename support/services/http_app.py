@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import ssl
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from aiohttp import web
 
-from support.harness.runtime import BackgroundLoop
+from support.services.handle import ServiceHandle
 from support.services.journal import Journal
 from support.services.loopback import HOST, LoopbackService
 
@@ -86,18 +86,9 @@ class HttpService(LoopbackService):
 S = TypeVar("S", bound=HttpService)
 
 
-class HttpServiceHandle(Generic[S]):
-    """An HTTP service as steps, hooks and the stack use it: synchronous calls from any thread, each handed to
-    ``loop``, where the service lives. ``service`` is the service itself, for code already running on that
-    loop and for tests. Calls wait (up to the loop's 30 s) for the work to be done and raise what the
-    service raised; subclasses add the service's own calls."""
-
-    def __init__(self, loop: BackgroundLoop, service: S) -> None:
-        self.loop = loop
-        self.service = service
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} on the {self.loop.name} loop: {self.service!r}>"
+class HttpServiceHandle(ServiceHandle[S]):
+    """An HTTP service as steps, hooks and the stack use it (``support.services.handle``): its address,
+    whether it runs, and stopping and starting it; subclasses add the service's own calls."""
 
     @property
     def url(self) -> str:

@@ -20,12 +20,13 @@ from support.services.dead_ends import UNRESOLVABLE_HOST, RefusingPort, SilentHo
 from support.services.gateway.nodes import GatewayNodes
 from support.services.gateway.server import Gateway, StopMode
 from support.services.gateway.troubles import GatewayTrouble
+from support.services.handle import ServiceHandle
 from support.services.journal import Journal
 
 PROBE_TIMEOUT_S = 5.0
 
 
-class GatewayHandle:
+class GatewayHandle(ServiceHandle[Gateway]):
     """The gateway on ``loop``: ``service`` is node A. ``stream_rate_per_s`` is the rate of a stream started
     without one; ``restart_ms`` how long a restart keeps the gateway down; ``certificates`` the test authority
     when the services run over TLS; ``network_journal`` where the places that go nowhere are journaled;
@@ -43,18 +44,12 @@ class GatewayHandle:
         network_journal: Journal,
         route_to: Callable[[int], None],
     ) -> None:
-        self._loop = loop
-        self._service = service
+        super().__init__(loop, service)
         self._journal = service.journal  # the gateway's own, whichever node names its entries
         self.nodes = GatewayNodes(loop, service, self._journal, route_to)
         self.addresses = GatewayAddresses(loop, network_journal, tls=certificates is not None)
         self._certificates, self._shows_impostor = certificates, False
         self._stream_rate_per_s, self._restart_ms = stream_rate_per_s, restart_ms
-
-    @property
-    def service(self) -> Gateway:
-        """The gateway itself (node A), for code on the services' loop and for self-tests."""
-        return self._service
 
     # -- lifecycle, from the stack, on the loop ---------------------------------------------------
 
@@ -62,7 +57,7 @@ class GatewayHandle:
         """On the loop, between scenarios: no dead ends, every node as new, the genuine certificate."""
         await self.addresses.close()
         await self.nodes.reset(resume_window_ms)
-        context = self._service.ssl_context
+        context = self.service.ssl_context
         if self._shows_impostor and self._certificates is not None and context is not None:
             self._certificates.show_genuine_certificate(context)
             self._shows_impostor = False
@@ -83,7 +78,7 @@ class GatewayHandle:
             headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
             try:
                 async with connect(
-                    self._service.url,
+                    self.service.url,
                     additional_headers=headers,
                     open_timeout=PROBE_TIMEOUT_S,
                     ssl=certificates.client_context() if certificates is not None else None,
@@ -92,15 +87,15 @@ class GatewayHandle:
             except InvalidStatus as refused:
                 return refused.response.status_code
 
-        return self._loop.run(probe())
+        return self.loop.run(probe())
 
     def show_untrusted_certificate(self) -> None:
         """From now until the next reset, the gateway shows a certificate from an authority nobody trusts
         ("untrusted certificate shown"); ``RuntimeError`` when the services do not run over TLS."""
-        certificates, context = self._certificates, self._service.ssl_context
+        certificates, context = self._certificates, self.service.ssl_context
         if certificates is None or context is None:
             raise RuntimeError("the services are not running over TLS, so the gateway shows no certificate")
-        self._loop.call(lambda: certificates.show_impostor_certificate(context))
+        self.loop.call(lambda: certificates.show_impostor_certificate(context))
         self._shows_impostor = True
         self._journal.record("untrusted certificate shown", issuer="an authority nobody trusts")
 
@@ -108,25 +103,25 @@ class GatewayHandle:
 
     def program(self, *troubles: GatewayTrouble) -> None:
         """The gateway misbehaves with the coming connections, one trouble each, in order."""
-        self._loop.call(lambda: self._service.misbehaviour.program(*troubles))
+        self.loop.call(lambda: self.service.misbehaviour.program(*troubles))
 
     def speak(self, subprotocols: tuple[str, ...]) -> None:
         """From now until the next reset, the gateway speaks only these protocol versions."""
-        self._loop.call(lambda: self._service.misbehaviour.speak(subprotocols))
+        self.loop.call(lambda: self.service.misbehaviour.speak(subprotocols))
 
     def accept_compression(self, on: bool) -> None:
         """From now until the next reset, the gateway accepts compression (or not) on new connections."""
-        self._loop.call(lambda: self._service.misbehaviour.accept_compression(on))
+        self.loop.call(lambda: self.service.misbehaviour.accept_compression(on))
 
     def cut_connections_after(self, lifetime_ms: float | None) -> None:
         """From now until the next reset, the gateway drops every connection ``lifetime_ms`` after its session
         is ready (live ones counted from now), as a flapping link would; None stops it."""
-        self._loop.call(lambda: self._service.misbehaviour.cut_connections_after(lifetime_ms))
+        self.loop.call(lambda: self.service.misbehaviour.cut_connections_after(lifetime_ms))
 
     def send_odd_frame(self, frame: str | bytes, what: str) -> int:
         """The gateway sends ``frame`` as it is to every connected client; ``what`` names it for the story.
         Returns how many connections it went to."""
-        return self._loop.run(self._service.misbehaviour.send_to_clients(frame, what))
+        return self.loop.run(self.service.misbehaviour.send_to_clients(frame, what))
 
     def publish_too_big(self, channel: str, data: Any, limit_bytes: int) -> None:
         """The gateway publishes on the channel a message bigger than clients take (``limit_bytes``),
@@ -141,15 +136,15 @@ class GatewayHandle:
     def start_stream(self, channel: str, rate_per_s: float | None = None) -> None:
         """Push ``{"n": 1}``, ``{"n": 2}``… on the channel at ``rate_per_s`` (default: the settings')."""
         rate = rate_per_s or self._stream_rate_per_s
-        self._loop.call(lambda: self._service.streams.start(channel, rate))
+        self.loop.call(lambda: self.service.streams.start(channel, rate))
 
     def stop_stream(self, channel: str) -> int:
         """Stop the stream on the channel; how many messages it sent."""
-        return self._loop.run(self._service.streams.stop(channel))
+        return self.loop.run(self.service.streams.stop(channel))
 
     def publish(self, channel: str, data: Any) -> None:
         """Publish ``data`` (any JSON value) on the channel, to every session reading it."""
-        self._loop.run(self._service.publish(channel, data))
+        self.loop.run(self.service.publish(channel, data))
 
     def push(self, channel: str, count: int) -> None:
         """Publish ``{"n": 1}`` to ``{"n": count}`` on the channel, in order."""
@@ -160,53 +155,53 @@ class GatewayHandle:
 
         async def push_all() -> None:
             for data in messages:
-                await self._service.publish(channel, data)
+                await self.service.publish(channel, data)
 
-        self._loop.run(push_all())
+        self.loop.run(push_all())
 
     # -- stopping and starting -------------------------------------------------------------------
 
     def stop(self, mode: StopMode, code: int, keep_sessions: bool) -> None:
         """Stop the gateway: ``mode`` "graceful" closes each connection with ``code``, "crash" drops them."""
-        self._loop.run(self._service.stop(mode=mode, code=code, keep_sessions=keep_sessions))
+        self.loop.run(self.service.stop(mode=mode, code=code, keep_sessions=keep_sessions))
 
     def start(self) -> None:
         """The gateway listens again, on the port it had."""
-        self._loop.run(self._service.start())
+        self.loop.run(self.service.start())
 
     def restart(self, mode: StopMode, code: int) -> None:
         """The gateway restarts, keeping its sessions: it stops (closing each connection with ``code``, or,
         killed, with no close frame at all), is down for ``restart_ms``, then listens again."""
 
         async def restart() -> None:
-            await self._service.stop(mode=mode, code=code, keep_sessions=True)
+            await self.service.stop(mode=mode, code=code, keep_sessions=True)
             await asyncio.sleep(self._restart_ms / 1000)  # how long the restart itself takes
-            await self._service.start()
+            await self.service.start()
 
-        self._loop.run(restart())
+        self.loop.run(restart())
 
     def forget_sessions(self) -> None:
         """The gateway loses every session it holds: a client resuming one is told it is unknown."""
-        self._loop.call(self._service.forget_sessions)
+        self.loop.call(self.service.forget_sessions)
 
     # -- what steps observe ----------------------------------------------------------------------
 
     def heartbeats(self) -> list[float]:
         """When each client heartbeat (ping) reached the gateway since the last reset, oldest first
         (``time.monotonic()`` seconds)."""
-        return self._loop.call(self._service.heartbeats)
+        return self.loop.call(self.service.heartbeats)
 
     def sessions(self) -> list[str]:
         """The ids of the sessions the gateway holds, oldest first."""
-        return self._loop.call(self._service.session_ids)
+        return self.loop.call(self.service.session_ids)
 
     def subscriptions(self, session_id: str) -> set[str]:
         """The channels a session reads (none for a session the gateway does not hold)."""
-        return self._loop.call(lambda: self._service.subscriptions_of(session_id))
+        return self.loop.call(lambda: self.service.subscriptions_of(session_id))
 
     def messages_sent(self, session_ids: list[str]) -> dict[str, int]:
         """How many messages the gateway has numbered for each of these sessions."""
-        return self._loop.call(lambda: {sid: self._service.messages_sent(sid) for sid in session_ids})
+        return self.loop.call(lambda: {sid: self.service.messages_sent(sid) for sid in session_ids})
 
 
 class GatewayAddresses:
