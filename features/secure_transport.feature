@@ -48,7 +48,7 @@ Feature: Secure transport
   Scenario: A client that does not trust the authority refuses to sign in, and does not try again
     Given a client with a valid API key that does not trust the test certificate authority
     When the client connects
-    Then the client gives up because the auth service's certificate is not trusted, not worth retrying
+    Then the client gives up because the auth service's certificate is not trusted, which is not worth retrying
     And the client does not try the auth service again
     And the client never got a session
     And the client never reached the gateway
@@ -58,7 +58,7 @@ Feature: Secure transport
     Given the gateway shows a certificate from an unknown authority
     And a client with a valid API key that trusts the test certificate authority
     When the client connects
-    Then the client gives up because the gateway's certificate is not trusted, not worth retrying
+    Then the client gives up because the gateway's certificate is not trusted, which is not worth retrying
     And the client does not try the gateway again
     And the client never got a session
     And the gateway opened no session

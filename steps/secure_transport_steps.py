@@ -68,7 +68,10 @@ def client_used_encryption(context: Context) -> None:
     )
 
 
-@then("the client gives up because the {server:Service}'s certificate is not trusted, not worth retrying")
+@then(
+    "the client gives up because the {server:Service}'s certificate is not trusted, "
+    "which is not worth retrying"
+)
 def client_gives_up_on_certificate(context: Context, server: str) -> None:
     """Waits until the client gives up, and checks that it said a certificate is not trusted and classified
     that, once, as not worth retrying. For the auth service it must also have reported it as its one sign-in
