@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from support.report.run_record import Problem, RunRecord, ScenarioRecord
 from support.report.run_summary import (
     ENVIRONMENT_FAILED,
@@ -37,10 +40,28 @@ def test_a_product_defect_exits_1_names_it_and_says_how_to_run_it_again() -> Non
     ]
 
 
-def test_a_step_written_wrong_has_its_own_category() -> None:
+def test_a_step_written_wrong_has_its_own_category_and_says_so_once() -> None:
     said = 'The scenario is written wrong: no step reads "When the moon turns blue".'
     closing = summarize(finished(scenario("moon", "broken", said)), 1)
-    assert closing.lines[1] == f"  Scenarios written wrong: moon — {said}"
+    assert closing.lines[1] == '  Scenarios written wrong: moon — no step reads "When the moon turns blue".'
+
+
+def test_an_unnamed_examples_rows_name_has_one_space_before_the_dash() -> None:
+    said = 'The scenario is written wrong: no step reads "Given the moon turns 1".'
+    closing = summarize(finished(scenario("Row 1 -- @1.1 ", "broken", said)), 1)
+    assert closing.lines[1] == (
+        '  Scenarios written wrong: Row 1 -- @1.1 — no step reads "Given the moon turns 1".'
+    )
+
+
+def test_a_long_written_wrong_line_is_cut_at_a_word() -> None:
+    said = 'The scenario is written wrong: no step reads "When the network suffers a blip". The nearest: ' + (
+        "; ".join(f'"When the network suffers fault number {n}"' for n in range(20))
+    )
+    line = summarize(finished(scenario("A fault worded wrong", "broken", said)), 1).lines[1]
+    assert line.startswith('  Scenarios written wrong: A fault worded wrong — no step reads "When')
+    assert line.endswith(" …") and len(line) <= 300 + len(" …"), line
+    assert said.split("The scenario is written wrong: ")[1].startswith(line.split(" — ", 1)[1][:-2])
 
 
 def test_a_scenario_the_environment_broke_exits_3() -> None:
@@ -110,3 +131,14 @@ def test_a_long_message_is_cut_at_a_word_and_says_so() -> None:
     line = summarize(finished(scenario("a", "broken", long)), 1).lines[1]
     assert line.endswith(" …") and len(line) < 360
     assert line.removesuffix(" …").endswith('"') or line.removesuffix(" …")[-1].isalnum()
+
+
+def test_the_ci_guides_exit_code_table_lists_every_code_the_summary_gives() -> None:
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "ci.md").read_text(encoding="utf-8")
+    table = guide.split("## Exit codes", 1)[1].split("\n\n")[1]
+    row = re.compile(r"^\| (?P<code>\w+) \|(?P<rest>.*)$", re.MULTILINE)
+    rows = {found["code"]: found["rest"] for found in row.finditer(table)}
+    codes = {PASSED_ALL, FAILED_SOME, REFUSED, ENVIRONMENT_FAILED, INTERRUPTED}
+    assert set(rows) - {"Code", "other"} == {str(code) for code in codes}
+    assert "Scenarios written wrong" in rows[str(FAILED_SOME)]
+    assert "acceptance: no scenario ran — " in rows[str(REFUSED)]

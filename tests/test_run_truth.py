@@ -212,6 +212,12 @@ ROWS = [
         args=("--tags=@none",),
     ),
     Row("a Gherkin parse error", "unparsable", "a feature file could not be read", 2),
+    Row(
+        "a feature file that does not exist",
+        "nosuch",
+        "a feature cannot be read: truth/nosuch.feature does not exist",
+        2,
+    ),
     Row("behave refused its arguments", "passed", "behave refused to start", 2, args=("--no-such-option",)),
     Row("a bad setting", "passed", "a setting is wrong", 2, args=("-D", "retry_limit=lots"), problems=1),
     # behave counts the scenario it was in the middle of as an error: it began and did not finish.
@@ -359,3 +365,12 @@ def test_a_run_whose_set_up_failed_counts_only_the_scenarios_it_selected(project
     record = json.loads((project / "reports" / "run.json").read_text(encoding="utf-8"))
     assert ([s["name"] for s in record["scenarios"]], record["deselected"]) == (["Wanted"], 1)
     assert junit(project / "reports" / "junit").not_run == 1
+
+
+def test_a_path_that_names_no_feature_file_is_a_refusal(project: Path) -> None:
+    row = Row("not a feature", "", "", 2, args=("truth/nosuch.txt",))
+    status, output = run_row(project, row, feature=None)
+    assert status == 2, output[-2000:]
+    assert closing_lines(output) == (
+        "a feature cannot be read: truth/nosuch.txt is neither a .feature file nor a folder"
+    ), output[-2000:]

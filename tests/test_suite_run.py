@@ -85,6 +85,28 @@ def test_junit_and_allure_results_are_written(project: Path) -> None:
     )
 
 
+def test_a_dry_run_leaves_the_last_runs_outputs_as_they_were(project: Path) -> None:
+    """A dry run checks that every step is defined and writes nothing under reports/: no Allure results,
+    no run record, no rerun file and no JUnit (behave.ini asks for JUnit; the dry run must not write it)."""
+    result = run_behave(project, "--tags=@smoke", "-D", "seed=1", "--no-junit", "--format=null")
+    assert result.returncode == 0, result.stdout[-2000:]
+    reports = project / "reports"
+    before = {path: path.read_bytes() for path in reports.rglob("*") if path.is_file()}
+    assert reports / "run.json" in before
+    result = run_behave(project, "--dry-run", "--format=null")
+    assert result.returncode == 0, result.stdout[-2000:]
+    after = {path: path.read_bytes() for path in reports.rglob("*") if path.is_file()}
+    assert sorted(set(after) - set(before)) == [], "the dry run wrote these"
+    assert [path for path in before if after.get(path) != before[path]] == [], "the dry run changed these"
+    # bin/test's stage: a step nobody wrote still fails the dry run and is named.
+    (project / "features" / "moon.feature").write_text(
+        "Feature: Moon\n\n  Scenario: Blue\n    Given the moon turns blue\n", encoding="utf-8"
+    )
+    result = run_behave(project, "--dry-run", "--no-junit")
+    assert result.returncode != 0 and "undefined" in result.stdout.lower(), result.stdout[-2000:]
+    assert not (reports / "rerun.txt").exists()
+
+
 def test_ctrl_c_ends_the_run_within_seconds_and_keeps_what_was_written(project: Path) -> None:
     process = subprocess.Popen(
         [*BEHAVE, "-D", "seed=99"],

@@ -245,11 +245,20 @@ class AllureFormatter(AllureBehaveFormatter):
     def __init__(self, stream_opener: StreamOpener, config: Configuration) -> None:
         Formatter.__init__(self, stream_opener, config)
         self.listener = AllureListener(config)
-        self.file_logger = AllureFileLogger(self.stream_opener.name)
         allure_commons.plugin_manager.register(self.listener)
-        allure_commons.plugin_manager.register(self.file_logger)
+        # A dry run (--dry-run) writes no results: its "skipped" scenarios would mix with the last run's.
+        self.file_logger = None if config.dry_run else AllureFileLogger(self.stream_opener.name)
+        if self.file_logger is not None:
+            allure_commons.plugin_manager.register(self.file_logger)
+            config.reporters.append(NotRunReporter(config, self.listener))
         self.testplan = get_testplan()
-        config.reporters.append(NotRunReporter(config, self.listener))
+
+    def close(self) -> None:
+        if self.file_logger is not None:
+            super().close()
+            return
+        Formatter.close(self)  # calls close_stream: the listener ends its session
+        allure_commons.plugin_manager.unregister(self.listener)
 
     def uri(self, uri: str) -> None:
         self.listener.features_started += 1

@@ -4,7 +4,8 @@ behave runs the suite with :class:`RecordingRunner` (``runner =`` in behave.ini)
 ``reports/run.json`` when the run starts and again when it ends, with:
 
 - ``stage``: ``started`` (behave read its arguments and began), ``finished``, or ``refused`` (a feature
-  file could not be parsed, or another reason behave gave up before running anything);
+  file could not be parsed, a path names no feature file, or another reason behave gave up before running
+  anything);
 - ``problems``: errors outside any scenario: the ``before_all``/``after_all`` hooks, a ``before_feature``
   or ``after_feature`` hook, a feature file that could not be read; each ``{"where", "message", "kind"}``;
 - ``interrupted``: the run was stopped by Ctrl-C (or another abort);
@@ -29,13 +30,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from behave.exception import InvalidFilenameError
 from behave.model import ScenarioOutline
 from behave.model_type import Status
 from behave.parser import ParserError
 from behave.reporter.junit import JUnitReporter as BehaveJUnitReporter
 from behave.runner import Runner
 
-from support.report.allure_results import allure_results_dir, mend_results, plain_message
+from support.harness.written_wrong import WRITTEN_WRONG
+from support.report.allure_results import (
+    WRITTEN_WRONG_SCENARIOS,
+    allure_results_dir,
+    category_of,
+    mend_results,
+    plain_message,
+)
 from support.report.verdict import (
     PASSED,
     Verdict,
@@ -54,7 +63,8 @@ FEATURE_HOOKS = ("before_feature", "after_feature")
 @dataclass(frozen=True)
 class Problem:
     """An error outside any scenario. ``where``: ``before_all``, ``after_all``, ``before_feature`` …,
-    or ``parsing``; ``message``: plain words; ``kind``: the exception's class name."""
+    ``parsing`` (a feature file is not Gherkin) or ``feature files`` (a path names none); ``message``: plain
+    words; ``kind``: the exception's class name."""
 
     where: str
     message: str
@@ -137,6 +147,7 @@ class RecordingRunner(Runner):
         config.reporters = [
             JUnitReporter(config, self.record) if isinstance(reporter, BehaveJUnitReporter) else reporter
             for reporter in config.reporters
+            if not (config.dry_run and isinstance(reporter, BehaveJUnitReporter))  # a dry run writes no JUnit
         ]
         for reporter in config.reporters:
             if isinstance(reporter, JUnitReporter):
@@ -164,16 +175,41 @@ class RecordingRunner(Runner):
 
     # -- the run ---------------------------------------------------------------------------------------
 
+    @property
+    def writes_outputs(self) -> bool:
+        """False for a dry run (``--dry-run``), which only checks that every step is defined: it leaves the
+        last run's record, rerun file, Allure results and JUnit as they were."""
+        return not self.config.dry_run
+
     def run_with_paths(self) -> bool:
         self.record.seed = _seed_from(self.config)
-        self.record.write()
+        self._write_record()
         try:
             return bool(super().run_with_paths())
         except ParserError as error:
-            self.record.stage = "refused"
-            self.record.problems.append(Problem("parsing", f"a feature file could not be read: {error}"))
-            self.record.write()
+            self._refuse("parsing", f"a feature file could not be read: {error}")
             raise
+
+    def feature_locations(self) -> list[Any]:
+        """behave's feature files to run; a path naming no file or folder of features is a refusal."""
+        try:
+            return list(super().feature_locations())
+        except FileNotFoundError as error:
+            self._refuse("feature files", f"a feature cannot be read: {error} does not exist", error)
+            raise
+        except InvalidFilenameError as error:
+            said = f"a feature cannot be read: {error} is neither a .feature file nor a folder"
+            self._refuse("feature files", said, error)
+            raise
+
+    def _refuse(self, where: str, message: str, error: BaseException | None = None) -> None:
+        self.record.stage = "refused"
+        self.record.problems.append(Problem(where, message, type(error).__name__ if error else ""))
+        self._write_record()
+
+    def _write_record(self) -> None:
+        if self.writes_outputs:
+            self.record.write()
 
     def run_model(self, features: Any = None) -> bool:
         failed = True
@@ -197,6 +233,9 @@ class RecordingRunner(Runner):
                 record.scenarios.append(_scenario_record(scenario, identities[id(scenario)][0], ruling))
         record.stage = "finished"
         record.seed = _seed_from(self.config)  # before_all puts the seed it chose in userdata
+        if not self.writes_outputs:
+            say_written_wrong(record)
+            return
         record.write()
         write_rerun(record)
         results = allure_results_dir(self.config.format or [], self.config.outfiles or [])
@@ -217,6 +256,17 @@ class RecordingRunner(Runner):
             stopped_at_failure=bool(self.config.stop),
             dry_run=bool(self.config.dry_run),
         )
+
+
+def say_written_wrong(record: RunRecord) -> None:
+    """Print each scenario written wrong (an undefined step, with the nearest known phrasings) and why: a
+    dry run writes no record or report, so its console is where that is said."""
+    wrong = [s for s in record.scenarios if category_of(s.status, s.message) is WRITTEN_WRONG_SCENARIOS]
+    if wrong:
+        print(f"\n{WRITTEN_WRONG_SCENARIOS.name}:")
+    for scenario in wrong:
+        said = scenario.message.removeprefix(WRITTEN_WRONG)  # the heading says it
+        print(f"  {scenario.location} {scenario.name.strip()} — {said}")
 
 
 def write_rerun(record: RunRecord, path: Path = RERUN) -> None:

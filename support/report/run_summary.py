@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from support.report.allure_results import ENVIRONMENT_PROBLEMS, category_of
+from support.harness.written_wrong import WRITTEN_WRONG
+from support.report.allure_results import ENVIRONMENT_PROBLEMS, WRITTEN_WRONG_SCENARIOS, category_of
 from support.report.run_record import RERUN, Problem, RunRecord, ScenarioRecord
 from support.report.verdict import BROKEN, FAILED, PASSED, SKIPPED
 
@@ -126,15 +127,18 @@ def _failure_lines(failures: list[ScenarioRecord]) -> list[str]:
     for scenario in failures[:SHOWN_FAILURES]:
         category = category_of(scenario.status, scenario.message)
         kind = category.name if category else "Unsorted"
-        first = _shortened(scenario.message.splitlines()[0]) if scenario.message else "(no message)"
-        lines.append(f"  {kind}: {scenario.name} — {first}")
+        first = scenario.message.splitlines()[0] if scenario.message else "(no message)"
+        if category is WRITTEN_WRONG_SCENARIOS:
+            first = first.removeprefix(WRITTEN_WRONG)  # the category says it already
+        # behave names an unnamed Examples block's row "<name> -- @1.1 ", with a space at the end.
+        lines.append(_shortened(f"  {kind}: {scenario.name.strip()} — {first}"))
     if len(failures) > SHOWN_FAILURES:
         lines.append(f"  … and {len(failures) - SHOWN_FAILURES} more: see the report")
     return lines
 
 
 def _shortened(text: str, limit: int = SHOWN_CHARACTERS) -> str:
-    """At most ``limit`` characters, cut at a word and marked with "…" (the report has the whole text)."""
+    """At most ``limit`` characters and " …", cut at a word and so marked (the report has the whole text)."""
     if len(text) <= limit:
         return text
     return text[:limit].rsplit(" ", 1)[0].rstrip(";,:") + " …"
