@@ -30,7 +30,10 @@ from support.harness.waiting import check, wait_for
 parameter_types.register()
 
 
-@step('the client starts the avatar "{avatar}" in {quality} quality with a {background} background')
+@step(
+    'the client starts the avatar "{avatar}" in {quality:AvatarQuality} quality '
+    "with a {background} background"
+)
 def client_starts_avatar(context: Context, avatar: str, quality: str, background: str) -> None:
     """Has the client start an avatar session at the avatar service (quality: low, medium or high); returns
     when the client has its answer, or has given up on it."""
@@ -68,7 +71,10 @@ def client_reports_avatar_session(context: Context, avatar: str) -> None:
     )
 
 
-@then("the avatar service has that session live in {quality} quality with a {background} background")
+@then(
+    "the avatar service has that session live in {quality:AvatarQuality} quality "
+    "with a {background} background"
+)
 def service_has_session(context: Context, quality: str, background: str) -> None:
     """Checks that the avatar service knows the session the client reported, live, in that quality and with
     that background."""

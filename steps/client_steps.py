@@ -168,7 +168,7 @@ def client_reported_auth_errors(context: Context, count: int) -> None:
     )
 
 
-@then("the client reported one auth error: {status}, {error}, {retryable:WorthRetrying}")
+@then("the client reported one auth error: {status:AuthStatus}, {error:AuthError}, {retryable:WorthRetrying}")
 def client_reported_one_auth_error(context: Context, status: str, error: str, retryable: bool) -> None:
     """Waits for the client's auth error and checks its HTTP status ("none" when no answer came), error code,
     and whether it was marked "worth retrying" or "not worth retrying"; it must also carry a description.
@@ -192,7 +192,7 @@ def client_reported_one_auth_error(context: Context, status: str, error: str, re
     )
 
 
-@then("the client ends up {state}")
+@then("the client ends up {state:ClientState}")
 def client_ends_up(context: Context, state: str) -> None:
     """Waits until the client is in the named state ("ready" or "failed")."""
     context.world.await_state(state, what=f"the client to end up {state}")

@@ -48,7 +48,7 @@ def first_attempt_will_fail(context: Context, where: str, trouble: Trouble) -> N
     context.world.faults.gateway_pause_ms = arranged.asked_pause_ms
 
 
-@then("the client classifies it as {classification}, {worth:WorthRetrying}")
+@then("the client classifies it as {classification:Classification}, {worth:WorthRetrying}")
 def client_classifies(context: Context, classification: str, worth: bool) -> None:
     """Waits for the client's first classified error and checks its classification and whether it was marked
     "worth retrying" or "not worth retrying".

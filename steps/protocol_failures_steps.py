@@ -299,7 +299,7 @@ def client_warned_once(context: Context) -> None:
     )
 
 
-@then("the client and the gateway agreed on {version}")
+@then("the client and the gateway agreed on {version:ProtocolVersion}")
 def agreed_on_version(context: Context, version: str) -> None:
     """Checks that the client reported speaking the named protocol version ("version 1") with the gateway, and
     that the gateway recorded the same.

@@ -72,7 +72,7 @@ def gateway_restarts(context: Context, kind: Worded[RestartKind]) -> None:
     context.services.gateway.restart(restart.mode, restart.code)
 
 
-@step("gateway node {node} is taken out for an update, warning its clients that {code:Warning}")
+@step("gateway node {node:GatewayNode} is taken out for an update, warning its clients that {code:Warning}")
 def gateway_node_taken_out(context: Context, node: str, code: int) -> None:
     """Drains a gateway node for an update: the load balancer sends new connections to the other node, then
     this one closes each of its connections with the warning ("the service is restarting", 1012, or "the
@@ -82,7 +82,7 @@ def gateway_node_taken_out(context: Context, node: str, code: int) -> None:
     context.services.gateway.nodes.drain(node, code)
 
 
-@step("gateway node {node} is back, updated")
+@step("gateway node {node:GatewayNode} is back, updated")
 def gateway_node_back(context: Context, node: str) -> None:
     """Starts the gateway node again on its address; the load balancer sends it nothing until told to."""
     context.services.gateway.nodes.start(node)
@@ -112,7 +112,7 @@ def crowd_settles(context: Context) -> None:
     _settle(context)
 
 
-@then("the crowd settles on gateway node {node}, with each client's downtime in the report")
+@then("the crowd settles on gateway node {node:GatewayNode}, with each client's downtime in the report")
 def crowd_settles_on_node(context: Context, node: str) -> None:
     """Like "the crowd settles", and checks that every client that came back resumed its session on that
     gateway node.

@@ -55,7 +55,7 @@ def push_password_message(context: Context, channel: str) -> None:
     )
 
 
-@then('the client found the access token {usable:TokenVerdict}, for the reason "{reason}"')
+@then('the client found the access token {usable:TokenVerdict}, for the reason "{reason:TokenCheck}"')
 def client_checked_token(context: Context, usable: bool, reason: str) -> None:
     """Waits until the client checks the shape of the access token it was given, and checks its verdict
     ("usable" or "unusable") and reason."""

@@ -123,6 +123,18 @@ def test_every_plain_phrase_of_a_type_matches_and_converts(parameter: parameter_
             {"speaking": True, "voice_sync": True, "voice_id": "warm_narrator"},
         ),
         ("AvatarActivity", "silent", {"speaking": False, "status": "active"}),
+        ("AvatarQuality", "high", "high"),
+        ("ClientState", "ready", "ready"),
+        ("ClientState", "failed", "failed"),
+        ("AuthStatus", "401", "401"),
+        ("AuthStatus", "none", "none"),
+        ("AuthError", "temporarily_unavailable", "temporarily_unavailable"),
+        ("TokenCheck", "valid_format", "valid_format"),
+        ("Classification", "certificate_untrusted", "certificate_untrusted"),
+        ("Classification", "handshake_503", "handshake_503"),
+        ("Classification", "closed_4009", "closed_4009"),
+        ("ProtocolVersion", "version 2", "version 2"),
+        ("GatewayNode", "B", "B"),
     ],
 )
 def test_words_become_the_value_the_step_needs(type_name: str, words: str, expected: Any) -> None:
@@ -205,6 +217,19 @@ def test_troubles_become_what_the_services_do() -> None:
         ("LogLevels", "loud and clear"),
         ("ChosenLevel", "the chatty level"),
         ("LogEnvironment", "staging"),
+        ("AvatarQuality", "ultra"),
+        ("ClientState", "redy"),
+        ("ClientState", "ready again"),
+        ("AuthStatus", "four hundred"),
+        ("AuthStatus", "4011"),
+        ("AuthError", "invalid_clinet"),
+        ("TokenCheck", "missing"),
+        ("Classification", "certificate_untrusetd"),
+        ("Classification", "closed_1006"),
+        ("Classification", "handshake_200"),
+        ("ProtocolVersion", "verison 2"),
+        ("ProtocolVersion", "version two"),
+        ("GatewayNode", "C"),
     ],
 )
 def test_words_the_suite_does_not_know_leave_the_step_unmatched(type_name: str, words: str) -> None:
@@ -252,3 +277,43 @@ def test_a_fault_worded_wrong_fails_the_dry_run_as_undefined_naming_the_nearest_
         '"When the network suffers the network drops for {duration}";'
     ), wrong
     assert not (project / "reports" / "run.json").exists()
+
+
+MISSPELT_FEATURE = """\
+Feature: Scratch
+
+  Scenario: A state misspelt
+    Given the realtime services are running
+    Then the client ends up redy
+
+  Scenario: A classification misspelt
+    Given the realtime services are running
+    Then the client classifies it as certificate_untrusetd, not worth retrying
+
+  Scenario: A gateway node misspelt
+    Given the realtime services are running
+    When gateway node a is back, updated
+"""
+
+
+def test_a_misspelt_word_in_a_closed_set_fails_the_dry_run_as_undefined(tmp_path: Path) -> None:
+    project = copy_project(tmp_path)
+    (project / "features" / "scratch").mkdir()
+    (project / "features" / "scratch" / "words.feature").write_text(MISSPELT_FEATURE, encoding="utf-8")
+
+    result = run_behave(
+        project, "--dry-run", "--no-junit", "--format=plain", "features/scratch/words.feature"
+    )
+
+    said = result.stdout + result.stderr
+    assert result.returncode == 1, said
+    assert "3 undefined" in said, said
+    # A dry run writes no run record: the scenarios written wrong are listed on its console.
+    listed = said.split("Scenarios written wrong:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    messages = {
+        line.split(" — ", 1)[0].split(" ", 3)[-1]: line.split(" — ", 1)[1] for line in listed if " — " in line
+    }
+    assert '"Then the client ends up ready"' in messages["A state misspelt"], messages
+    nearest = '"Then the client classifies it as certificate_untrusted, not worth retrying"'
+    assert nearest in messages["A classification misspelt"], messages
+    assert '"When gateway node A is back, updated"' in messages["A gateway node misspelt"], messages

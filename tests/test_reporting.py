@@ -91,12 +91,32 @@ def test_story_of_real_journal_entries_keeps_their_order() -> None:
     lines = story({}, list(journal), first.at).splitlines()
     assert len(lines) == 2
     assert lines[0].endswith("gateway  connection accepted (peer=127.0.0.1)")
-    assert lines[1].endswith("gateway  hello (resumed=False)")
+    assert lines[1].endswith("gateway  hello (resumed=no)")
     assert lines[0].strip().startswith("0 ms")
 
 
 def test_story_of_nothing_is_empty() -> None:
     assert story({}, [], 0.0) == ""
+
+
+def test_story_tells_structured_values_and_yes_or_no_in_words() -> None:
+    events = {
+        "the client": [
+            ObservedEvent("message", {"channel": "prices", "seq": 1, "data": {"n": 1}}, 1.0),
+            ObservedEvent("token:checked", {"valid": True, "reason": "valid_format", "detail": None}, 2.0),
+            ObservedEvent("protocol:offered", {"subprotocols": ["realtime.v2", "realtime.v1"]}, 3.0),
+            ObservedEvent("batch", {"items": [{"n": 1, "ok": False}, {"n": 2}], "left": []}, 4.0),
+        ]
+    }
+    lines = [line.split("the client  ", 1)[1] for line in story(events, [], 0.0).splitlines()]
+    assert lines == [
+        "message (channel=prices, seq=1, data=n: 1)",
+        "token:checked (valid=yes, reason=valid_format)",
+        "protocol:offered (subprotocols=realtime.v2 and realtime.v1)",
+        "batch (items=(n: 1 and ok: no) and n: 2, left=none)",
+    ]
+    assert not any(mark in line for line in lines for mark in "{}[]'\"")
+    assert "True" not in "".join(lines) and "False" not in "".join(lines)
 
 
 # -- scenario seeds ---------------------------------------------------------------------------------

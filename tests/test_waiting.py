@@ -5,10 +5,20 @@ from __future__ import annotations
 import time
 
 import pytest
-from hamcrest import equal_to, greater_than_or_equal_to, less_than
+from hamcrest import (
+    contains_string,
+    empty,
+    equal_to,
+    greater_than_or_equal_to,
+    has_item,
+    has_key,
+    has_length,
+    is_not,
+    less_than,
+)
 
 from support.harness.matchers import numbered_exactly_once_in_order
-from support.harness.waiting import check, holds_throughout, wait_for
+from support.harness.waiting import check, explain, holds_throughout, wait_for
 
 
 class Counter:
@@ -110,3 +120,28 @@ def test_several_values_checked_at_once_are_listed_in_words_not_shown_as_a_tuple
         'Checked the answer, and it was not as expected. Expected 401, "invalid_client" and nothing; '
         'instead 401, "invalid_grant" and nothing.'
     )
+
+
+def test_a_list_seen_by_a_matcher_other_than_equality_is_told_in_words() -> None:
+    with pytest.raises(AssertionError) as caught:
+        wait_for(lambda: ["y"], has_item("x"), within_s=0.01, what="the reasons")
+    assert str(caught.value) == (
+        "Waited 0.01 s for the reasons, but it did not happen. "
+        'Expected a sequence containing "x"; instead "y".'
+    )
+    assert explain(is_not(has_item(False)), [True, False]) == (
+        "Expected not a sequence containing no; instead yes and no."
+    )
+    assert (
+        explain(has_length(2), ("a",)) == 'Expected an object with length of 2; instead "a" with length of 1.'
+    )
+    assert explain(empty(), ["a", "b"]) == 'Expected an empty collection; instead "a" and "b".'
+    assert explain(has_item("x"), []) == 'Expected a sequence containing "x"; instead none.'
+    assert explain(has_key("a"), {"b": 1}) == 'Expected a dictionary containing key "a"; instead b 1.'
+    for said in (explain(has_item("x"), ["y"]), explain(has_key("a"), {})):
+        assert not any(mark in said for mark in "[]{}'"), said
+
+
+def test_a_single_value_is_still_told_as_the_matcher_tells_it() -> None:
+    assert explain(contains_string("x"), "y") == "Expected a string containing 'x'; instead was 'y'."
+    assert explain(less_than(0), 3) == "Expected a value less than 0; instead was 3."

@@ -126,6 +126,20 @@ def arrange_trouble(where: str, trouble: Trouble, services: ServiceStack, settin
     return trouble.arrange(services, settings)
 
 
+# Every classification a client may give a failure (the ``Classification`` parameter type): the table in
+# docs/protocol.md, "Error classification", with the HTTP statuses and close codes it names spelled out.
+CLASSIFICATIONS = (
+    "connection_refused",
+    "timeout",
+    "name_not_resolved",
+    "certificate_untrusted",
+    *(f"handshake_{status}" for status in (401, 403, 429, 500, 501, 502, 503, 504)),
+    *(f"closed_{code}" for code in (1001, 1002, 1008, 1009, 1011, 1012, 1013, 4000, 4003, 4009)),
+    "connection_dropped",
+    "token_expired",
+    "heartbeat_timeout",
+)
+
 # Whether a failure is worth retrying, by the words scenarios use (the ``WorthRetrying`` parameter type).
 WORTH_RETRYING = {"worth retrying": True, "not worth retrying": False}
 

@@ -43,6 +43,8 @@ from support.areas import (
 )
 from support.harness import vocabulary
 from support.harness.test_data import account_profiles
+from support.services.avatar.sessions import QUALITIES
+from support.services.gateway.nodes import GATEWAY_NODES
 from support.services.stack import SERVICE_NAMES
 
 T = TypeVar("T")
@@ -50,6 +52,7 @@ Converter = Callable[[str], Any]
 _NUMBER = r"\d+(?:\.\d+)?"
 _WHOLE = r"\d+"
 _QUOTED = r'"[^"]+"'
+_STATUS = r"none|[1-5]\d\d"  # an HTTP status, or none when no answer came
 
 
 @dataclass(frozen=True)
@@ -199,7 +202,15 @@ TYPES: tuple[ParameterType, ...] = (
         avatar.ACTIVITIES,
         _matching(avatar.ACTIVITY_PATTERN, avatar.activity),
     ),
+    _phrases("AvatarQuality", "the quality of an avatar's stream, as the avatar service names it", QUALITIES),
     # -- the client
+    _phrases("ClientState", "a connection state of the client (docs/protocol.md)", vocabulary.CLIENT_STATES),
+    ParameterType(
+        "AuthStatus", "an auth answer's HTTP status, or none", ("none", "{n}"), _matching(_STATUS, str)
+    ),
+    _phrases("AuthError", "the error code of an auth error the client reports", vocabulary.AUTH_ERRORS),
+    _phrases("TokenCheck", "the reason for the client's verdict on a token's shape", vocabulary.TOKEN_CHECKS),
+    _phrases("Classification", "how the client classifies a failure", error_classification.CLASSIFICATIONS),
     _closed("ClientTrait", "what the client under test is like beyond its key", vocabulary.CLIENT_TRAITS),
     _phrases("Profile", "a kind of account in fixtures/accounts.json", account_profiles()),
     _closed("TokenVerdict", "the client's verdict on a token's shape", {"usable": True, "unusable": False}),
@@ -303,6 +314,7 @@ TYPES: tuple[ParameterType, ...] = (
         protocol_failures.VERSION_WORDS,
         _matching(protocol_failures.VERSIONS_PATTERN, protocol_failures.protocol_versions),
     ),
+    ParameterType("ProtocolVersion", "a protocol version", ("version {n}",), _matching(r"version \d+", str)),
     _closed(
         "GatewayCompression",
         "what the gateway does when a client offers compression",
@@ -310,6 +322,7 @@ TYPES: tuple[ParameterType, ...] = (
     ),
     _closed("Compressed", "whether a connection was compressed", protocol_failures.COMPRESSED),
     # -- server faults
+    _phrases("GatewayNode", "a gateway node behind the load balancer", GATEWAY_NODES),
     _closed(
         "RestartKind",
         "how the gateway restarts, keeping its sessions",

@@ -73,3 +73,39 @@ PRESENTED_TOKENS: dict[str, str | None] = {
     "without any token": None,
     "with the client's last access token": "access",
 }
+
+# The client's connection states, as `state:changed` names them (docs/protocol.md, "Client events"): what
+# "the client ends up …" may name (the ``ClientState`` parameter type). The suite's own list, not the
+# reference client's, so it judges any client.
+CLIENT_STATES = (
+    "initialized",
+    "connecting",
+    "authenticating",
+    "connected",
+    "ready",
+    "disconnected",
+    "reconnecting",
+    "closing",
+    "closed",
+    "failed",
+)
+
+# The error codes of an auth error the client reports (the ``AuthError`` parameter type): the OAuth 2.0 error
+# codes of RFC 6749 §5.2 and §4.1.2.1 the auth service answers with, its "rate_limited" for a caller asking
+# too often (docs/protocol.md, "Connecting"), and the client's own "timeout" when no answer came in time.
+AUTH_ERRORS = (
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "server_error",
+    "temporarily_unavailable",
+    "rate_limited",
+    "timeout",
+)
+
+# The reasons the client gives for its verdict on a token's shape, as `token:checked` names them
+# (docs/protocol.md, "Client events"; the ``TokenCheck`` parameter type).
+TOKEN_CHECKS = ("missing_token", "empty_token", "malformed_token", "valid_format")

@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from hamcrest.core.core.isequal import IsEqual
 from hamcrest.core.core.isnot import IsNot
+from hamcrest.core.description import Description
 from hamcrest.core.matcher import Matcher
 from hamcrest.core.string_description import StringDescription
 
@@ -77,11 +78,16 @@ def explain(matcher: Matcher[T], value: T) -> str:
         return f"Expected {in_words(matcher.object)}; instead {in_words(value)}."
     if isinstance(matcher, IsNot) and value is None:
         return "Expected a value; instead there was none."
-    expected = StringDescription()
+    several = isinstance(value, tuple | list | dict)
+    # Several values are told in words, not as Python writes them: the matcher's text values in double quotes
+    # and lists and dictionaries as ``in_words`` says them.
+    expected = _WordedDescription() if several else StringDescription()
     matcher.describe_to(expected)
-    mismatch = StringDescription()
+    mismatch = _WordedDescription() if several else StringDescription()
     matcher.describe_mismatch(value, mismatch)
     said = str(mismatch).removeprefix("but ")  # PyHamcrest's "but was …" reads wrong after "instead"
+    if several:
+        said = said.removeprefix("was ")
     return _without_brackets(f"Expected {expected}; instead {said}.")
 
 
@@ -94,11 +100,22 @@ def in_words(value: object) -> str:
     if isinstance(value, str):
         return f'"{value}"'
     if isinstance(value, dict):
-        value = [f"{key} {in_words(item)}" for key, item in value.items()]
-        return _listed(value)
+        return _listed([f"{key} {in_words(item)}" for key, item in value.items()]) if value else "none"
     if isinstance(value, tuple | list):
         return _listed([in_words(item) for item in value]) if value else "none"
     return str(value)
+
+
+class _WordedDescription(StringDescription):
+    """A PyHamcrest description that writes text in double quotes, and yes-or-no values, lists, tuples and
+    dictionaries in words (``in_words``); everything else as PyHamcrest does."""
+
+    def append_description_of(self, value: Any) -> Description:
+        if isinstance(value, str):
+            return self.append_text(f'"{value}"')
+        if isinstance(value, bool | tuple | list | dict):
+            return self.append_text(in_words(value))
+        return super().append_description_of(value)
 
 
 def _listed(items: list[str]) -> str:

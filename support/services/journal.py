@@ -13,17 +13,43 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from realtime_protocol.secrets import mask_secrets
+from realtime_protocol.secrets import mask_secrets, redact_data
 from support.services.records import KINDS, OtherRecord, Record
 
 
 def describe_facts(name: str, facts: Mapping[str, Any]) -> str:
-    """``name (key=value, …)`` for people to read; facts without a value are left out. Secret-named fields
-    inside a value (a message carrying a password) are masked."""
-    shown = ", ".join(
-        f"{key}={mask_secrets(str(value))}" for key, value in facts.items() if value is not None
-    )
+    """``name (key=value, …)`` for people to read, each value in words (``fact_in_words``); facts without a
+    value are left out. Secrets are masked in every value: secret-named fields inside a value (a message
+    carrying a password), and bearer credentials and tokens in text (``realtime_protocol.secrets``)."""
+    shown = ", ".join(f"{key}={fact_in_words(value)}" for key, value in facts.items() if value is not None)
     return name + (f" ({shown})" if shown else "")
+
+
+def fact_in_words(value: Any) -> str:
+    """One fact's value in words, never as Python writes it: yes or no for True and False, a dictionary as
+    ``key: value`` pairs and a list as its items, listed with "and" ("none" when empty), text without quotes.
+    A dictionary or list inside another is put in parentheses when it has several items. Secrets are
+    masked as ``describe_facts`` says."""
+    if isinstance(value, Mapping | list | tuple | set | frozenset):
+        return _in_words(redact_data(value))
+    return _in_words(value) if isinstance(value, bool) else mask_secrets(str(value))
+
+
+def _in_words(value: Any, inside: bool = False) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Mapping):
+        items = [f"{key}: {_in_words(item, True)}" for key, item in value.items()]
+    elif isinstance(value, list | tuple):
+        items = [_in_words(item, True) for item in value]
+    else:
+        return str(value)
+    if not items:
+        return "none"
+    listed = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return f"({listed})" if inside and len(items) > 1 else listed
 
 
 @dataclass(frozen=True)
