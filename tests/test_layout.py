@@ -18,10 +18,15 @@ NAMES = {area.name for area in AREAS}
 
 def test_every_feature_is_one_area_and_every_area_has_its_feature() -> None:
     features = {path.stem for path in (ROOT / "features").glob("*.feature")}
-    assert features == NAMES, (
-        f"features without an area: {sorted(features - NAMES)}; "
-        f"areas without a feature: {sorted(NAMES - features)}"
-    )
+    for name in sorted(features - NAMES):
+        pytest.fail(
+            f"features/{name}.feature belongs to no area: add it to AREAS in support/areas/__init__.py "
+            f"and tag the feature @area.{name}"
+        )
+    for name in sorted(NAMES - features):
+        pytest.fail(
+            f"The area {name} in support/areas/__init__.py has no feature: write features/{name}.feature"
+        )
 
 
 @pytest.mark.parametrize("area", AREAS, ids=lambda area: area.name)
@@ -30,8 +35,17 @@ def test_a_feature_carries_its_own_area_tag_and_no_other(area: Area) -> None:
     assert feature is not None
     area_tags = [tag for tag in feature.tags if tag.startswith(("area.", "journey."))]
     assert area_tags == [area.tag], (
-        f"{area.place('feature')} is tagged {area_tags}, but its area's tag is @{area.tag}"
+        f"{area.place('feature')} must carry its area's tag @{area.tag} and no other area's, "
+        f"but it carries {' '.join('@' + tag for tag in area_tags) or 'none'}"
     )
+    # An area's tag selects its feature and nothing else, so no scenario carries one of its own.
+    for scenario in feature.walk_scenarios(with_outlines=True):
+        stray = [tag for tag in scenario.tags if tag.startswith(("area.", "journey."))]
+        where = f"features/{stray[0].split('.', 1)[1]}.feature" if stray else ""
+        assert not stray, (
+            f"{scenario.filename}:{scenario.line} tags a scenario @{stray[0]}: area tags belong on the "
+            f"feature only, so that --tags=@{stray[0]} selects exactly {where}"
+        )
 
 
 def test_no_two_features_share_an_area_tag() -> None:
@@ -41,16 +55,22 @@ def test_no_two_features_share_an_area_tag() -> None:
 
 def test_every_step_file_belongs_to_an_area_or_the_shared_vocabulary() -> None:
     known = {area.place("steps") for area in AREAS} | {words.step_file for words in VOCABULARY}
-    for path in (ROOT / "steps").glob("*.py"):
+    for path in (ROOT / "steps").rglob("*.py"):
         relative = path.relative_to(ROOT).as_posix()
-        assert relative in known, f"{relative} is named after no area: call it steps/<area>_steps.py"
+        assert relative in known, (
+            f"{relative} is named after no area: step files live in steps/ itself, as "
+            "steps/<area>_steps.py for an area listed in support/areas/__init__.py"
+        )
 
 
 def test_every_area_module_is_named_after_its_area_and_has_its_self_test() -> None:
     for path in (ROOT / "support" / "areas").glob("*.py"):
         if path.name == "__init__.py":
             continue
-        assert path.stem in NAMES, f"support/areas/{path.name} is named after no area"
+        assert path.stem in NAMES, (
+            f"support/areas/{path.name} is named after no area: name it after its feature, or add the area "
+            "to AREAS in support/areas/__init__.py"
+        )
         assert (ROOT / "tests" / f"test_{path.stem}.py").exists(), (
             f"support/areas/{path.name} has no self-test: tests/test_{path.stem}.py"
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
+import signal
 import threading
 import time
 import warnings
@@ -11,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from support.harness.interruption import Interruption
 from support.harness.runtime import BackgroundLoop, LoopStoppedError
 
 
@@ -190,3 +193,42 @@ def test_a_run_can_find_every_loop_still_running() -> None:
     finally:
         loop.stop()
     assert loop not in BackgroundLoop.still_running()
+
+
+# The point of the test is an exception Python drops in a finalizer; pytest would report it as a warning.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_ctrl_c_lost_in_a_finalizer_is_raised_again_before_the_next_step() -> None:
+    interruption = Interruption()
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        interruption.install()
+        assert signal.getsignal(signal.SIGINT) == interruption._on_sigint
+
+        class Garbage:
+            def __del__(self) -> None:
+                # Python runs the handler at once, inside this finalizer, and drops its KeyboardInterrupt.
+                os.kill(os.getpid(), signal.SIGINT)
+
+        Garbage()
+        assert interruption.noticed, "the interrupt should be remembered even though it was dropped"
+        try:
+            interruption.raise_if_missed(aborted=True)  # behave heard of it: nothing more to do
+        except KeyboardInterrupt:
+            pytest.fail("an interrupt behave had already heard of was raised again")
+        with pytest.raises(KeyboardInterrupt):
+            interruption.raise_if_missed(aborted=False)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_without_ctrl_c_nothing_is_raised_and_a_handler_of_someone_else_is_left_alone() -> None:
+    interruption = Interruption()
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        interruption.install()
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        interruption.raise_if_missed(aborted=False)
+    finally:
+        signal.signal(signal.SIGINT, previous)

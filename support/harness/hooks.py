@@ -9,12 +9,13 @@ from pathlib import Path
 
 import allure
 from behave.fixture import use_fixture_by_tag
-from behave.model import Scenario
+from behave.model import Scenario, Step
 from behave.runner import Context
 
 from support.drivers import ObservedEvent, describe_target
 from support.harness.context_words import context_in_words
 from support.harness.fixtures import TAG_FIXTURES
+from support.harness.interruption import CTRL_C
 from support.harness.runtime import BackgroundLoop
 from support.harness.settings import Settings, read_ini_defaults
 from support.harness.world import ScenarioWorld, scenario_seed
@@ -32,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def before_all(context: Context) -> None:
+    CTRL_C.install()
     context.settings = settings = load_settings(context)
     # The run record (support/report/run_record.py) reads the seed chosen here for the closing lines.
     context.config.userdata["seed"] = str(settings.seed)
@@ -69,6 +71,7 @@ def before_tag(context: Context, tag: str) -> None:
 
 
 def before_scenario(context: Context, scenario: Scenario) -> None:
+    CTRL_C.raise_if_missed(context.aborted)
     seed = scenario_seed(context.settings.seed, scenario.feature.filename, scenario.name)
     context.services.reset(seed)
     context.world = ScenarioWorld(settings=context.settings, services=context.services, seed=seed)
@@ -113,6 +116,10 @@ def attach_what_happened(
             name=attachment.name,
             attachment_type=getattr(allure.attachment_type, attachment.kind),
         )
+
+
+def before_step(context: Context, step: Step) -> None:
+    CTRL_C.raise_if_missed(context.aborted)
 
 
 def after_all(context: Context) -> None:
