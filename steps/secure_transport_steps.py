@@ -61,18 +61,16 @@ def client_used_encryption(context: Context) -> None:
     check(auth.count(AuthTokenRequested), greater_than_or_equal_to(1), what="sign-ins at the auth service")
     opened = gateway.count(GatewayConnectionOpened)
     check(opened, greater_than_or_equal_to(1), what="connections the gateway opened")
-    check(
-        gateway.count(TlsHandshake),
-        greater_than_or_equal_to(opened),
-        what=f"TLS handshakes at the gateway (it opened {opened} connection(s))",
-    )
+    handshakes = f"TLS handshakes at the gateway (it opened {opened} connection(s))"
+    check(gateway.count(TlsHandshake), greater_than_or_equal_to(opened), what=handshakes)
 
 
+# A refused certificate ends the TLS handshake before any request or session exists, so no service can
+# journal it: the client's own report is the only place it shows (its attempts are counted by the next step).
 @then(
-    "the client gives up because the {server:Service}'s certificate is not trusted, "
-    "which is not worth retrying"
+    "the client gives up because the {who:Service}'s certificate is not trusted, which is not worth retrying"
 )
-def client_gives_up_on_certificate(context: Context, server: str) -> None:
+def client_gives_up_on_certificate(context: Context, who: str) -> None:
     """Waits until the client gives up, and checks that it said a certificate is not trusted and classified
     that, once, as not worth retrying. For the auth service it must also have reported it as its one sign-in
     error; for the gateway it must have signed in first, so the refusal was the gateway's.
@@ -92,17 +90,17 @@ def client_gives_up_on_certificate(context: Context, server: str) -> None:
         what="how the client classified what went wrong (classification, worth retrying)",
     )
     auth_errors = [(e.error, e.retryable) for e in seen.of(AuthFailed)]
-    if server == "auth service":
+    if who == "auth service":
         check(
             auth_errors,
             equal_to([(CERTIFICATE_UNTRUSTED, False)]),
             what="the sign-in errors the client reported (error, worth retrying)",
         )
-    elif server == "gateway":
+    elif who == "gateway":
         check(auth_errors, equal_to([]), what="the sign-in errors the client reported")
         check(seen.of(TokenAcquired), has_length(1), what="the client's sign-ins")
     else:
-        raise ValueError(f"unknown server {server!r}; say the auth service or the gateway")
+        raise ValueError(f"unknown server {who!r}; say the auth service or the gateway")
 
 
 @then("the client does not try the {server:Service} again")
