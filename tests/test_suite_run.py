@@ -130,7 +130,13 @@ def test_ctrl_c_ends_the_run_within_seconds_and_keeps_what_was_written(project: 
         interrupted_at = time.monotonic()
         assert process.poll() is None, "the run finished before it could be interrupted"
         process.send_signal(signal.SIGINT)
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired as still_running:
+            reader.join(timeout=1)
+            raise AssertionError(
+                "The run did not end within 10 s of Ctrl-C; it was at:\n" + "".join(output[-40:])
+            ) from still_running
         took = time.monotonic() - interrupted_at
     finally:
         if process.poll() is None:
@@ -138,9 +144,10 @@ def test_ctrl_c_ends_the_run_within_seconds_and_keeps_what_was_written(project: 
             process.wait()
     reader.join(timeout=5)
     text = "".join(output)
-    assert process.returncode != 0
-    assert "ABORTED" in text
-    assert took < 10
+    tail = "".join(output[-40:])  # where the run was, for a failure message
+    assert process.returncode != 0, tail
+    assert "ABORTED" in text, tail
+    assert took < 10, tail
     assert "The run left work behind" not in text
     for path in (project / "reports" / "allure-results").glob("*.json"):
         json.loads(path.read_text())  # every result written so far is whole

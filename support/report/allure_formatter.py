@@ -170,14 +170,16 @@ class AllureListener(AllureBehaveListener):
 
     def finish(self, scenario: Scenario, result: Verdict) -> None:
         """Close the scenario's Allure result with ``result``: its steps first, then its status."""
-        if self.current_step_uuid is not None:  # a step cut short (Ctrl-C between behave's calls)
+        cut_short, self.current_step_uuid = self.current_step_uuid, None
+        # A step cut short by Ctrl-C between behave's calls is still open; one whose close the Ctrl-C
+        # interrupted is not (the logger no longer holds it).
+        if cut_short is not None and self.logger.get_item(cut_short) is not None:
             self.logger.stop_step(
-                self.current_step_uuid,
+                cut_short,
                 stop=now(),
                 status=Status.BROKEN,
                 statusDetails=StatusDetails(message=f"The step was cut short: {INTERRUPTED}."),
             )
-            self.current_step_uuid = None
         self.flush_steps()
         test_result = self.logger.get_test(self.current_scenario_uuid)
         test_result.stop = now()
@@ -192,10 +194,9 @@ class AllureListener(AllureBehaveListener):
     def stop_behave_step(self, result: Step) -> None:
         # behave hands the formatter the step itself as its result.
         step = step_verdict(result)
-        self.logger.stop_step(
-            self.current_step_uuid, stop=now(), status=step.status, statusDetails=step.details()
-        )
-        self.current_step_uuid = None
+        # Forget the step before closing it: a Ctrl-C in between must not leave it to be closed twice.
+        uuid, self.current_step_uuid = self.current_step_uuid, None
+        self.logger.stop_step(uuid, stop=now(), status=step.status, statusDetails=step.details())
 
     # Scenarios behave never ran.
 
