@@ -43,3 +43,8 @@ class AuthHandle(HttpServiceHandle[AuthService]):
     def issued_tokens(self, subject: str | None = None) -> list[IssuedToken]:
         """Every token handed out since the last reset (to ``subject``, if given), oldest first."""
         return self.loop.call(lambda: self.service.issued_tokens(subject))
+
+    def set_access_lifetime(self, lifetime_ms: int) -> None:
+        """Access tokens handed out from now until the next reset last ``lifetime_ms`` (ms) instead of the
+        ``token_lifetime_ms`` setting."""
+        self.loop.call(lambda: setattr(self.service, "access_lifetime_ms", lifetime_ms))
