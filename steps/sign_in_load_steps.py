@@ -127,7 +127,7 @@ def crowd_of_clients(context: Context) -> None:
     """
     world = context.world
     settings = context.settings
-    world.services.auth.set_access_lifetime(max(settings.token_lifetime_ms, 2 * settings.wait_timeout_ms))
+    context.services.auth.set_access_lifetime(max(settings.token_lifetime_ms, 2 * settings.wait_timeout_ms))
     people = [world.new_person("member") for _ in range(context.settings.rush_clients)]
     world.create_crowd(people)
 
