@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import signal
@@ -10,6 +11,7 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -195,13 +197,21 @@ def test_a_run_can_find_every_loop_still_running() -> None:
     assert loop not in BackgroundLoop.still_running()
 
 
+@contextlib.contextmanager
+def sigint_handled_by(handler: Any) -> Iterator[None]:
+    """SIGINT goes to ``handler`` for the block, and to whatever it went to before afterwards."""
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 # The point of the test is an exception Python drops in a finalizer; pytest would report it as a warning.
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_a_ctrl_c_lost_in_a_finalizer_is_raised_again_before_the_next_step() -> None:
     interruption = Interruption()
-    previous = signal.getsignal(signal.SIGINT)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
+    with sigint_handled_by(signal.default_int_handler):
         interruption.install()
         assert signal.getsignal(signal.SIGINT) == interruption._on_sigint
 
@@ -218,17 +228,11 @@ def test_a_ctrl_c_lost_in_a_finalizer_is_raised_again_before_the_next_step() -> 
             pytest.fail("an interrupt behave had already heard of was raised again")
         with pytest.raises(KeyboardInterrupt):
             interruption.raise_if_missed(aborted=False)
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def test_without_ctrl_c_nothing_is_raised_and_a_handler_of_someone_else_is_left_alone() -> None:
     interruption = Interruption()
-    previous = signal.getsignal(signal.SIGINT)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
+    with sigint_handled_by(signal.SIG_IGN):
         interruption.install()
         assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
         interruption.raise_if_missed(aborted=False)
-    finally:
-        signal.signal(signal.SIGINT, previous)

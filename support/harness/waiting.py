@@ -18,6 +18,8 @@ from hamcrest.core.description import Description
 from hamcrest.core.matcher import Matcher
 from hamcrest.core.string_description import StringDescription
 
+from support.services.journal import in_words as worded
+
 T = TypeVar("T")
 # Turns the last value seen into a sentence, for a failure message.
 Seen = Callable[[T], str]
@@ -92,18 +94,9 @@ def explain(matcher: Matcher[T], value: T) -> str:
 
 
 def in_words(value: object) -> str:
-    """A value as a sentence shows it: text in quotes, several values listed with "and", None as "nothing"."""
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, dict):
-        return _listed([f"{key} {in_words(item)}" for key, item in value.items()]) if value else "none"
-    if isinstance(value, tuple | list):
-        return _listed([in_words(item) for item in value]) if value else "none"
-    return str(value)
+    """A value as a failure message shows it: text in quotes, several values listed with "and", None as
+    "nothing" (``support.services.journal.in_words``)."""
+    return worded(value, quoted=True)
 
 
 class _WordedDescription(StringDescription):
@@ -116,10 +109,6 @@ class _WordedDescription(StringDescription):
         if isinstance(value, bool | tuple | list | dict):
             return self.append_text(in_words(value))
         return super().append_description_of(value)
-
-
-def _listed(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _without_brackets(text: str) -> str:

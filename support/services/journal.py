@@ -31,25 +31,35 @@ def fact_in_words(value: Any) -> str:
     A dictionary or list inside another is put in parentheses when it has several items. Secrets are
     masked as ``describe_facts`` says."""
     if isinstance(value, Mapping | list | tuple | set | frozenset):
-        return _in_words(redact_data(value))
-    return _in_words(value) if isinstance(value, bool) else mask_secrets(str(value))
+        return in_words(redact_data(value), pair=": ", grouped=True)
+    return in_words(value) if isinstance(value, bool) else mask_secrets(str(value))
 
 
-def _in_words(value: Any, inside: bool = False) -> str:
+def in_words(value: Any, *, quoted: bool = False, pair: str = " ", grouped: bool = False) -> str:
+    """A value as a sentence shows it: None as "nothing", yes or no for True and False, a dictionary's
+    items as ``key`` ``pair`` ``value`` and a list's items, listed with "and" ("none" when empty); text in
+    double quotes when ``quoted``; with ``grouped``, a dictionary or list inside another in parentheses when
+    it has several items. The one way the suite words a value, for facts and failure messages alike."""
+    return _worded(value, quoted, pair, grouped, inside=False)
+
+
+def _worded(value: Any, quoted: bool, pair: str, grouped: bool, inside: bool) -> str:
     if value is None:
         return "nothing"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, str):
+        return f'"{value}"' if quoted else value
     if isinstance(value, Mapping):
-        items = [f"{key}: {_in_words(item, True)}" for key, item in value.items()]
+        items = [f"{key}{pair}{_worded(item, quoted, pair, grouped, True)}" for key, item in value.items()]
     elif isinstance(value, list | tuple):
-        items = [_in_words(item, True) for item in value]
+        items = [_worded(item, quoted, pair, grouped, True) for item in value]
     else:
         return str(value)
     if not items:
         return "none"
     listed = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-    return f"({listed})" if inside and len(items) > 1 else listed
+    return f"({listed})" if grouped and inside and len(items) > 1 else listed
 
 
 @dataclass(frozen=True)
